@@ -1,0 +1,50 @@
+"""PostgreSQL: the server on 127.0.0.1:5432 (started by scripts/test when missing); a fresh database per session."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+PG_HOST = os.environ.get("VAULT_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = os.environ.get("VAULT_TEST_PG_PORT", "5432")
+PG_ADMIN_DB = os.environ.get("VAULT_TEST_PG_DB", "test")
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(  # noqa: S603
+        ["psql", "-h", PG_HOST, "-p", PG_PORT, "-d", PG_ADMIN_DB, "-v", "ON_ERROR_STOP=1", "-qc", sql],  # noqa: S607
+        check=True,
+        capture_output=True,
+    )
+
+
+def create_database() -> str:
+    """Create an empty database and return its name."""
+    name = f"vault_test_{secrets.token_hex(4)}"
+    _psql(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_database(name: str) -> None:
+    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(name: str) -> str:
+    user = os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()  # noqa: S607
+    return f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a fresh PostgreSQL database, dropped at the end of the session."""
+    try:
+        name = create_database()
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}: {detail.decode(errors='replace')}")
+    yield database_url(name)
+    drop_database(name)
