@@ -1,0 +1,1 @@
+"""The citizen vault service: composes `auth`, `storage` and `signing` behind a Litestar HTTP API."""
