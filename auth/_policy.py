@@ -1,0 +1,75 @@
+"""What a validated token says about its bearer, and the policy a token must satisfy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ("Principal", "TokenPolicy")
+
+_FORBIDDEN_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, built from a validated access token.
+
+    Attributes:
+        subject: The token's `sub`: stable identifier of the user (or client, for client credentials).
+        issuer: The token's `iss`.
+        roles: The roles found at the policy's roles claim path (empty when absent or not a list).
+        agency: The agency an agency officer acts for, or None.
+        client_id: The OAuth client the token was issued to (RFC 9068 `client_id`), or None.
+        token_id: The token's `jti`, or None.
+        expires_at: The token's `exp` (seconds since the epoch).
+    """
+
+    subject: str
+    issuer: str
+    roles: frozenset[str]
+    agency: str | None
+    client_id: str | None
+    token_id: str | None
+    expires_at: int | None
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What an access token must satisfy. Every field is explicit; an empty or insecure policy is refused.
+
+    Attributes:
+        issuer: The exact `iss` expected (and the discovery base URL).
+        audience: A value that must appear in `aud` (a string or a list).
+        algorithms: Allowed JWS algorithms. `none` and the HMAC family are never allowed: the keys come
+            from a public JWKS, and an HMAC "secret" taken from it is known to everyone.
+        leeway_seconds: Clock skew tolerated on `exp`, `nbf` and `iat`.
+        accepted_types: Allowed header `typ` values (RFC 9068), compared case-insensitively.
+        roles_claim: Dotted path to the list of roles (`roles`, `realm_access.roles`, ...).
+        agency_claim: Dotted path to the agency name.
+        max_token_bytes: Longer tokens are refused before any parsing.
+    """
+
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256", "EdDSA")
+    leeway_seconds: int = 30
+    accepted_types: tuple[str, ...] = ("at+jwt", "application/at+jwt")
+    roles_claim: str = "roles"
+    agency_claim: str = "agency"
+    max_token_bytes: int = 16384
+
+    def __post_init__(self) -> None:
+        if not self.issuer or not self.audience:
+            raise ValueError("a token policy needs an issuer and an audience")
+        if not self.algorithms:
+            raise ValueError("a token policy needs at least one algorithm")
+        forbidden = _FORBIDDEN_ALGORITHMS.intersection(self.algorithms)
+        if forbidden:
+            raise ValueError(f"algorithms not allowed for access tokens: {sorted(forbidden)}")
+        if not self.accepted_types:
+            raise ValueError("a token policy needs at least one accepted token type")
+        if not 0 <= self.leeway_seconds <= 300:
+            raise ValueError("leeway_seconds must be between 0 and 300")
+        if not self.roles_claim or not self.agency_claim:
+            raise ValueError("roles_claim and agency_claim must name a claim")
+        if self.max_token_bytes <= 0:
+            raise ValueError("max_token_bytes must be positive")
