@@ -164,12 +164,13 @@ class DevIdentityProvider:
             claims["nonce"] = nonce
         return self._sign("JWT", claims)
 
-    def begin_authorization(  # noqa: PLR0917 - the OAuth request parameters, in the contract's order
+    def begin_authorization(
         self,
         client_id: str,
         redirect_uri: str,
         code_challenge: str,
         method: str,
+        *,
         state: str | None,
         nonce: str | None,
         scope: str = "openid",
@@ -207,9 +208,7 @@ class DevIdentityProvider:
         code, request = self._codes.complete(transaction_id, username)
         return AuthorizationResponse(request.redirect_uri, code, request.state, self.issuer)
 
-    def exchange_code(
-        self, code: str, client_id: str, redirect_uri: str, code_verifier: str
-    ) -> dict[str, Any]:
+    def exchange_code(self, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
         """Redeem an authorization code (once) for an access token and an ID token.
 
         Raises:

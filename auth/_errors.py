@@ -32,7 +32,8 @@ class InvalidToken(AuthError):
     The detail is always the same generic phrase; the reason is logged by the caller from `reason`.
 
     Attributes:
-        reason: Which check failed, for server-side logs only. Never send it to the client.
+        reason: Which check failed (`algorithm`, `type`, `unknown kid`, `signature`, `expired_token: exp`,
+            `invalid_claim: aud`, ...), for server-side logs only. Never send it to the client.
     """
 
     default_detail = "invalid access token"

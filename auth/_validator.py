@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from joserfc import jws
-from joserfc.errors import InvalidKeyIdError, JoseError, SecurityWarning
+from joserfc.errors import ClaimError, InvalidKeyIdError, JoseError, SecurityWarning
 from joserfc.jwk import Key, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
@@ -53,9 +53,7 @@ class TokenValidator:
         clock: Wall clock in seconds since the epoch (replaceable in tests).
     """
 
-    def __init__(
-        self, policy: TokenPolicy, jwks: JwksCache, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, policy: TokenPolicy, jwks: JwksCache, *, clock: Callable[[], float] = time.time) -> None:
         self._policy = policy
         self._jwks = jwks
         self._clock = clock
@@ -154,12 +152,14 @@ class TokenValidator:
         )
         try:
             registry.validate(claims)
+        except ClaimError as exc:
+            raise InvalidToken(f"{exc.error}: {exc.claim}") from exc
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidToken("claims") from exc
         # the registry tolerates a blank sub; a principal needs a real one
         missing = [name for name in _REQUIRED_CLAIMS if claims.get(name) in (None, "", [])]
         if missing or not isinstance(claims["sub"], str):
-            raise InvalidToken("claims")
+            raise InvalidToken(f"missing_claim: {','.join(missing) or 'sub'}")
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         roles = claim_at_path(claims, self._policy.roles_claim)

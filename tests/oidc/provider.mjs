@@ -1,6 +1,7 @@
 // A real OpenID provider (npm oidc-provider, OpenID certified) for the citizen vault's integration tests.
 //
-// Usage: node provider.mjs [--port N] [--issuer URL]   (or OIDC_PORT / OIDC_ISSUER in the environment)
+// Usage: node provider.mjs [--port N] [--issuer URL]   (or OIDC_PORT / OIDC_ISSUER in the environment;
+//        OIDC_JWKS_FILE names a private JWKS to sign with)
 //
 // - client credentials for API tests: one confidential client per test principal, secret = "<client>-secret";
 //   access tokens are RFC 9068 JWTs (typ at+jwt) for the resource indicator "urn:citizen-vault", whose
@@ -8,8 +9,8 @@
 // - authorization code + PKCE through the built-in devInteractions login pages, for a genuine ID token.
 //   That client is called "citizen-vault" on purpose: its ID tokens then carry aud = citizen-vault, the same
 //   audience as the API's access tokens, so only the RFC 9068 `typ` check tells them apart.
-// The signing key is generated at start and lives in memory only.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
@@ -24,10 +25,10 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 const issuer = args.issuer ?? process.env.OIDC_ISSUER ?? `http://127.0.0.1:${port}`;
 
-export const RESOURCE = 'urn:citizen-vault';
-export const AUDIENCE = 'citizen-vault';
-export const BROWSER_CLIENT = 'citizen-vault';
-export const BROWSER_REDIRECT_URI = 'http://127.0.0.1/callback';
+const RESOURCE = 'urn:citizen-vault';
+const AUDIENCE = 'citizen-vault';
+const BROWSER_CLIENT = 'citizen-vault';
+const BROWSER_REDIRECT_URI = 'http://127.0.0.1/callback';
 
 // The test principals: client id -> claims added to its access tokens.
 const PRINCIPALS = {
@@ -58,12 +59,19 @@ const browserClient = {
   token_endpoint_auth_method: 'client_secret_basic',
 };
 
-const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  .privateKey.export({ format: 'jwk' });
+// OIDC_JWKS_FILE: a private JWKS to sign with (the tests hold the key so they can forge tokens that differ
+// from a genuine one in exactly one claim); without it a fresh RSA key is generated.
+function signingKeys() {
+  if (process.env.OIDC_JWKS_FILE) {
+    return JSON.parse(readFileSync(process.env.OIDC_JWKS_FILE, 'utf8'));
+  }
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  return { keys: [{ ...key, kid: randomUUID(), alg: 'RS256', use: 'sig' }] };
+}
 
 const configuration = {
   clients: [...serviceClients, browserClient],
-  jwks: { keys: [{ ...signingKey, kid: randomUUID(), alg: 'RS256', use: 'sig' }] },
+  jwks: signingKeys(),
   cookies: { keys: [randomUUID()] },
   pkce: { required: () => true },
   features: {
