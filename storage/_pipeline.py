@@ -1,0 +1,200 @@
+"""Encrypt a stream into an object store and decrypt any byte range out of it, verified chunk by chunk."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+
+from anyio import to_thread
+
+from storage._errors import IntegrityError, StorageError, TooLarge
+from storage._format import (
+    CHUNK_SIZE,
+    HEADER_SIZE,
+    ObjectDecryptor,
+    ObjectEncryptor,
+    chunk_count,
+    chunk_offset,
+    encrypted_size,
+    sealed_chunk_size,
+)
+from storage._store import BLOCK_SIZE, ObjectStore, reblock
+
+__all__ = ("StoredObject", "decrypt_from_store", "encrypt_to_store")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What :func:`encrypt_to_store` wrote.
+
+    Attributes:
+        ciphertext_size: Size of the stored object.
+        plaintext_size: Number of plaintext bytes the source gave.
+        sha256: Hex SHA-256 of the plaintext.
+    """
+
+    ciphertext_size: int
+    plaintext_size: int
+    sha256: str
+
+
+class _Sealer:
+    """Hashes and encrypts the plaintext in ~1 MiB batches (in a worker thread) and counts it against limits."""
+
+    def __init__(self, dek: bytes, context: bytes, max_bytes: int | None, plaintext_size: int | None) -> None:
+        self.encryptor = ObjectEncryptor(dek, context)
+        self.hasher = hashlib.sha256()
+        self.total = 0
+        self._max_bytes = max_bytes
+        self._expected = plaintext_size
+
+    def _seal(self, block: bytes) -> bytes:
+        self.hasher.update(block)
+        return self.encryptor.update(block)
+
+    async def sealed(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        yield self.encryptor.header
+        async for block in reblock(source, BLOCK_SIZE):
+            self.total += len(block)
+            if self._max_bytes is not None and self.total > self._max_bytes:
+                raise TooLarge()
+            if self._expected is not None and self.total > self._expected:
+                raise StorageError("upload is longer than announced")
+            if out := await to_thread.run_sync(self._seal, block):
+                yield out
+        if self._expected is not None and self.total != self._expected:
+            raise StorageError("upload is shorter than announced")
+        yield self.encryptor.finalize()
+
+
+async def encrypt_to_store(
+    store: ObjectStore,
+    key: str,
+    dek: bytes,
+    context: bytes,
+    source: AsyncIterator[bytes],
+    *,
+    max_bytes: int | None = None,
+    plaintext_size: int | None = None,
+) -> StoredObject:
+    """Encrypt ``source`` (pieces of any size) in the suite-1 format and stream it into ``store`` under ``key``.
+
+    Args:
+        store: Where the object goes.
+        key: Object key.
+        dek: The object's 32-byte data key.
+        context: The object's canonical context.
+        source: Plaintext pieces.
+        max_bytes: Refuse plaintexts longer than this.
+        plaintext_size: The exact plaintext length when known (lets the store use a single PUT for small objects).
+
+    Returns:
+        Sizes and the plaintext SHA-256.
+
+    Raises:
+        TooLarge: The source gave more than ``max_bytes``; the upload was aborted.
+        StorageError: The source gave a different amount than ``plaintext_size``; the upload was aborted.
+        StorageUnavailable: The store failed; the upload was aborted.
+    """
+    if plaintext_size is not None and max_bytes is not None and plaintext_size > max_bytes:
+        raise TooLarge()
+    sealer = _Sealer(dek, context, max_bytes, plaintext_size)
+    length = encrypted_size(plaintext_size) if plaintext_size is not None else None
+    await store.put(key, sealer.sealed(source), length)
+    return StoredObject(encrypted_size(sealer.total), sealer.total, sealer.hasher.hexdigest())
+
+
+async def _read_exact(store: ObjectStore, key: str, offset: int, length: int) -> bytes:
+    buffer = bytearray()
+    async with contextlib.aclosing(store.get(key, offset, length)) as pieces:
+        async for piece in pieces:
+            buffer += piece
+    if len(buffer) != length:
+        raise IntegrityError("object is shorter than expected")
+    return bytes(buffer)
+
+
+class _ChunkOpener:
+    """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned."""
+
+    def __init__(self, decryptor: ObjectDecryptor, plaintext_size: int, index: int) -> None:
+        self._decryptor = decryptor
+        self._plaintext_size = plaintext_size
+        self._final = chunk_count(plaintext_size) - 1
+        self.index = index
+
+    def open_available(self, sealed: bytearray) -> tuple[bytes, int]:
+        """Open every complete chunk at the start of ``sealed``; return their plaintext and the bytes used."""
+        out: list[bytes] = []
+        used = 0
+        with memoryview(sealed) as view:
+            while self.index <= self._final:
+                size = sealed_chunk_size(self._plaintext_size, self.index)
+                if len(view) - used < size:
+                    break
+                chunk = view[used : used + size]
+                out.append(self._decryptor.decrypt_chunk(self.index, chunk, self.index == self._final))
+                chunk.release()
+                used += size
+                self.index += 1
+        return b"".join(out), used
+
+
+async def decrypt_from_store(
+    store: ObjectStore,
+    key: str,
+    dek: bytes,
+    context: bytes,
+    plaintext_size: int,
+    start: int = 0,
+    end: int | None = None,
+) -> AsyncGenerator[bytes, None]:
+    """Yield plaintext bytes ``[start, end)`` of an object written by :func:`encrypt_to_store`.
+
+    The object's size and header commitment are checked before anything is yielded; then only the chunks the
+    range needs are read (in ~1 MiB pieces), and each chunk's tag is verified before any of its bytes are
+    released. Reading to the end of the plaintext always includes (and verifies) the final chunk.
+
+    Args:
+        store: Where the object is.
+        key: Object key.
+        dek: The object's 32-byte data key.
+        context: The object's canonical context.
+        plaintext_size: The plaintext length recorded when the object was stored.
+        start: First plaintext byte to return.
+        end: One past the last byte to return (default: ``plaintext_size``).
+
+    Raises:
+        ValueError: If the range is outside ``[0, plaintext_size]``.
+        IntegrityError: If the object was tampered with, truncated, extended, swapped or moved.
+        ObjectNotFound: If there is no such object.
+        StorageUnavailable: If the store fails or cannot be reached.
+    """
+    end = plaintext_size if end is None else end
+    if not 0 <= start <= end <= plaintext_size:
+        raise ValueError("range outside the plaintext")
+    if await store.stat(key) != encrypted_size(plaintext_size):
+        raise IntegrityError("object size does not match its recorded size")
+    decryptor = ObjectDecryptor(await _read_exact(store, key, 0, HEADER_SIZE), dek, context)
+    if start == end < plaintext_size:
+        return
+    first = start // CHUNK_SIZE
+    last = chunk_count(plaintext_size) - 1 if end == plaintext_size else (end - 1) // CHUNK_SIZE
+    offset = chunk_offset(first)
+    length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
+    opener = _ChunkOpener(decryptor, plaintext_size, first)
+    position = first * CHUNK_SIZE  # plaintext offset of the next chunk to open
+    buffer = bytearray()
+    async with contextlib.aclosing(store.get(key, offset, length)) as pieces:
+        async for piece in pieces:
+            buffer += piece
+            plaintext, used = await to_thread.run_sync(opener.open_available, buffer)
+            del buffer[:used]
+            lo, hi = max(start - position, 0), min(end - position, len(plaintext))
+            position += len(plaintext)
+            if lo < hi:
+                yield plaintext[lo:hi]
+    if opener.index <= last or buffer:
+        raise IntegrityError("object is shorter than expected")
