@@ -1,0 +1,59 @@
+"""The exception hierarchy of the signing library: one root, client-safe details."""
+
+from __future__ import annotations
+
+__all__ = (
+    "CertificateProblem",
+    "InvalidPdf",
+    "SignerRevoked",
+    "SignerUnavailable",
+    "SigningError",
+    "TimestampUnavailable",
+)
+
+
+class SigningError(Exception):
+    """Root of every error raised by :mod:`signing`.
+
+    Errors are for malformed input and unusable infrastructure; a bad signature is a verification *result*, not
+    an exception.
+
+    Attributes:
+        detail: A message that is safe to show to a client (no paths, keys or library internals).
+    """
+
+    default_detail = "The signing operation failed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class InvalidPdf(SigningError):
+    """The input is not a PDF we can process: malformed, truncated, too large or a decompression bomb."""
+
+    default_detail = "The document is not a readable PDF."
+
+
+class TimestampUnavailable(SigningError):
+    """The timestamp authority could not be reached or gave an unusable answer; nothing was signed."""
+
+    default_detail = "The timestamp authority is unavailable."
+
+
+class SignerUnavailable(SigningError):
+    """The signing key or token cannot be used (missing file, wrong PIN, HSM unreachable)."""
+
+    default_detail = "The signing key is unavailable."
+
+
+class CertificateProblem(SigningError):
+    """The signer's certificate is not acceptable for signing (expired, untrusted, wrong key usage)."""
+
+    default_detail = "The signing certificate is not acceptable."
+
+
+class SignerRevoked(CertificateProblem):
+    """The signer's certificate (or one of its issuers) has been revoked."""
+
+    default_detail = "The signing certificate has been revoked."

@@ -1,0 +1,94 @@
+"""The PKCS#11 signer back end (HSMs, SoftHSM2): the private key never leaves the token."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from asn1crypto import x509
+
+from ._certs import CertificateLike, to_asn1, to_asn1_all
+from ._errors import SignerUnavailable
+from ._signers import DocumentSigner
+
+__all__ = ("Pkcs11Signer",)
+
+
+class Pkcs11Signer(DocumentSigner):
+    """A signer whose key lives in a PKCS#11 token; the session stays open until :meth:`close`."""
+
+    def __init__(self, signer: object, session: object, *, description: str) -> None:
+        super().__init__(signer, description=description)  # type: ignore[arg-type]
+        self._session = session
+
+    @classmethod
+    def open(
+        cls,
+        module_path: str,
+        token_label: str,
+        pin: str,
+        key_label: str,
+        cert_label: str | None = None,
+        chain: Sequence[CertificateLike] = (),
+        certificate: CertificateLike | None = None,
+    ) -> Pkcs11Signer:
+        """Open a session on the token and prepare to sign with one of its keys.
+
+        Args:
+            module_path: The PKCS#11 module (for example ``/usr/lib/softhsm/libsofthsm2.so``).
+            token_label: Label of the token.
+            pin: User PIN.
+            key_label: Label of the private key object.
+            cert_label: Label of the certificate object on the token (defaults to ``key_label``); ignored when
+                ``certificate`` is given.
+            chain: Issuing CA certificates to embed.
+            certificate: The signer's certificate, when it is not stored on the token.
+
+        Raises:
+            SignerUnavailable: The module, token, key or certificate cannot be used (wrong PIN, missing object).
+        """
+        from pkcs11 import exceptions as p11_exc
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign import pkcs11 as hanko_p11
+
+        try:
+            session = hanko_p11.open_pkcs11_session(
+                module_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
+            )
+        except (p11_exc.PKCS11Error, OSError, RuntimeError) as exc:
+            raise SignerUnavailable("The PKCS#11 token could not be opened.") from exc
+        try:
+            cert = to_asn1(certificate) if certificate is not None else _certificate_on_token(
+                session, cert_label or key_label
+            )
+            signer = hanko_p11.PKCS11Signer(
+                session,
+                key_label=key_label,
+                signing_cert=cert,
+                ca_chain=to_asn1_all(chain),
+                # SoftHSM2 (and many HSMs) only offer raw ECDSA: hash in software, sign on the token.
+                use_raw_mechanism=cert.public_key.algorithm == "ec",
+            )
+        except Exception:
+            session.close()
+            raise
+        return cls(signer, session, description=f"PKCS#11 token {token_label!r} key {key_label!r}")
+
+    def close(self) -> None:
+        """Close the PKCS#11 session."""
+        from pkcs11 import exceptions as p11_exc
+
+        # already closed or token gone: nothing left to release
+        with contextlib.suppress(p11_exc.PKCS11Error):
+            self._session.close()  # type: ignore[attr-defined]
+
+
+def _certificate_on_token(session: object, label: str) -> x509.Certificate:
+    from pkcs11 import Attribute, ObjectClass
+
+    objects = list(
+        session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label})  # type: ignore[attr-defined]
+    )
+    if len(objects) != 1:
+        raise SignerUnavailable("The signing certificate was not found on the token.")
+    return to_asn1(bytes(objects[0][Attribute.VALUE]))
