@@ -1,0 +1,87 @@
+"""Canonical audit entries (RFC 8785) and owner pseudonyms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
+
+import pytest
+
+from vault.audit import derive_pseudonym_key, owner_pseudonym
+from vault.audit.entry import AuditEvent, canonical_entry, format_time, parse_time
+
+DOC = UUID("00000000-0000-4000-8000-000000000001")
+MOMENT = datetime(2026, 11, 28, 11, 45, 0, 123, tzinfo=UTC)
+
+
+def test_canonical_entry_bytes_are_exactly_rfc8785() -> None:
+    event = AuditEvent(
+        action="document.download",
+        outcome="success",
+        actor_subject="alice",
+        actor_role="citizen",
+        client_id="portal",
+        owner_ref="ab12",
+        document_id=DOC,
+        purpose="own access",
+        details={"range": True, "bytes": 10, "note": None},
+    )
+    assert canonical_entry(7, MOMENT, event) == (
+        b'{"action":"document.download","actor":{"agency":null,"client_id":"portal","role":"citizen",'
+        b'"subject":"alice"},"details":{"bytes":10,"note":null,"range":true},"objects":{"document":'
+        b'"00000000-0000-4000-8000-000000000001","grant":null,"link":null,"request":null,"version":null},'
+        b'"outcome":"success","owner":"ab12","purpose":"own access","seq":7,"time":"2026-11-28T11:45:00.000123Z"}'
+    )
+
+
+def test_times_are_utc_with_microseconds_whatever_the_input_zone() -> None:
+    local = MOMENT.astimezone(timezone(timedelta(hours=2)))
+    assert format_time(local) == "2026-11-28T11:45:00.000123Z"
+    assert parse_time("2026-11-28T11:45:00.000123Z") == MOMENT
+
+
+@pytest.mark.parametrize("text", ["2026-11-28T11:45:00Z", "2026-11-28T11:45:00.000123+00:00", "yesterday"])
+def test_non_canonical_times_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        format_time(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"outcome": "maybe"}, "outcome"),
+        ({"action": ""}, "action"),
+        ({"details": {"title": "Passport scan"}}, "content or a secret"),
+        ({"details": {"FileName": "x.pdf"}}, "content or a secret"),
+        ({"details": {"access_token": "eyJ"}}, "content or a secret"),
+        ({"details": {"nested": {"a": 1}}}, "string, integer"),
+        ({"details": {"big": 2**60}}, "number range"),
+        ({"details": {f"k{i}": i for i in range(17)}}, "at most 16"),
+        ({"purpose": "x" * 300}, "at most"),
+    ],
+)
+def test_events_the_log_must_not_hold_are_refused(fields: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {"action": "document.read", "outcome": "success"}
+    with pytest.raises(ValueError, match=message):
+        AuditEvent(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_pseudonyms_are_stable_per_key_and_unlinkable_across_keys() -> None:
+    key_a = derive_pseudonym_key(b"\x01" * 32)
+    key_b = derive_pseudonym_key(b"\x02" * 32)
+    owner = UUID("00000000-0000-4000-8000-0000000000aa")
+    assert owner_pseudonym(key_a, owner) == owner_pseudonym(key_a, owner)
+    assert owner_pseudonym(key_a, owner) != owner_pseudonym(key_b, owner)
+    assert owner_pseudonym(key_a, owner) != owner_pseudonym(key_a, DOC)
+    assert len(owner_pseudonym(key_a, owner)) == 64
+    assert str(owner) not in owner_pseudonym(key_a, owner)
+
+
+def test_a_short_subject_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        derive_pseudonym_key(b"short")
