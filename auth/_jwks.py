@@ -52,7 +52,8 @@ class JwksCache:
         self._lock = asyncio.Lock()
         self._jwks_uri: str | None = None
         self._key_set: KeySet | None = None
-        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._succeeded_at: float | None = None
 
     @property
     def discovery_url(self) -> str:
@@ -67,7 +68,11 @@ class JwksCache:
         """
         async with self._lock:
             key_set = self._key_set
-            if key_set is not None and self._age() < self._max_age:
+            if key_set is not None and (
+                _age(self._succeeded_at, self._clock) < self._max_age
+                # after a failed refresh, the stale set is used until the next attempt is due
+                or _age(self._attempted_at, self._clock) < self._min_refetch_interval
+            ):
                 return key_set
             try:
                 return await self._fetch()
@@ -87,17 +92,14 @@ class JwksCache:
             ProviderUnavailable: The provider could not be reached.
         """
         async with self._lock:
-            if self._fetched_at is not None and self._age() < self._min_refetch_interval:
+            if _age(self._attempted_at, self._clock) < self._min_refetch_interval:
                 return False
             await self._fetch()
             return True
 
-    def _age(self) -> float:
-        return float("inf") if self._fetched_at is None else self._clock() - self._fetched_at
-
     async def _fetch(self) -> KeySet:
         # the attempt counts for the rate limit even when it fails: an outage must not be hammered either
-        self._fetched_at = self._clock()
+        self._attempted_at = self._clock()
         if self._jwks_uri is None:
             self._jwks_uri = await self._discover_jwks_uri()
         document = await self._get_json(self._jwks_uri)
@@ -111,6 +113,7 @@ class JwksCache:
         except (JoseError, ValueError, TypeError) as exc:
             raise ProviderUnavailable() from exc
         self._key_set = key_set
+        self._succeeded_at = self._attempted_at
         return key_set
 
     async def _discover_jwks_uri(self) -> str:
@@ -137,3 +140,7 @@ class JwksCache:
         if not isinstance(document, dict):
             raise ProviderUnavailable()
         return document
+
+
+def _age(moment: float | None, clock: Callable[[], float]) -> float:
+    return float("inf") if moment is None else clock() - moment
