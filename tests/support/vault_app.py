@@ -1,0 +1,89 @@
+"""Building the service for tests: settings per database back end, schema, clients, tokens, a real uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.services._proc import free_port
+from vault.app import create_app
+from vault.migrations import upgrade
+from vault.settings import Settings
+
+__all__ = ("LiveServer", "bearer", "make_settings", "migrate", "running_server", "test_client")
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    """Settings with everything under `tmp_path`, the given database, and no `.env` file."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "var",
+        "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}",
+        "checkpoint_interval_seconds": 3600.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def migrate(settings: Settings) -> None:
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+@contextlib.contextmanager
+def test_client(settings: Settings, **state: Any) -> Iterator[TestClient[Litestar]]:
+    """A migrated database and a started app behind Litestar's test client."""
+    migrate(settings)
+    app = create_app(settings, **state)
+    with TestClient(app, raise_server_exceptions=False, timeout=60) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn serving the app on a loopback port, in a thread of this process."""
+
+    url: str
+    app: Litestar
+    server: uvicorn.Server
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120, **kwargs)
+
+
+@contextlib.contextmanager
+def running_server(settings: Settings) -> Iterator[LiveServer]:
+    """Migrate, start uvicorn on a free port, wait until /health answers, stop on exit."""
+    migrate(settings)
+    port = free_port()
+    if not settings.public_url:
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app, server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

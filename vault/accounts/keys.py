@@ -1,0 +1,175 @@
+"""Subject keys and data keys: the middle of the KEK -> SK -> DEK hierarchy (CRYPTO.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import storage
+from vault.accounts.models import Account, ServiceSecret, SubjectKey
+from vault.errors import IntegrityFailure, KeysUnavailable
+
+__all__ = ("KeyService", "SubjectKeyMaterial", "dek_context", "object_context", "subject_key_context")
+
+SK_DOMAIN = "citizen-vault/subject-key/v1"
+DEK_DOMAIN = "citizen-vault/data-key/v1"
+OBJECT_DOMAIN = "citizen-vault/object/v1"
+SERVICE_DOMAIN = "citizen-vault/service-secret/v1"
+
+
+def subject_key_context(account_id: uuid.UUID, version: int) -> bytes:
+    return storage.canonical_context(SK_DOMAIN, [("owner", str(account_id)), ("sk-version", str(version))])
+
+
+def dek_context(account_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID, sk_version: int) -> bytes:
+    return storage.canonical_context(
+        DEK_DOMAIN,
+        [
+            ("owner", str(account_id)),
+            ("document", str(document_id)),
+            ("version", str(version_id)),
+            ("sk-version", str(sk_version)),
+        ],
+    )
+
+
+def object_context(account_id: uuid.UUID, document_id: uuid.UUID, version_id: uuid.UUID) -> bytes:
+    return storage.canonical_context(
+        OBJECT_DOMAIN,
+        [("owner", str(account_id)), ("document", str(document_id)), ("version", str(version_id))],
+    )
+
+
+@dataclass(frozen=True)
+class SubjectKeyMaterial:
+    """An unwrapped subject key, held only for the duration of one request."""
+
+    account_id: uuid.UUID
+    version: int
+    key: bytes
+
+
+class KeyService:
+    """Creates, unwraps and rotates subject keys; wraps data keys under them."""
+
+    def __init__(self, provider: storage.KeyProvider) -> None:
+        self._provider = provider
+
+    def _call_provider(self, method: str, *args: bytes) -> bytes:
+        try:
+            return getattr(self._provider, method)(*args)  # type: ignore[no-any-return]
+        except storage.KeyProviderUnavailable as exc:
+            raise KeysUnavailable() from exc
+        except storage.IntegrityError as exc:
+            raise IntegrityFailure("a wrapped key failed authentication") from exc
+
+    async def current_subject_key(self, session: AsyncSession, account_id: uuid.UUID) -> SubjectKeyMaterial:
+        """The owner's newest subject key, created (and flushed) on first use."""
+        row = await session.scalar(
+            select(SubjectKey).where(SubjectKey.account_id == account_id).order_by(SubjectKey.version.desc()).limit(1)
+        )
+        if row is not None:
+            return SubjectKeyMaterial(account_id, row.version, self._unwrap_row(row))
+        key = storage.generate_key()
+        wrapped = self._call_provider("wrap", key, subject_key_context(account_id, 1))
+        try:
+            async with session.begin_nested():
+                session.add(
+                    SubjectKey(
+                        account_id=account_id,
+                        version=1,
+                        wrapped=wrapped,
+                        kek_version=self._provider.current_version(),
+                    )
+                )
+        except sa_exc.IntegrityError:
+            # A concurrent first upload created it: use theirs.
+            return await self.subject_key(session, account_id, 1)
+        return SubjectKeyMaterial(account_id, 1, key)
+
+    async def subject_key(self, session: AsyncSession, account_id: uuid.UUID, version: int) -> SubjectKeyMaterial:
+        """A given version of the owner's subject key; gone after the account's keys were destroyed."""
+        row = await session.get(SubjectKey, (account_id, version))
+        if row is None:
+            raise IntegrityFailure("the subject key of this document no longer exists")
+        return SubjectKeyMaterial(account_id, version, self._unwrap_row(row))
+
+    def _unwrap_row(self, row: SubjectKey) -> bytes:
+        return self._call_provider("unwrap", row.wrapped, subject_key_context(row.account_id, row.version))
+
+    @staticmethod
+    def wrap_data_key(sk: SubjectKeyMaterial, dek: bytes, context: bytes) -> bytes:
+        return storage.wrap_key(sk.key, dek, context)
+
+    @staticmethod
+    def unwrap_data_key(sk: SubjectKeyMaterial, wrapped: bytes, context: bytes) -> bytes:
+        try:
+            return storage.unwrap_key(sk.key, wrapped, context)
+        except storage.IntegrityError as exc:
+            raise IntegrityFailure("a data key failed authentication") from exc
+
+    async def rewrap_all(self, session: AsyncSession) -> int:
+        """Rewrap every subject key to the provider's current KEK version. Resumable and idempotent."""
+        current = self._provider.current_version()
+        rows = (await session.scalars(select(SubjectKey).where(SubjectKey.kek_version != current))).all()
+        for row in rows:
+            row.wrapped = self._call_provider("rewrap", row.wrapped, subject_key_context(row.account_id, row.version))
+            row.kek_version = current
+        await session.flush()
+        return len(rows)
+
+    def check(self) -> None:
+        try:
+            self._provider.check()
+        except storage.KeyProviderUnavailable as exc:
+            raise KeysUnavailable() from exc
+
+    async def check_async(self) -> None:
+        self.check()
+
+    async def service_secret(self, session: AsyncSession, name: str, generate: Callable[[], bytes]) -> bytes:
+        """A named service secret, generated and stored wrapped on first use (shared by all instances)."""
+        context = storage.canonical_context(SERVICE_DOMAIN, [("name", name)])
+        row = await session.get(ServiceSecret, name)
+        if row is None:
+            secret = generate()
+            try:
+                async with session.begin_nested():
+                    session.add(
+                        ServiceSecret(
+                            name=name,
+                            wrapped=self._call_provider("wrap", secret, context),
+                            kek_version=self._provider.current_version(),
+                        )
+                    )
+            except sa_exc.IntegrityError:
+                row = await session.get(ServiceSecret, name)
+            else:
+                return secret
+        assert row is not None
+        return self._call_provider("unwrap", row.wrapped, context)
+
+
+async def account_for(session: AsyncSession, issuer: str, subject: str) -> Account:
+    """The account of (issuer, subject), created on first sight."""
+    account = await session.scalar(select(Account).where(Account.issuer == issuer, Account.subject == subject))
+    if account is not None:
+        return account
+    try:
+        async with session.begin_nested():
+            account = Account(issuer=issuer, subject=subject)
+            session.add(account)
+    except sa_exc.IntegrityError:
+        # A concurrent first request created it.
+        account = await session.scalar(select(Account).where(Account.issuer == issuer, Account.subject == subject))
+        assert account is not None
+    return account
+
+
+async def count_subject_keys(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(SubjectKey)) or 0)

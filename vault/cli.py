@@ -1,0 +1,165 @@
+"""The `vault` command: serve, development tokens, offline verification, operator tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vault.settings import Settings
+
+__all__ = ("main",)
+
+
+def _settings(**overrides: Any) -> Settings:
+    from vault.settings import Settings
+
+    return Settings(**overrides)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from vault.app import create_app
+    from vault.migrations import upgrade
+
+    public_url = f"http://{args.host}:{args.port}"
+    settings = _settings()
+    if not settings.public_url:
+        settings = _settings(public_url=public_url)
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    upgrade(settings.resolved_database_url)
+    app = create_app(settings)
+    _print_banner(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False, server_header=False)
+    return 0
+
+
+def _print_banner(settings: Settings) -> None:
+    from auth import DEMO_USERS
+
+    url = settings.resolved_public_url
+    print(f"Citizen Vault on {url}  (API docs: {url}/schema)")
+    print(f"  data directory: {settings.resolved_data_dir}   mode: {settings.env}")
+    if settings.uses_dev_identity_provider:
+        print(f"  development identity provider: {settings.resolved_issuer}")
+        print("  demo users: " + ", ".join(f"{name} ({', '.join(sorted(u.roles))})" for name, u in DEMO_USERS.items()))
+        print("  get a token:  TOKEN=$(vault token alice)")
+        print(f'  then:         curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/me')
+    sys.stdout.flush()
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    from auth import DevIdentityProvider
+
+    settings = _settings(public_url=args.url) if args.url else _settings()
+    if not settings.uses_dev_identity_provider:
+        print("vault token works only with the built-in development identity provider", file=sys.stderr)
+        return 2
+    provider = DevIdentityProvider.load_or_create(
+        settings.resolved_data_dir / "dev-idp-key.pem",
+        settings.resolved_issuer,
+        settings.oidc_audience,
+        env=settings.env,
+    )
+    print(provider.issue_access_token(args.user, lifetime=args.lifetime))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from vault.verification import verify_file_cli
+
+    return verify_file_cli(Path(args.file), [Path(p) for p in args.trust], as_json=args.json)
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from vault.audit.verify import verify_bundle
+
+    try:
+        bundle = json.loads(Path(args.bundle).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"cannot read bundle: {exc}", file=sys.stderr)
+        return 2
+    verdict = verify_bundle(bundle)
+    if verdict.ok:
+        print(f"OK: {verdict.checked_entries} entries verified")
+        return 0
+    print(f"FAILED at index {verdict.first_bad_index}: {verdict.problem}")
+    return 1
+
+
+def _cmd_keys_rotate(_: argparse.Namespace) -> int:
+    import storage
+    from vault.accounts.keys import KeyService
+    from vault.database import Database, create_engine
+
+    settings = _settings()
+    provider = storage.key_provider_from_url(settings.resolved_key_provider)
+    version = provider.rotate()
+    keys = KeyService(provider)
+
+    async def rewrap() -> int:
+        db = Database(create_engine(settings.resolved_database_url))
+        try:
+            async with db.transaction() as session:
+                return await keys.rewrap_all(session)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(rewrap())
+    print(f"KEK version {version} is current; rewrapped {count} subject keys")
+    return 0
+
+
+def _cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from vault.migrations import upgrade
+
+    settings = _settings()
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    upgrade(settings.resolved_database_url)
+    print("database is at the newest revision")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vault", description="Citizen document vault and e-signature service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_cmd_serve)
+    token = sub.add_parser("token", help="print an access token for a demo user (development provider only)")
+    token.add_argument("user")
+    token.add_argument("--lifetime", type=int, default=3600)
+    token.add_argument("--url", help="the service's public URL (default: VAULT_PUBLIC_URL or http://127.0.0.1:8000)")
+    token.set_defaults(func=_cmd_token)
+    verify = sub.add_parser("verify", help="verify the signatures of a PDF offline")
+    verify.add_argument("file")
+    verify.add_argument("--trust", action="append", default=[], help="PEM trust root (repeatable)")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=_cmd_verify)
+    audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit.add_parser("verify", help="verify an exported audit bundle offline")
+    audit_verify.add_argument("bundle")
+    audit_verify.set_defaults(func=_cmd_audit_verify)
+    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(
+        func=_cmd_keys_rotate
+    )
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""One mapper from errors to RFC 9457 problem details (`application/problem+json`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+import auth
+import signing
+import storage
+from vault.errors import (
+    BadRequest,
+    IntegrityFailure,
+    KeysUnavailable,
+    StorageUnavailableError,
+    Unauthorized,
+    UnprocessableContent,
+    UpstreamUnavailable,
+    VaultError,
+)
+
+__all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
+
+log = logging.getLogger(__name__)
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://citizen-vault.dev/problems/"
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed for this role"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Request too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("too-many-requests", "Too many requests"),
+}
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str, request: Request[Any, Any, Any] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if request is not None:
+        body["instance"] = request.url.path
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="citizen-vault"'
+        if extra.pop("invalid_token", False):
+            headers["WWW-Authenticate"] += ', error="invalid_token"'
+    if status == 416 and "size" in extra:
+        headers["Content-Range"] = f"bytes */{extra.pop('size')}"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    body.update({k: v for k, v in extra.items() if isinstance(v, str | int | bool | list)})
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[dict[str, Any]]:
+    if exc.status >= 500:
+        log.warning("%s on %s %s: %r", exc.slug, request.method, request.url.path, exc.__cause__)
+    return problem_response(exc.status, exc.slug, exc.title, exc.detail, request, **exc.extra)
+
+
+def _library_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Errors of the libraries that escaped a service: map by kind, never leak internals."""
+    mapped: VaultError
+    if isinstance(exc, auth.InvalidToken):
+        mapped = Unauthorized("the access token is not valid", invalid_token=True)
+    elif isinstance(exc, auth.ProviderUnavailable):
+        mapped = UpstreamUnavailable("the identity provider is unavailable")
+    elif isinstance(exc, storage.KeyProviderUnavailable):
+        mapped = KeysUnavailable()
+    elif isinstance(exc, storage.StorageUnavailable):
+        mapped = StorageUnavailableError()
+    elif isinstance(exc, storage.IntegrityError):
+        mapped = IntegrityFailure()
+    elif isinstance(exc, signing.InvalidPdf):
+        mapped = UnprocessableContent(getattr(exc, "detail", "not a usable PDF"))
+    elif isinstance(exc, signing.SigningError):
+        mapped = UpstreamUnavailable(getattr(exc, "detail", "signing failed"))
+    else:
+        mapped = BadRequest(getattr(exc, "detail", "the request could not be processed"))
+    mapped.__cause__ = exc
+    return _vault_error(request, mapped)
+
+
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if status >= 500:
+        return _internal_error(request, exc)
+    slug, title = _HTTP_SLUGS.get(status, ("http-error", "Request error"))
+    detail = exc.detail if status != 400 or isinstance(exc, ValidationException) else "bad request"
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        extra["errors"] = [
+            {"key": str(e.get("key", "")), "message": str(e.get("message", ""))}
+            for e in exc.extra
+            if isinstance(e, dict)
+        ]
+    response = problem_response(status, slug, title, str(detail), request, **extra)
+    if status == 405 and exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error", "an unexpected error occurred", request
+    )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    VaultError: _vault_error,
+    auth.AuthError: _library_error,
+    storage.StorageError: _library_error,
+    signing.SigningError: _library_error,
+    HTTPException: _http_exception,
+    Exception: _internal_error,
+}

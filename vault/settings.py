@@ -1,0 +1,132 @@
+"""Typed, frozen settings loaded once from the environment (and a `.env` file); production refuses dev defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ("ConfigurationError", "Settings")
+
+GIB = 1024**3
+
+
+class ConfigurationError(ValueError):
+    """The configuration cannot run: say which variable and why."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Field names map to `VAULT_<NAME>` environment variables.
+
+    Attributes:
+        env: `development` or `production`; production refuses every development default.
+        data_dir: where the embedded defaults keep their files.
+        database_url: SQLAlchemy URL; default SQLite in the data directory.
+        storage_url: `file:///path` or `s3://ACCESS:SECRET@host:port/bucket?secure=false&region=...`.
+        key_provider: `local:/path/keyring.json` or `pkcs11:<module>?token=..&pin-env=..&label=..`.
+        oidc_issuer: issuer URL of the identity provider; empty selects the built-in development provider.
+        oidc_audience: the `aud` every access token must carry.
+        oidc_roles_claim: dotted path to the roles list in the token.
+        oidc_agency_claim: claim naming an agency officer's agency.
+        oidc_algorithms: comma-separated JWS algorithms accepted on access tokens.
+        public_url: the URL clients reach the service at (used for the development issuer).
+        max_upload_bytes: largest accepted document.
+        tsa_url: RFC 3161 timestamp authority for B-T and higher signatures.
+        trust_roots: comma-separated PEM files trusted when verifying signatures.
+        signing_key / signing_cert / signing_chain: the service's seal (key file signer).
+        signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
+        checkpoint_interval_seconds: how often the audit log signs a checkpoint.
+        audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    storage_url: str = ""
+    key_provider: str = ""
+    oidc_issuer: str = ""
+    oidc_audience: str = "citizen-vault"
+    oidc_roles_claim: str = "roles"
+    oidc_agency_claim: str = "agency"
+    oidc_algorithms: str = "RS256,PS256,ES256,EdDSA"
+    public_url: str = ""
+    max_upload_bytes: int = Field(default=GIB, gt=0)
+    tsa_url: str = ""
+    trust_roots: str = ""
+    signing_key: str = ""
+    signing_cert: str = ""
+    signing_chain: str = ""
+    signing_pkcs11: str = ""
+    checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
+    audit_origin: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        required = {
+            "VAULT_DATABASE_URL": self.database_url,
+            "VAULT_STORAGE_URL": self.storage_url,
+            "VAULT_KEY_PROVIDER": self.key_provider,
+            "VAULT_OIDC_ISSUER": self.oidc_issuer,
+            "VAULT_TRUST_ROOTS": self.trust_roots,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise ConfigurationError("production mode refuses development defaults; set " + ", ".join(missing))
+        if not (self.signing_pkcs11 or (self.signing_key and self.signing_cert)):
+            raise ConfigurationError(
+                "production mode needs a seal: VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY + VAULT_SIGNING_CERT"
+            )
+        if self.database_url.startswith("sqlite") or self.storage_url.startswith("file:"):
+            raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
+        return self
+
+    # Resolved values: explicit configuration, else the embedded default under the data directory.
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.resolved_data_dir / 'vault.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.resolved_data_dir / 'objects'}"
+
+    @property
+    def resolved_key_provider(self) -> str:
+        return self.key_provider or f"local:{self.resolved_data_dir / 'keyring.json'}?create=true"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @property
+    def resolved_issuer(self) -> str:
+        return self.oidc_issuer.rstrip("/") or f"{self.resolved_public_url}/dev-idp"
+
+    @property
+    def resolved_audit_origin(self) -> str:
+        if self.audit_origin:
+            return self.audit_origin
+        host = self.resolved_public_url.split("://", 1)[-1]
+        return f"{host}/citizen-vault/audit"
+
+    @property
+    def uses_dev_identity_provider(self) -> bool:
+        return not self.oidc_issuer
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.oidc_algorithms.split(",") if a.strip())
+
+    @property
+    def trust_root_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.trust_roots.split(",") if p.strip())
