@@ -7,6 +7,7 @@ from ._devpki import DevPki, ensure_dev_pki
 from ._errors import (
     CertificateProblem,
     InvalidPdf,
+    SignatureFieldError,
     SignerRevoked,
     SignerUnavailable,
     SigningError,
@@ -39,6 +40,7 @@ __all__ = (
     "Pkcs11Signer",
     "Pkcs12Signer",
     "SignRequest",
+    "SignatureFieldError",
     "SignatureReport",
     "SignerIdentity",
     "SignerRevoked",

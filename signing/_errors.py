@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = (
     "CertificateProblem",
     "InvalidPdf",
+    "SignatureFieldError",
     "SignerRevoked",
     "SignerUnavailable",
     "SigningError",
@@ -57,3 +58,10 @@ class SignerRevoked(CertificateProblem):
     """The signer's certificate (or one of its issuers) has been revoked."""
 
     default_detail = "The signing certificate has been revoked."
+
+
+class SignatureFieldError(SigningError):
+    """The document does not allow the requested signature: the field is missing or already signed, or an
+    earlier certification forbids the change."""
+
+    default_detail = "The document does not allow this signature."

@@ -24,7 +24,13 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from ._certs import CertificateLike, to_asn1_all
-from ._errors import CertificateProblem, SignerRevoked, SignerUnavailable, TimestampUnavailable
+from ._errors import (
+    CertificateProblem,
+    SignatureFieldError,
+    SignerRevoked,
+    SignerUnavailable,
+    TimestampUnavailable,
+)
 from ._model import PadesLevel, SignRequest, VisibleStamp
 from ._pdfio import MALFORMED_PDF_ERRORS, open_writer, pdf_guard
 from ._signers import DocumentSigner
@@ -120,6 +126,8 @@ class PdfSigningService:
             SignerRevoked: The signer's certificate is revoked.
             CertificateProblem: The signer's certificate is not acceptable.
             SignerUnavailable: The key could not be used.
+            SignatureFieldError: The document does not allow this signature (field missing or already signed,
+                document locked by a certification).
         """
         if request.level.needs_timestamp and not self._tsa_url:
             raise TimestampUnavailable(f"{request.level} needs a timestamp authority and none is configured.")
@@ -131,9 +139,9 @@ class PdfSigningService:
                 lambda name=name: fields.append_signature_field(writer, SigFieldSpec(sig_field_name=name)),
                 "The signature field could not be added.",
             )
-        # A visible stamp needs a named field to live in; invisible signatures let pyHanko pick the name.
+        # A new field needs a name; with existing_field_only and no name pyHanko picks the only empty field.
         field_name = request.field_name
-        if field_name is None and request.stamp is not None and not request.existing_field_only:
+        if field_name is None and not request.existing_field_only:
             field_name = f"Signature-{uuid.uuid4().hex[:12]}"
         pdf_signer = signers.PdfSigner(
             self._metadata(request, field_name),
@@ -187,7 +195,8 @@ def _map_signing_error(exc: HankoSigningError) -> Exception:
         return SignerRevoked()
     if isinstance(cause, PathBuildingError | PathValidationError):
         return CertificateProblem()
-    return SignerUnavailable("The document could not be signed.")
+    # pyHanko refuses requests that do not fit the document: missing, taken or locked fields, DocMDP locks.
+    return SignatureFieldError()
 
 
 def _field_spec(request: SignRequest, field_name: str | None) -> SigFieldSpec | None:

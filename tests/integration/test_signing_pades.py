@@ -38,7 +38,8 @@ async def test_signed_document_verifies_everywhere(
     sig = report.signatures[0]
     assert sig.kind == "signature"
     assert (sig.intact, sig.valid, sig.trusted, sig.revoked) == (True, True, True, False)
-    assert sig.bottom_line and report.all_passed
+    assert sig.bottom_line
+    assert report.all_passed
     assert sig.pades_level == level.value
     assert (sig.timestamp is not None) == level.needs_timestamp
     assert pdfsig_valid_count(path, pki.nssdb) == 1, pdfsig(path, pki.nssdb)

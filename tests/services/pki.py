@@ -18,6 +18,7 @@ import pytest
 from asn1crypto import pem, x509
 from certomancer.registry import CertomancerConfig
 
+from signing import KeyFileSigner
 from tests.pki.keygen import generate_keys
 from tests.services._proc import ServiceProcess, free_port, wait_for_http
 
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 PKI_DIR = REPO / "tests" / "pki"
 ARCH = "vault"
 SIGNERS = ("citizen", "agency", "revoked", "expired", "rogue")
+MINIMAL_PDF = REPO / "tests" / "data" / "pdf" / "minimal.pdf"
 
 
 class PkiServices:
@@ -65,6 +67,10 @@ class PkiServices:
     def chain_paths(self, label: str) -> tuple[Path, ...]:
         """The issuing CA certificates of a signer, to embed with its signatures."""
         return (self.cert_path("rogue-root"),) if label == "rogue" else (self.cert_path("interm"),)
+
+    def signer(self, label: str) -> KeyFileSigner:
+        """A key-file signer for one of the PKI's signers (citizen, agency, revoked, expired, rogue)."""
+        return KeyFileSigner.load(self.key_path(label), self.cert_path(label), self.chain_paths(label))
 
     @property
     def root_cert_path(self) -> Path:
@@ -117,7 +123,7 @@ class PkiServices:
 
 
 def _run(argv: list[str]) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         pytest.fail(f"{argv[0]} failed ({result.returncode}): {result.stdout}{result.stderr}")
     return result.stdout
@@ -125,8 +131,8 @@ def _run(argv: list[str]) -> str:
 
 def pdfsig(pdf: Path, nssdb: Path) -> str:
     """poppler's pdfsig output for `pdf`, trusting the NSS db's roots (its exit code means nothing: read this)."""
-    result = subprocess.run(  # noqa: S603
-        ["pdfsig", "-nssdir", f"sql:{nssdb}", str(pdf)],  # noqa: S607
+    result = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{nssdb}", str(pdf)],
         capture_output=True, text=True, check=False, timeout=60,
     )
     return result.stdout + result.stderr
@@ -139,7 +145,7 @@ def pdfsig_valid_count(pdf: Path, nssdb: Path) -> int:
 
 def qpdf_check(pdf: Path) -> subprocess.CompletedProcess[str]:
     """``qpdf --check``: structure only (exit 0 clean, 3 warnings, 2 errors)."""
-    return subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, check=False, timeout=60)  # noqa: S603, S607
+    return subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True, check=False, timeout=60)
 
 
 @pytest.fixture(scope="session")
