@@ -66,7 +66,13 @@ class DevIdentityProvider:
 
     @classmethod
     def load_or_create(
-        cls, key_path: Path, issuer: str, audience: str, *, env: str = "development"
+        cls,
+        key_path: Path,
+        issuer: str,
+        audience: str,
+        *,
+        env: str = "development",
+        clock: Callable[[], float] = time.time,
     ) -> DevIdentityProvider:
         """The provider with the key at `key_path`, creating the key (mode 0600) on first use.
 
@@ -75,13 +81,14 @@ class DevIdentityProvider:
             issuer: The issuer URL.
             audience: The `aud` of access tokens.
             env: The service environment; "production" is refused.
+            clock: Wall clock in seconds (replaceable in tests).
 
         Raises:
             DevProviderRefused: In production.
             AuthError: The key file is readable by others or is not a P-256 private key.
         """
         cls.refuse_in_production(env)
-        return cls(_load_or_create_key(key_path), issuer, audience)
+        return cls(_load_or_create_key(key_path), issuer, audience, clock=clock)
 
     @property
     def key_id(self) -> str:
