@@ -167,7 +167,7 @@ class FilesystemStore:
         return await to_thread.run_sync(lambda: sorted(p.name for p in self._incoming.glob("*.part")))
 
     def _check(self) -> None:
-        self._root.mkdir(parents=True, exist_ok=True)
+        self._incoming.mkdir(parents=True, exist_ok=True)
         if not os.access(self._root, os.W_OK | os.X_OK):
             raise StorageUnavailable()
 

@@ -1,0 +1,247 @@
+"""The ObjectStore contract, run on the filesystem store and on S3 (SeaweedFS with signed requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing
+from pathlib import Path
+
+import pytest
+
+from storage import (
+    FilesystemStore,
+    ObjectNotFound,
+    ObjectStore,
+    S3Store,
+    StorageError,
+    StorageUnavailable,
+    store_from_url,
+)
+from tests.services.seaweedfs import S3Server
+
+MiB = 1024 * 1024
+PART = 5 * MiB
+
+
+class SourceFailed(Exception):
+    """What a client disconnect looks like to the store: the source raises midway."""
+
+
+async def pieces(data: bytes, sizes: Iterable[int] = (MiB,)) -> AsyncIterator[bytes]:
+    """Yield ``data`` cut into pieces, cycling through ``sizes``."""
+    pos, cycle = 0, list(sizes)
+    while pos < len(data):
+        size = cycle[0]
+        cycle = [*cycle[1:], size]
+        yield data[pos : pos + size]
+        pos += size
+
+
+async def failing_source(total: int, fail_after: int) -> AsyncIterator[bytes]:
+    sent = 0
+    while sent < total:
+        if sent >= fail_after:
+            raise SourceFailed("client went away")
+        yield os.urandom(256 * 1024)
+        sent += 256 * 1024
+
+
+async def read_all(store: ObjectStore, key: str, offset: int = 0, length: int | None = None) -> bytes:
+    async with aclosing(store.get(key, offset, length)) as stream:
+        return b"".join([piece async for piece in stream])
+
+
+def new_key() -> str:
+    return f"v1/{secrets.token_hex(8)}/{secrets.token_hex(8)}/{secrets.token_hex(8)}"
+
+
+@pytest.fixture(params=["fs", pytest.param("s3", marks=pytest.mark.s3)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FilesystemStore | S3Store]:
+    """A fresh, empty store of each kind (a new bucket per test on S3, 5 MiB parts)."""
+    if request.param == "fs":
+        made: FilesystemStore | S3Store = FilesystemStore(tmp_path / "objects")
+    else:
+        server: S3Server = request.getfixturevalue("s3_server")
+        made = S3Store(
+            server.endpoint, server.access_key, server.secret_key, f"t-{secrets.token_hex(6)}", part_size=PART
+        )
+    await made.check()
+    yield made
+    await made.close()
+
+
+async def test_put_get_stat_round_trip(store: ObjectStore) -> None:
+    key, data = new_key(), os.urandom(3 * MiB + 17)
+    await store.put(key, pieces(data, [1000, 70_000, 5]))
+    assert await store.stat(key) == len(data)
+    async with aclosing(store.get(key)) as stream:
+        got = [piece async for piece in stream]
+    assert b"".join(got) == data
+    assert max(map(len, got)) <= MiB, "reads come in ~1 MiB pieces"
+
+
+async def test_empty_object(store: ObjectStore) -> None:
+    key = new_key()
+    await store.put(key, pieces(b""), length=0)
+    assert await store.stat(key) == 0
+    assert await read_all(store, key) == b""
+
+
+@pytest.mark.parametrize(("offset", "length"), [(0, 1), (5, 100), (MiB - 1, 2), (2 * MiB, None), (0, None), (7, 0)])
+async def test_ranged_get(store: ObjectStore, offset: int, length: int | None) -> None:
+    key, data = new_key(), os.urandom(2 * MiB + 300)
+    await store.put(key, pieces(data), length=len(data))
+    expected = data[offset:] if length is None else data[offset : offset + length]
+    assert await read_all(store, key, offset, length) == expected
+
+
+async def test_overwrite_replaces_the_object(store: ObjectStore) -> None:
+    key = new_key()
+    await store.put(key, pieces(b"first version"))
+    await store.put(key, pieces(b"second"))
+    assert await read_all(store, key) == b"second"
+
+
+async def test_missing_object_is_not_found(store: ObjectStore) -> None:
+    with pytest.raises(ObjectNotFound):
+        await store.stat(new_key())
+    with pytest.raises(ObjectNotFound):
+        await read_all(store, new_key())
+
+
+async def test_delete_is_idempotent(store: ObjectStore) -> None:
+    key = new_key()
+    await store.put(key, pieces(b"x" * 10))
+    await store.delete(key)
+    await store.delete(key)
+    with pytest.raises(ObjectNotFound):
+        await store.stat(key)
+
+
+@pytest.mark.parametrize("known_length", [True, False], ids=["length", "no-length"])
+async def test_streamed_multipart_upload_is_byte_exact(store: ObjectStore, known_length: bool) -> None:
+    key, data = new_key(), os.urandom(20 * MiB + 12345)
+    await store.put(key, pieces(data, [65_536, 250_000, 13, MiB + 1]), len(data) if known_length else None)
+    assert await store.stat(key) == len(data)
+    got = hashlib.sha256()
+    async with aclosing(store.get(key)) as stream:
+        async for piece in stream:
+            got.update(piece)
+    assert got.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def assert_nothing_left(store: FilesystemStore | S3Store, key: str) -> None:
+    with pytest.raises(ObjectNotFound):
+        await store.stat(key)
+    assert await store.incomplete_uploads() == []
+
+
+@pytest.mark.parametrize(
+    ("total", "fail_after", "announce"),
+    [(12 * MiB, 11 * MiB, False), (12 * MiB, 11 * MiB, True), (12 * MiB, 256 * 1024, False), (MiB, 512 * 1024, True)],
+    ids=["multipart", "multipart-length", "first-part", "single-put"],
+)
+async def test_source_failing_midway_leaves_nothing(
+    store: FilesystemStore | S3Store, total: int, fail_after: int, announce: bool
+) -> None:
+    key = new_key()
+    with pytest.raises(SourceFailed):
+        await store.put(key, failing_source(total, fail_after), total if announce else None)
+    await assert_nothing_left(store, key)
+
+
+@pytest.mark.parametrize(("announced", "actual"), [(3 * MiB, 2 * MiB), (2 * MiB, 3 * MiB), (12 * MiB, 11 * MiB)])
+async def test_source_length_mismatch_aborts(store: FilesystemStore | S3Store, announced: int, actual: int) -> None:
+    key = new_key()
+    with pytest.raises(StorageError, match="announced"):
+        await store.put(key, pieces(bytes(actual)), announced)
+    await assert_nothing_left(store, key)
+
+
+async def test_cancelled_upload_leaves_nothing(store: FilesystemStore | S3Store) -> None:
+    key, reached = new_key(), asyncio.Event()
+
+    async def stalls_after_two_parts() -> AsyncIterator[bytes]:
+        for _ in range(11):
+            yield bytes(MiB)
+        reached.set()
+        await asyncio.Event().wait()  # never set: the client stalls until the request is cancelled
+        yield b""
+
+    upload = asyncio.create_task(store.put(key, stalls_after_two_parts()))
+    await reached.wait()
+    upload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    await assert_nothing_left(store, key)
+
+
+async def make_stale_partial(store: FilesystemStore | S3Store) -> None:
+    """An upload whose writer died: a temp file (aged) or a multipart upload with one part."""
+    if isinstance(store, FilesystemStore):
+        partial = store._incoming / "deadbeef.part"
+        partial.write_bytes(b"half an object")
+        os.utime(partial, (time.time() - 7200, time.time() - 7200))
+        return
+    client, bucket, key = store._client, store._bucket, new_key()
+    upload_id = await asyncio.to_thread(client._create_multipart_upload, bucket, key, {})
+    await asyncio.to_thread(client._upload_part, bucket, key, bytes(PART), None, upload_id, 1)
+
+
+async def test_sweep_incomplete_removes_stale_partials(store: FilesystemStore | S3Store) -> None:
+    await make_stale_partial(store)
+    assert len(await store.incomplete_uploads()) == 1
+    if isinstance(store, S3Store):
+        assert await store.sweep_incomplete(older_than=3600) == 0, "a fresh upload is left alone"
+    assert await store.sweep_incomplete(older_than=0) == 1
+    assert await store.incomplete_uploads() == []
+    assert await store.sweep_incomplete(older_than=0) == 0
+
+
+async def test_fresh_partials_survive_the_default_sweep(store: FilesystemStore | S3Store) -> None:
+    if isinstance(store, FilesystemStore):
+        (store._incoming / "fresh.part").write_bytes(b"x")
+    else:
+        await asyncio.to_thread(store._client._create_multipart_upload, store._bucket, new_key(), {})
+    assert await store.sweep_incomplete() == 0
+    assert len(await store.incomplete_uploads()) == 1
+
+
+async def test_filesystem_objects_stay_under_the_root(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path / "root")
+    await store.put("v1/a/b", pieces(b"x"))
+    assert (tmp_path / "root" / "v1" / "a" / "b").read_bytes() == b"x"
+    with pytest.raises(ValueError):
+        await store.put("../escape", pieces(b"x"))
+    assert not (tmp_path / "escape").exists()
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("wrong", ["secret", "access-key"])
+async def test_s3_with_wrong_credentials_is_refused(s3_server: S3Server, wrong: str) -> None:
+    access = "AKNOBODY" if wrong == "access-key" else s3_server.access_key
+    secret = "not-the-secret" if wrong == "secret" else s3_server.secret_key
+    store = S3Store(s3_server.endpoint, access, secret, "wrong-creds")
+    with pytest.raises(StorageUnavailable) as info:
+        await store.check()
+    assert type(info.value).__name__ == "StorageAccessDenied"
+    store._bucket_ready = True  # skip the bucket probe: the object request itself must be refused
+    with pytest.raises(StorageUnavailable):
+        await store.put(new_key(), pieces(b"x"), 1)
+    with pytest.raises(StorageUnavailable):
+        await read_all(store, new_key())
+    await store.close()
+
+
+@pytest.mark.s3
+async def test_s3_store_from_url(s3_server: S3Server) -> None:
+    store = store_from_url(s3_server.url(f"u-{secrets.token_hex(4)}"))
+    key = new_key()
+    await store.put(key, pieces(b"via url"))
+    assert await read_all(store, key) == b"via url"
+    await store.close()
