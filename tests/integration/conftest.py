@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.services import postgres
-from tests.support.vault_app import make_settings, test_client
+from tests.support.vault_app import make_settings, vault_client
 from vault.settings import Settings
 
 
@@ -35,7 +35,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
-    with test_client(settings) as test:
+    with vault_client(settings) as test:
         yield test
 
 

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -21,7 +21,9 @@ from vault.app import create_app
 from vault.migrations import upgrade
 from vault.settings import Settings
 
-__all__ = ("LiveServer", "bearer", "make_settings", "migrate", "running_server", "test_client")
+__all__ = ("LiveServer", "bearer", "make_settings", "migrate", "run_in_app", "running_server", "vault_client")
+
+T = TypeVar("T")
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
@@ -41,12 +43,18 @@ def migrate(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def test_client(settings: Settings, **state: Any) -> Iterator[TestClient[Litestar]]:
+def vault_client(settings: Settings, **state: Any) -> Iterator[TestClient[Litestar]]:
     """A migrated database and a started app behind Litestar's test client."""
     migrate(settings)
     app = create_app(settings, **state)
     with TestClient(app, raise_server_exceptions=False, timeout=60) as client:
         yield client
+
+
+def run_in_app(client: TestClient[Litestar], fn: Callable[[], Awaitable[T]]) -> T:
+    """Run `fn` on the test client's event loop (where the app's engine and clients live)."""
+    with client.portal() as portal:
+        return portal.call(fn)
 
 
 def bearer(token: str) -> dict[str, str]:
