@@ -215,7 +215,9 @@ class DevIdentityProvider:
         code, request = self._codes.complete(transaction_id, username)
         return AuthorizationResponse(request.redirect_uri, code, request.state, self.issuer)
 
-    def exchange_code(self, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
+    def exchange_code(
+        self, code: str, client_id: str, redirect_uri: str, code_verifier: str
+    ) -> dict[str, Any]:
         """Redeem an authorization code (once) for an access token and an ID token.
 
         Raises:

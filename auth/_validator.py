@@ -53,7 +53,9 @@ class TokenValidator:
         clock: Wall clock in seconds since the epoch (replaceable in tests).
     """
 
-    def __init__(self, policy: TokenPolicy, jwks: JwksCache, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, policy: TokenPolicy, jwks: JwksCache, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._policy = policy
         self._jwks = jwks
         self._clock = clock

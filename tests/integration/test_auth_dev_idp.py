@@ -50,8 +50,8 @@ def app(provider: DevIdentityProvider) -> Litestar:
 
 @pytest.fixture
 def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    with TestClient(app, base_url=BASE) as test_client:
-        yield test_client
+    with TestClient(app, base_url=BASE) as vault_client:
+        yield vault_client
 
 
 @pytest.fixture
@@ -132,7 +132,9 @@ def test_every_dev_idp_route_is_excluded_from_auth(app: Litestar) -> None:
     )
 
 
-async def test_pkce_login_gives_tokens_that_validate(client: TestClient[Litestar], validator: TokenValidator) -> None:
+async def test_pkce_login_gives_tokens_that_validate(
+    client: TestClient[Litestar], validator: TokenValidator
+) -> None:
     verifier = secrets.token_urlsafe(48)
     query = log_in(client, "olga", verifier)
     assert query["state"] == ["st-1"]
@@ -162,7 +164,9 @@ async def test_pkce_login_gives_tokens_that_validate(client: TestClient[Litestar
         pytest.param({"client_id": "other-client"}, id="wrong client"),
     ],
 )
-def test_a_mismatched_code_exchange_is_refused(client: TestClient[Litestar], overrides: dict[str, str]) -> None:
+def test_a_mismatched_code_exchange_is_refused(
+    client: TestClient[Litestar], overrides: dict[str, str]
+) -> None:
     verifier = secrets.token_urlsafe(48)
     code = log_in(client, "alice", verifier)["code"][0]
     refused = exchange(client, code, verifier, **overrides)
@@ -195,7 +199,9 @@ def test_bad_authorization_requests_get_an_error_page_not_a_redirect(
     client: TestClient[Litestar], overrides: dict[str, str]
 ) -> None:
     page = client.get(
-        "/dev-idp/authorize", params=authorize_params(secrets.token_urlsafe(48), **overrides), follow_redirects=False
+        "/dev-idp/authorize",
+        params=authorize_params(secrets.token_urlsafe(48), **overrides),
+        follow_redirects=False,
     )
     assert page.status_code == 400
     assert "location" not in page.headers
@@ -212,7 +218,8 @@ def test_an_unknown_transaction_is_refused(client: TestClient[Litestar]) -> None
 
 def test_the_login_page_escapes_what_the_client_sent(client: TestClient[Litestar]) -> None:
     page = client.get(
-        "/dev-idp/authorize", params=authorize_params(secrets.token_urlsafe(48), client_id="<script>x</script>")
+        "/dev-idp/authorize",
+        params=authorize_params(secrets.token_urlsafe(48), client_id="<script>x</script>"),
     )
     assert page.status_code == 200
     assert "<script>" not in page.text
@@ -253,7 +260,9 @@ async def test_the_dev_user_grant_mints_tokens_that_validate(
     assert principal.client_id == "vault-cli"
 
 
-async def test_tokens_from_another_dev_provider_instance_are_refused(tmp_path: Path, validator: TokenValidator) -> None:
+async def test_tokens_from_another_dev_provider_instance_are_refused(
+    tmp_path: Path, validator: TokenValidator
+) -> None:
     impostor = DevIdentityProvider.load_or_create(tmp_path / "other.pem", ISSUER, AUDIENCE)
     with pytest.raises(InvalidToken) as caught:
         await validator.validate(impostor.issue_access_token("admin"))

@@ -86,12 +86,22 @@ def genuine_claims(provider: OidcProvider, principal: str = "citizen-a") -> dict
 
 
 def forged(**changes: Any) -> Forge:
-    """Genuine claims with some changed, signed with the provider's genuine key."""
+    """Genuine claims with some changed (None drops a claim), signed with the provider's genuine key."""
 
     def forge(provider: OidcProvider) -> str:
         now = int(time.time())
         claims = {**genuine_claims(provider), "iat": now, "exp": now + 300, **changes}
         return provider.sign({}, {name: value for name, value in claims.items() if value is not None})
+
+    return forge
+
+
+def forged_at(**offsets: int) -> Forge:
+    """Genuine claims with time claims set to now + offset seconds, when the test runs (not at import)."""
+
+    def forge(provider: OidcProvider) -> str:
+        now = int(time.time())
+        return forged(**{name: now + offset for name, offset in offsets.items()})(provider)
 
     return forge
 
@@ -144,9 +154,9 @@ ATTACKS = [
     pytest.param(alg_none(""), "structure", id="alg none, empty signature"),
     pytest.param(alg_none("c2lnbmF0dXJl"), "algorithm", id="alg none, some signature"),
     pytest.param(hs256_with_public_key, "algorithm", id="HS256 signed with the public key"),
-    pytest.param(forged(iat=int(time.time()) - 700, exp=int(time.time()) - 100), "expired_token: exp", id="expired"),
-    pytest.param(forged(nbf=int(time.time()) + 600), "invalid_claim: nbf", id="not yet valid"),
-    pytest.param(forged(iat=int(time.time()) + 600, exp=int(time.time()) + 900), "invalid_claim: iat", id="future iat"),
+    pytest.param(forged_at(iat=-700, exp=-100), "expired_token: exp", id="expired"),
+    pytest.param(forged_at(nbf=600), "invalid_claim: nbf", id="not yet valid"),
+    pytest.param(forged_at(iat=600, exp=900), "invalid_claim: iat", id="future iat"),
     pytest.param(forged(iss="https://evil.example"), "invalid_claim: iss", id="wrong issuer"),
     pytest.param(forged(aud="some-other-api"), "invalid_claim: aud", id="wrong audience"),
     pytest.param(forged(aud=["some-other-api"]), "invalid_claim: aud", id="wrong audience list"),
@@ -171,8 +181,10 @@ async def test_a_genuine_token_passes(oidc_provider: OidcProvider, validator: To
     assert principal.expires_at > time.time()
 
 
-async def test_the_forging_helper_makes_valid_tokens(oidc_provider: OidcProvider, validator: TokenValidator) -> None:
-    # control for the table below: unchanged claims under the provider's key pass, so refusals are the change's
+async def test_the_forging_helper_makes_valid_tokens(
+    oidc_provider: OidcProvider, validator: TokenValidator
+) -> None:
+    # control for the table below: unchanged claims under the provider's key pass; a refusal is the change's
     assert (await validator.validate(forged()(oidc_provider))).subject == "citizen-a"
 
 
@@ -189,7 +201,11 @@ async def test_the_forging_helper_makes_valid_tokens(oidc_provider: OidcProvider
     ],
 )
 async def test_roles_and_agency_are_mapped(
-    oidc_provider: OidcProvider, validator: TokenValidator, principal: str, roles: set[str], agency: str | None
+    oidc_provider: OidcProvider,
+    validator: TokenValidator,
+    principal: str,
+    roles: set[str],
+    agency: str | None,
 ) -> None:
     validated = await validator.validate(oidc_provider.token(principal))
     assert validated.subject == principal
@@ -212,7 +228,9 @@ async def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
 ) -> None:
     clock = Clock()
     jwks = JwksCache(oidc_provider.issuer, http, min_refetch_interval=30.0, clock=clock)
-    validator = TokenValidator(TokenPolicy(issuer=oidc_provider.issuer, audience=oidc_provider.audience), jwks)
+    validator = TokenValidator(
+        TokenPolicy(issuer=oidc_provider.issuer, audience=oidc_provider.audience), jwks
+    )
     await validator.validate(oidc_provider.token("citizen-a"))
     assert transport.jwks_fetches == 1
     for _ in range(5):
@@ -230,7 +248,9 @@ async def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
     assert transport.jwks_fetches == 2
 
 
-async def test_a_provider_that_is_down_is_unavailable(oidc_provider: OidcProvider, http: httpx.AsyncClient) -> None:
+async def test_a_provider_that_is_down_is_unavailable(
+    oidc_provider: OidcProvider, http: httpx.AsyncClient
+) -> None:
     issuer = f"http://127.0.0.1:{free_port()}"
     validator = TokenValidator(
         TokenPolicy(issuer=issuer, audience=oidc_provider.audience),

@@ -38,7 +38,9 @@ class Clock:
 def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _ = token.split(".")
     pad = lambda part: part + "=" * (-len(part) % 4)  # noqa: E731
-    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload)))
+    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(
+        base64.urlsafe_b64decode(pad(payload))
+    )
 
 
 @pytest.fixture
@@ -133,7 +135,12 @@ def test_demo_users_cover_every_role() -> None:
     assert {"alice", "bob", "olga", "oscar", "audrey", "admin"} <= set(DEMO_USERS)
     assert DEMO_USERS["olga"].agency == "tax-office"
     assert DEMO_USERS["oscar"].agency == "city-registry"
-    assert {role for user in DEMO_USERS.values() for role in user.roles} == {"citizen", "agency", "auditor", "admin"}
+    assert {role for user in DEMO_USERS.values() for role in user.roles} == {
+        "citizen",
+        "agency",
+        "auditor",
+        "admin",
+    }
     assert len({user.subject for user in DEMO_USERS.values()}) == len(DEMO_USERS)
 
 
@@ -243,7 +250,9 @@ def test_logging_in_as_an_unknown_user_keeps_the_transaction(provider: DevIdenti
         pytest.param({"redirect_uri": ""}, id="no redirect"),
     ],
 )
-def test_bad_authorization_requests_are_refused(provider: DevIdentityProvider, overrides: dict[str, str]) -> None:
+def test_bad_authorization_requests_are_refused(
+    provider: DevIdentityProvider, overrides: dict[str, str]
+) -> None:
     request = {
         "client_id": "portal",
         "redirect_uri": REDIRECT,
@@ -260,8 +269,17 @@ def test_bad_authorization_requests_are_refused(provider: DevIdentityProvider, o
 
 @pytest.mark.parametrize(
     "redirect_uri",
-    ["http://localhost:5173/cb", "http://[::1]:9000/cb", "http://127.0.0.1/cb", f"{ISSUER}/../portal/callback"],
+    [
+        "http://localhost:5173/cb",
+        "http://[::1]:9000/cb",
+        "http://127.0.0.1/cb",
+        f"{ISSUER}/../portal/callback",
+    ],
 )
-def test_loopback_and_own_origin_redirects_are_allowed(provider: DevIdentityProvider, redirect_uri: str) -> None:
-    pending = provider.begin_authorization("portal", redirect_uri, s256("v" * 43), "S256", state=None, nonce=None)
+def test_loopback_and_own_origin_redirects_are_allowed(
+    provider: DevIdentityProvider, redirect_uri: str
+) -> None:
+    pending = provider.begin_authorization(
+        "portal", redirect_uri, s256("v" * 43), "S256", state=None, nonce=None
+    )
     assert pending.redirect_uri == redirect_uri

@@ -1,4 +1,4 @@
-"""TokenValidator and TokenPolicy: every check, one table row each, against a fake JWKS (unit tier: no network)."""
+"""TokenValidator and TokenPolicy: every check, one table row each, against a fake JWKS (no network)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,9 @@ async def make_validator(idp: FakeIdp) -> AsyncIterator[Callable[..., TokenValid
 
         def make(**policy: Any) -> TokenValidator:
             jwks = JwksCache(ISSUER, http)
-            return TokenValidator(TokenPolicy(issuer=ISSUER, audience=AUDIENCE, **policy), jwks, clock=lambda: NOW)
+            return TokenValidator(
+                TokenPolicy(issuer=ISSUER, audience=AUDIENCE, **policy), jwks, clock=lambda: NOW
+            )
 
         yield make
 
@@ -181,9 +183,13 @@ def _signed_bytes(idp: FakeIdp, payload: bytes, **header: Any) -> str:
 
 
 HEADER_AND_FORMAT_CASES: list[Any] = [
-    pytest.param(lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}), "structure", id="alg none"),
     pytest.param(
-        lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}, "c2ln"), "algorithm", id="alg none+sig"
+        lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}), "structure", id="alg none"
+    ),
+    pytest.param(
+        lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}, "c2ln"),
+        "algorithm",
+        id="alg none+sig",
     ),
     pytest.param(_hs256_with_public_key, "algorithm", id="HS256 with the public key"),
     pytest.param(
@@ -194,13 +200,19 @@ HEADER_AND_FORMAT_CASES: list[Any] = [
     pytest.param(lambda idp: sign(idp, claims(), typ="JWT"), "type", id="typ JWT (an ID token)"),
     pytest.param(lambda idp: sign(idp, claims(), typ="at+jwt+evil"), "type", id="typ unknown"),
     pytest.param(
-        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode(), crit=["exp"], exp=1), "crit", id="crit header"
+        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode(), crit=["exp"], exp=1),
+        "crit",
+        id="crit header",
     ),
     pytest.param(_tampered, "signature", id="tampered payload"),
     pytest.param(
-        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode(), kid="rsa-1"), "key use", id="alg not the key's"
+        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode(), kid="rsa-1"),
+        "key use",
+        id="alg not the key's",
     ),
-    pytest.param(lambda idp: _signed_bytes(idp, json.dumps(claims()).encode()), None, id="control: raw signer"),
+    pytest.param(
+        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode()), None, id="control: raw signer"
+    ),
     pytest.param(lambda idp: _signed_bytes(idp, b"not json"), "payload", id="payload not JSON"),
     pytest.param(lambda idp: _signed_bytes(idp, b"[1, 2]"), "payload", id="payload not an object"),
     pytest.param(lambda idp: "", "size", id="empty"),
@@ -228,7 +240,9 @@ async def test_no_kid_header_at_all_is_refused(idp: FakeIdp, validator: TokenVal
 
 
 @pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "application/at+jwt"])
-async def test_rfc9068_types_are_accepted_case_insensitively(idp: FakeIdp, validator: TokenValidator, typ: str) -> None:
+async def test_rfc9068_types_are_accepted_case_insensitively(
+    idp: FakeIdp, validator: TokenValidator, typ: str
+) -> None:
     assert (await validator.validate(sign(idp, claims(), typ=typ))).subject == "user-1"
 
 
@@ -255,7 +269,11 @@ async def test_rs256_and_eddsa_are_accepted(idp: FakeIdp, validator: TokenValida
     ],
 )
 async def test_roles_come_from_the_dotted_claim_path(
-    idp: FakeIdp, make_validator: Callable[..., TokenValidator], roles_claim: str, body: dict[str, Any], roles: set[str]
+    idp: FakeIdp,
+    make_validator: Callable[..., TokenValidator],
+    roles_claim: str,
+    body: dict[str, Any],
+    roles: set[str],
 ) -> None:
     validator = make_validator(roles_claim=roles_claim)
     principal = await validator.validate(sign(idp, {**claims(roles=DROP), **body}))
@@ -273,7 +291,11 @@ async def test_roles_come_from_the_dotted_claim_path(
     ],
 )
 async def test_agency_comes_from_its_claim(
-    idp: FakeIdp, make_validator: Callable[..., TokenValidator], agency_claim: str, body: dict[str, Any], agency: Any
+    idp: FakeIdp,
+    make_validator: Callable[..., TokenValidator],
+    agency_claim: str,
+    body: dict[str, Any],
+    agency: Any,
 ) -> None:
     validator = make_validator(agency_claim=agency_claim)
     principal = await validator.validate(sign(idp, {**claims(agency=DROP), **body}))
