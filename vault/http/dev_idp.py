@@ -7,6 +7,7 @@ lives in `auth.DevIdentityProvider`; these handlers only parse, call it, and ren
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -68,6 +69,32 @@ def _login_form(provider: auth.DevIdentityProvider, request: auth.AuthorizationR
     )
 
 
+def _login_page_response(provider: auth.DevIdentityProvider, query: Mapping[str, str]) -> Response[str]:
+    if query.get("response_type") != "code":
+        return _page("Sign-in refused", "<p>only response_type=code is supported</p>", status_code=400)
+    try:
+        pending = provider.begin_authorization(
+            client_id=query.get("client_id", ""),
+            redirect_uri=query.get("redirect_uri", ""),
+            code_challenge=query.get("code_challenge", ""),
+            method=query.get("code_challenge_method", ""),
+            state=query.get("state"),
+            nonce=query.get("nonce"),
+            scope=query.get("scope") or "openid",
+        )
+    except auth.AuthorizationRequestError as exc:
+        return _error_page(exc)
+    return _page("Sign in", _login_form(provider, pending))
+
+
+def _login_response(provider: auth.DevIdentityProvider, username: str, transaction_id: str) -> Response[Any]:
+    try:
+        answer = provider.complete_login(username=username, transaction_id=transaction_id)
+    except auth.AuthorizationRequestError as exc:
+        return _error_page(exc)
+    return Redirect(answer.location, status_code=303, headers=_NO_STORE)
+
+
 def _token_response(provider: auth.DevIdentityProvider, form: dict[str, str]) -> Response[Any]:
     grant_type = form.get("grant_type", "")
     try:
@@ -112,33 +139,12 @@ def dev_idp_router(provider: auth.DevIdentityProvider) -> Router:
 
     @get("/authorize", sync_to_thread=False)
     def login_page(request: Request[Any, Any, Any]) -> Response[str]:
-        query = request.query_params
-        if query.get("response_type") != "code":
-            return _page("Sign-in refused", "<p>only response_type=code is supported</p>", status_code=400)
-        try:
-            pending = provider.begin_authorization(
-                client_id=query.get("client_id", ""),
-                redirect_uri=query.get("redirect_uri", ""),
-                code_challenge=query.get("code_challenge", ""),
-                method=query.get("code_challenge_method", ""),
-                state=query.get("state"),
-                nonce=query.get("nonce"),
-                scope=query.get("scope") or "openid",
-            )
-        except auth.AuthorizationRequestError as exc:
-            return _error_page(exc)
-        return _page("Sign in", _login_form(provider, pending))
+        return _login_page_response(provider, request.query_params)
 
     @post("/authorize", status_code=303)
     async def login(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await request.form()
-        try:
-            answer = provider.complete_login(
-                username=str(form.get("username", "")), transaction_id=str(form.get("transaction", ""))
-            )
-        except auth.AuthorizationRequestError as exc:
-            return _error_page(exc)
-        return Redirect(answer.location, status_code=303, headers=_NO_STORE)
+        return _login_response(provider, str(form.get("username", "")), str(form.get("transaction", "")))
 
     @post("/token", status_code=200)
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
