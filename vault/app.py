@@ -25,10 +25,13 @@ from vault.documents.service import DocumentService
 from vault.errors import UpstreamUnavailable
 from vault.events import EventRecorder
 from vault.http.documents import DocumentController
+from vault.http.link_redaction import install_link_token_filter
 from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware
 from vault.http.system import MeController, SystemController
 from vault.settings import Settings
+from vault.sharing.grants import GrantAccessPolicy
+from vault.sharing.wiring import sharing_controllers, sharing_services
 
 __all__ = ("create_app",)
 
@@ -90,6 +93,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     state = app.state
     settings: Settings = state.settings
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    install_link_token_filter()  # share-link tokens travel in /s/<token> paths: keep them out of logs
     async with contextlib.AsyncExitStack() as stack:
         db = Database(create_engine(settings.resolved_database_url))
         stack.push_async_callback(db.dispose)
@@ -107,10 +111,15 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         state.update(
             db=db,
             store=store,
-            keys=keys,
+            key_service=keys,
             token_validator=_token_validator(settings, http),
             events=events,
-            documents=DocumentService(db, store, keys, events, max_upload_bytes=settings.max_upload_bytes),
+            documents=DocumentService(
+                db, store, keys, events, max_upload_bytes=settings.max_upload_bytes, access=GrantAccessPolicy()
+            ),
+        )
+        state.update(
+            sharing_services(state, settings, db=db, store=store, keys=keys, events=events, documents=state.documents)
         )
         stop = asyncio.Event()
         checkpoints = asyncio.create_task(_checkpoints(state, settings.checkpoint_interval_seconds, stop))
@@ -157,6 +166,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
     settings = settings or Settings()
     dev = _dev_provider(settings)
     route_handlers: list[Any] = [SystemController, MeController, DocumentController]
+    route_handlers += sharing_controllers()
     if dev is not None:
         from vault.http.dev_idp import dev_idp_router
 

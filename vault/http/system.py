@@ -50,7 +50,7 @@ class SystemController(Controller):
         for name, check in (
             ("database", state.db.check),
             ("object_store", state.store.check),
-            ("key_provider", state.keys.check_async),
+            ("key_provider", state.key_service.check_async),
         ):
             try:
                 await check()
