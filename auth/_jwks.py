@@ -30,6 +30,7 @@ class JwksCache:
         http: The client used for discovery and the JWKS (owned by the caller, closed by the caller).
         min_refetch_interval: Least seconds between two fetches triggered by unknown `kid`s.
         max_age: Seconds after which the key set is fetched again on the next use.
+        timeout: Seconds allowed for each request, so an unresponsive provider is reported, not waited on.
         clock: Monotonic clock in seconds (replaceable in tests).
     """
 
@@ -40,6 +41,7 @@ class JwksCache:
         min_refetch_interval: float = 30.0,
         *,
         max_age: float = 3600.0,
+        timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not issuer:
@@ -48,12 +50,18 @@ class JwksCache:
         self._http = http
         self._min_refetch_interval = min_refetch_interval
         self._max_age = max_age
+        self._timeout = timeout
         self._clock = clock
         self._lock = asyncio.Lock()
         self._jwks_uri: str | None = None
         self._key_set: KeySet | None = None
         self._attempted_at: float | None = None
         self._succeeded_at: float | None = None
+
+    @property
+    def issuer(self) -> str:
+        """The issuer whose keys these are."""
+        return self._issuer
 
     @property
     def discovery_url(self) -> str:
@@ -128,7 +136,9 @@ class JwksCache:
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, headers={"Accept": "application/json"})
+            response = await self._http.get(
+                url, headers={"Accept": "application/json"}, timeout=self._timeout
+            )
         except httpx.HTTPError as exc:
             raise ProviderUnavailable() from exc
         if response.status_code != 200 or len(response.content) > _MAX_DOCUMENT_BYTES:

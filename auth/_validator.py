@@ -49,13 +49,15 @@ class TokenValidator:
 
     Args:
         policy: What the token must satisfy.
-        jwks: The provider's keys.
+        jwks: The provider's keys; its issuer must be the policy's.
         clock: Wall clock in seconds since the epoch (replaceable in tests).
     """
 
     def __init__(
         self, policy: TokenPolicy, jwks: JwksCache, *, clock: Callable[[], float] = time.time
     ) -> None:
+        if jwks.issuer != policy.issuer:
+            raise ValueError("the key cache must belong to the policy's issuer")
         self._policy = policy
         self._jwks = jwks
         self._clock = clock

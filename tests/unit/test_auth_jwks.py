@@ -28,13 +28,15 @@ class FakeIdp:
     def __init__(self) -> None:
         self.discovery: Any = {"issuer": ISSUER, "jwks_uri": f"{ISSUER}/certs"}
         self.keys = [_key("k1")]
-        self.down = False
+        self.down: bool | str = False
         self.jwks_status = 200
         self.jwks_body: bytes | None = None
         self.requests: list[str] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request.url.path)
+        if self.down == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         if request.url.path.endswith("/.well-known/openid-configuration"):
@@ -139,8 +141,8 @@ async def test_stale_keys_are_kept_when_the_provider_fails_after_max_age(
 
 
 def _break(idp: FakeIdp, how: str) -> None:
-    if how == "down":
-        idp.down = True
+    if how in {"down", "timeout"}:
+        idp.down = True if how == "down" else how
     elif how == "jwks 500":
         idp.jwks_status = 500
     elif how == "jwks not JSON":
@@ -163,6 +165,7 @@ def _break(idp: FakeIdp, how: str) -> None:
     "how",
     [
         "down",
+        "timeout",
         "jwks 500",
         "jwks not JSON",
         "jwks without keys",

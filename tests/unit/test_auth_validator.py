@@ -326,3 +326,11 @@ def test_claim_at_path_finds_nothing_through_non_objects() -> None:
 def test_an_empty_or_insecure_policy_is_refused(policy: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TokenPolicy(**{"issuer": ISSUER, "audience": AUDIENCE, **policy})
+
+
+async def test_a_key_cache_for_another_issuer_is_refused() -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ValueError):
+            TokenValidator(
+                TokenPolicy(issuer=ISSUER, audience=AUDIENCE), JwksCache("https://other.example", http)
+            )
