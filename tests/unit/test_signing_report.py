@@ -1,0 +1,118 @@
+"""Report objects: stable JSON keys, the pass rule, the human rendering; request model and error details."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from signing import (
+    AdesVerdict,
+    CertificateProblem,
+    InvalidPdf,
+    PadesLevel,
+    SignatureReport,
+    SignerIdentity,
+    SignerRevoked,
+    SigningError,
+    TimestampInfo,
+    VerificationReport,
+    format_report_text,
+)
+
+WHEN = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+GOOD = SignatureReport(
+    field="citizen",
+    kind="signature",
+    signer=SignerIdentity("Common Name: Alice", "Common Name: CA", "1001", "ab" * 32),
+    signing_time=WHEN,
+    timestamp=TimestampInfo(WHEN, trusted=True),
+    intact=True,
+    valid=True,
+    trusted=True,
+    revoked=False,
+    coverage="ENTIRE_FILE",
+    modifications="NONE",
+    docmdp_ok=True,
+    pades_level="B-T",
+    bottom_line=True,
+    summary="INTACT:TRUSTED,UNTOUCHED",
+    ades=AdesVerdict("INDETERMINATE", "NO_POE"),
+)
+BAD = dataclasses.replace(GOOD, field="other", trusted=False, bottom_line=False, problems=("certificate not trusted",))
+
+
+def test_signature_entry_has_the_documented_keys() -> None:
+    entry = GOOD.to_dict()
+    assert list(entry) == [
+        "field", "kind", "signer", "signing_time", "timestamp", "intact", "valid", "trusted", "revoked",
+        "coverage", "modifications", "docmdp_ok", "pades_level", "bottom_line", "bottom_line_source", "summary",
+        "ades", "problems",
+    ]
+    assert entry["signer"] == {
+        "subject": "Common Name: Alice", "issuer": "Common Name: CA", "serial": "1001", "sha256_fingerprint": "ab" * 32
+    }
+    assert entry["timestamp"] == {"time": "2026-11-28T12:00:00+00:00", "trusted": True}
+    assert entry["ades"] == {"standard": "ETSI EN 319 102-1", "indication": "INDETERMINATE", "subindication": "NO_POE"}
+    assert entry["bottom_line_source"] == "pyHanko classic validation"
+
+
+def test_report_objects_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        GOOD.trusted = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("signatures", "passed"),
+    [((), False), ((GOOD,), True), ((GOOD, GOOD), True), ((GOOD, BAD), False)],
+    ids=["no-signatures", "one-good", "two-good", "one-bad"],
+)
+def test_all_passed_needs_at_least_one_signature_and_every_bottom_line(
+    signatures: tuple[SignatureReport, ...], passed: bool
+) -> None:
+    report = VerificationReport(signatures=signatures)
+    assert report.all_passed is passed
+    assert report.to_dict()["all_passed"] is passed
+
+
+def test_text_rendering_labels_both_verdicts() -> None:
+    text = format_report_text(VerificationReport(signatures=(GOOD, BAD), notes=("parsed leniently",)))
+    assert "pyHanko classic verdict: VALID (INTACT:TRUSTED,UNTOUCHED)" in text
+    assert "pyHanko classic verdict: NOT VALID" in text
+    assert "ETSI EN 319 102-1 indication: INDETERMINATE / NO_POE" in text
+    assert "problem: certificate not trusted" in text
+    assert "RESULT: NOT all signatures passed" in text
+    assert text.endswith("note: parsed leniently\n")
+
+
+def test_text_rendering_of_an_unsigned_document() -> None:
+    assert format_report_text(VerificationReport(signatures=())) == "No signatures found.\n"
+
+
+@pytest.mark.parametrize(
+    ("level", "timestamp", "dss"),
+    [(PadesLevel.B_B, False, False), (PadesLevel.B_T, True, False), (PadesLevel.B_LT, True, True),
+     (PadesLevel.B_LTA, True, True)],
+)
+def test_pades_level_requirements(level: PadesLevel, timestamp: bool, dss: bool) -> None:
+    assert (level.needs_timestamp, level.embeds_validation_info) == (timestamp, dss)
+    assert PadesLevel(level.value) is level
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        (InvalidPdf(), "The document is not a readable PDF."),
+        (InvalidPdf("too big"), "too big"),
+        (SignerRevoked(), "The signing certificate has been revoked."),
+    ],
+)
+def test_errors_carry_a_client_safe_detail(error: SigningError, detail: str) -> None:
+    assert error.detail == detail
+    assert str(error) == detail
+    assert isinstance(error, SigningError)
+
+
+def test_revoked_is_a_certificate_problem() -> None:
+    assert issubclass(SignerRevoked, CertificateProblem)
