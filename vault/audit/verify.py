@@ -109,7 +109,8 @@ def _checkpoints(bundle: Mapping[str, Any], origin: str, key: Ed25519PublicKey) 
     return [by_size[size] for size in sorted(by_size)]
 
 
-def _check_consistency(bundle: Mapping[str, Any], checkpoints: list[CheckpointBody], start: int) -> None:
+def _check_consistency(bundle: Mapping[str, Any], checkpoints: list[CheckpointBody], start: int) -> _Finding | None:
+    """Check the proofs linking consecutive checkpoints; a broken link is a finding at the older size."""
     proofs: dict[tuple[int, int], list[bytes]] = {}
     for item in bundle.get("consistency_proofs") or []:
         pair = (_int(item.get("first"), "consistency first"), _int(item.get("second"), "consistency second"))
@@ -121,10 +122,11 @@ def _check_consistency(bundle: Mapping[str, Any], checkpoints: list[CheckpointBo
                 raise _Rejected(f"checkpoint {older.tree_size} precedes the entries and no proof links it")
             continue  # both roots are recomputed from the entries below
         if not merkle.verify_consistency(older.tree_size, newer.tree_size, proof, older.root_hash, newer.root_hash):
-            raise _Rejected(
-                f"checkpoints {older.tree_size} and {newer.tree_size} are inconsistent: "
-                "the log was rewritten between them"
-            )
+            problem = f"checkpoints {older.tree_size} and {newer.tree_size} are inconsistent: the log was rewritten"
+            if older.tree_size < start:
+                raise _Rejected(problem)
+            return _Finding(older.tree_size, problem)
+    return None
 
 
 def _entry_problem(item: object, expected: int, previous: datetime | None) -> tuple[bytes, str | None, datetime | None]:
@@ -136,7 +138,28 @@ def _entry_problem(item: object, expected: int, previous: datetime | None) -> tu
     except _Rejected as exc:
         return b"", exc.problem, previous
     problem, moment = _record_problem(raw, item.get("seq"), expected, previous)
+    if problem is None and item.get("columns") is not None:
+        try:
+            columns_agree = item["columns"] == _columns_of(raw)
+        except (KeyError, TypeError):
+            return raw, "the entry is not a well-formed audit record", moment
+        if not columns_agree:
+            problem = "the row's filter columns disagree with the entry (edited in the database)"
     return raw, problem, moment
+
+
+def _columns_of(raw: bytes) -> dict[str, Any]:
+    """The filter columns a row must hold for this entry (see `vault.audit.bundle`)."""
+    record = json.loads(raw)
+    return {
+        "time": record["time"],
+        "action": record["action"],
+        "outcome": record["outcome"],
+        "actor_subject": record["actor"]["subject"],
+        "owner_ref": record["owner"],
+        "document_id": record["objects"]["document"],
+        "leaf_hash": base64.b64encode(merkle.leaf_hash(raw)).decode(),
+    }
 
 
 def _record_problem(
@@ -158,22 +181,28 @@ def _record_problem(
     return next((text for failed, text in checks if failed), None), moment
 
 
-def _scan(entries: Sequence[Any], start: int) -> tuple[list[bytes], list[bytes], _Finding | None]:
+def _scan(entries: Sequence[Any], start: int) -> tuple[list[bytes], _Finding | None]:
     computed: list[bytes] = []
-    recorded: list[bytes] = []
     first: _Finding | None = None
     previous: datetime | None = None
     for position, item in enumerate(entries):
         raw, problem, previous = _entry_problem(item, start + position, previous)
         computed.append(merkle.leaf_hash(raw))
-        try:
-            tree_leaf = _b64(item.get("tree_leaf_hash"), "tree_leaf_hash") if isinstance(item, Mapping) else b""
-        except _Rejected:
-            tree_leaf = b""
-        recorded.append(tree_leaf if len(tree_leaf) == merkle.HASH_SIZE else _NO_HASH)
         if problem is not None and first is None:
             first = _Finding(start + position, problem)
-    return computed, recorded, first
+    return computed, first
+
+
+def _recorded_leaves(bundle: Mapping[str, Any], count: int) -> list[bytes]:
+    """The tree's own leaf hashes, padded so a missing one can never match."""
+    recorded = []
+    for value in list(bundle.get("tree_leaf_hashes") or [])[:count]:
+        try:
+            digest = _b64(value, "tree leaf hash")
+        except _Rejected:
+            digest = _NO_HASH
+        recorded.append(digest if len(digest) == merkle.HASH_SIZE else _NO_HASH)
+    return recorded + [_NO_HASH] * (count - len(recorded))
 
 
 def _first_root_mismatch(
@@ -243,20 +272,22 @@ def verify_bundle(bundle: Mapping[str, Any], *, trusted_key: str | None = None) 
         key = _public_key(bundle, origin, trusted_key)
         checkpoints = _checkpoints(bundle, origin, key)
         start = _int(bundle.get("start"), "start")
-        _check_consistency(bundle, checkpoints, start)
+        broken_link = _check_consistency(bundle, checkpoints, start)
         prefix = [_b64(h, "prefix hash") for h in bundle.get("prefix") or []]
         merkle.CompactRange(start, prefix)  # validates the prefix shape
         entries = list(bundle.get("entries") or [])
     except (_Rejected, ValueError, TypeError, AttributeError) as exc:
         problem = exc.problem if isinstance(exc, _Rejected) else f"malformed bundle: {exc}"
         return BundleVerdict(ok=False, checked_entries=0, first_bad_index=None, problem=problem)
-    computed, recorded, structural = _scan(entries, start)
+    computed, structural = _scan(entries, start)
+    recorded = _recorded_leaves(bundle, len(computed))
     findings = [
         f
         for f in (
             structural,
             _coverage_finding(start, len(entries), checkpoints),
             _root_finding(start, prefix, computed, recorded, checkpoints),
+            broken_link,
         )
         if f is not None
     ]
