@@ -39,6 +39,7 @@ class Settings(BaseSettings):
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
         checkpoint_interval_seconds: how often the audit log signs a checkpoint.
         audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
+        sweep_interval_seconds: how often incomplete uploads older than an hour are aborted and removed.
     """
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore", frozen=True)
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     signing_pkcs11: str = ""
     checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_origin: str = ""
+    sweep_interval_seconds: float = Field(default=900.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
