@@ -239,9 +239,14 @@ class S3Store:
         validate_key(key)
         if length == 0:
             return
-        response: BaseHTTPResponse = await self._call(
-            self._client.get_object, self._bucket, key, offset=offset, length=length or 0
-        )
+        try:
+            response: BaseHTTPResponse = await self._call(
+                self._client.get_object, self._bucket, key, offset=offset, length=length or 0
+            )
+        except StorageUnavailable as exc:
+            if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
+                return  # offset at or past the end: nothing to read, as on the filesystem
+            raise
         try:
             while data := await self._call(response.read, BLOCK_SIZE):
                 yield data

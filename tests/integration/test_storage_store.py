@@ -60,7 +60,10 @@ async def test_empty_object(store: ObjectStore) -> None:
     assert await read_all(store, key) == b""
 
 
-@pytest.mark.parametrize(("offset", "length"), [(0, 1), (5, 100), (MiB - 1, 2), (2 * MiB, None), (0, None), (7, 0)])
+@pytest.mark.parametrize(
+    ("offset", "length"),
+    [(0, 1), (5, 100), (MiB - 1, 2), (2 * MiB, None), (0, None), (7, 0), (2 * MiB + 300, None), (3 * MiB, 5)],
+)
 async def test_ranged_get(store: ObjectStore, offset: int, length: int | None) -> None:
     key, data = new_key(), os.urandom(2 * MiB + 300)
     await store.put(key, pieces(data), length=len(data))
