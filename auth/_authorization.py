@@ -25,7 +25,6 @@ _MAX_PENDING = 10_000
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_T = TypeVar("_T")
 
 
 def s256(verifier: str) -> str:
@@ -226,5 +225,8 @@ class AuthorizationCodeStore:
         self._codes = _unexpired(self._codes, now)
 
 
-def _unexpired(entries: dict[str, _T], now: float) -> dict[str, _T]:
-    return {key: value for key, value in entries.items() if getattr(value, "expires_at", 0.0) > now}
+_Expiring = TypeVar("_Expiring", AuthorizationRequest, IssuedCode)
+
+
+def _unexpired(entries: dict[str, _Expiring], now: float) -> dict[str, _Expiring]:
+    return {key: value for key, value in entries.items() if value.expires_at > now}
