@@ -1,0 +1,281 @@
+"""Share links: a random bearer token (stored only as its SHA-256), an expiry, a download limit held under
+concurrency by an atomic conditional UPDATE, and an optional argon2id-hashed password."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+import storage
+from vault.accounts.keys import KeyService, dek_context, object_context
+from vault.database import Database
+from vault.documents.models import Document
+from vault.documents.service import Content, DocumentService
+from vault.errors import (
+    Forbidden,
+    Gone,
+    IntegrityFailure,
+    NotFound,
+    StorageUnavailableError,
+)
+from vault.events import EventRecorder
+from vault.principal import Caller
+from vault.sharing.expiry import Clock, checked_expiry, utcnow
+from vault.sharing.models import ShareLink
+from vault.sharing.ownership import caller_account, owned_document
+from vault.sharing.schemas import LinkCreated, LinkRead, NewLink
+
+__all__ = ("LONGEST_LINK", "LinkPasswordRequired", "LinkService", "hash_token")
+
+LONGEST_LINK = timedelta(days=30)
+TOKEN_BYTES = 32
+
+
+class LinkPasswordRequired(Forbidden):
+    """The link has a password and the request gave none, or a wrong one."""
+
+    slug, title = "link-password-required", "This link needs its password"
+
+
+def hash_token(token: str) -> str:
+    """Hex SHA-256 of a link token: what the database holds instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_read(link: ShareLink) -> LinkRead:
+    """The owner's view of a link (never its token)."""
+    return LinkRead(
+        id=link.id,
+        document_id=link.document_id,
+        max_downloads=link.max_uses,
+        downloads=link.uses,
+        password_protected=link.password_hash is not None,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+        revoked_at=link.revoked_at,
+    )
+
+
+class LinkService:
+    """Creating, revoking and redeeming share links."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: storage.ObjectStore,
+        keys: KeyService,
+        documents: DocumentService,
+        events: EventRecorder,
+        *,
+        public_url: str,
+        clock: Clock = utcnow,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._keys = keys
+        self._documents = documents
+        self._events = events
+        self._public_url = public_url.rstrip("/")
+        self._hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile (64 MiB)
+        self.clock = clock
+
+    async def create(self, caller: Caller, document_id: uuid.UUID, body: NewLink) -> LinkCreated:
+        """A link to one of the caller's documents; the token is returned here and never again."""
+        now = self.clock()
+        expires_at = checked_expiry(body.expires_at, now, LONGEST_LINK, "a link's")
+        password_hash = None
+        if body.password is not None:
+            password_hash = await asyncio.to_thread(self._hasher.hash, body.password)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        async with self._db.transaction() as session:
+            document = await owned_document(session, caller, document_id)
+            link = ShareLink(
+                id=uuid.uuid4(),
+                document_id=document.id,
+                owner_id=document.owner_id,
+                token_hash=hash_token(token),
+                password_hash=password_hash,
+                max_uses=body.max_downloads,
+                uses=0,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            session.add(link)
+            await session.flush()
+            await self._audit(
+                session,
+                "link.create",
+                "success",
+                caller,
+                link,
+                {
+                    "max_downloads": link.max_uses,
+                    "protected": password_hash is not None,
+                    "expires_at": expires_at.isoformat(),
+                },
+            )
+            return LinkCreated(link=link_read(link), token=token, url=f"{self._public_url}/s/{token}")
+
+    async def list_owned(self, caller: Caller, document_id: uuid.UUID | None) -> list[LinkRead]:
+        """The caller's links, newest first (at most 100), optionally of one document."""
+        async with self._db.transaction() as session:
+            account = await caller_account(session, caller)
+            if account is None:
+                return []
+            query = select(ShareLink).where(ShareLink.owner_id == account.id)
+            if document_id is not None:
+                query = query.where(ShareLink.document_id == document_id)
+            rows = await session.scalars(query.order_by(ShareLink.created_at.desc()).limit(100))
+            return [link_read(link) for link in rows]
+
+    async def revoke(self, caller: Caller, link_id: uuid.UUID) -> None:
+        """Revoke one of the caller's links; its next use answers 410. Idempotent."""
+        async with self._db.transaction() as session:
+            account = await caller_account(session, caller)
+            link = None
+            if account is not None:
+                link = await session.scalar(
+                    select(ShareLink).where(ShareLink.id == link_id, ShareLink.owner_id == account.id)
+                )
+            if link is None:
+                raise NotFound("no such link")
+            if link.revoked_at is not None:
+                return
+            await session.execute(update(ShareLink).where(ShareLink.id == link.id).values(revoked_at=self.clock()))
+            await self._audit(session, "link.revoke", "success", caller, link)
+
+    async def open(self, token: str, password: str | None) -> Content:
+        """Redeem a link: 404 unknown, 403 wrong password, 410 expired/exhausted/revoked; else the content.
+
+        One use is consumed by a conditional UPDATE committed (with its audit entry) before a byte is served,
+        so N concurrent downloads of a link with k uses left get exactly k successes.
+        """
+        link = await self._find(token)
+        await self._check_password(link, password)
+        async with self._db.transaction() as session:
+            now = self.clock()
+            consumed: CursorResult[object] = await session.execute(  # type: ignore[assignment]
+                update(ShareLink)
+                .where(
+                    ShareLink.id == link.id,
+                    ShareLink.uses < ShareLink.max_uses,
+                    ShareLink.revoked_at.is_(None),
+                    ShareLink.expires_at > now,
+                )
+                .values(uses=ShareLink.uses + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if consumed.rowcount == 1:
+                return await self._start_download(session, link)
+        await self._audit_now("link.use", "denied", link, {"reason": "expired, exhausted or revoked"})
+        raise Gone("this link has expired, was revoked or has no downloads left")
+
+    async def _find(self, token: str) -> ShareLink:
+        async with self._db.transaction() as session:
+            link = await session.scalar(select(ShareLink).where(ShareLink.token_hash == hash_token(token)))
+        if link is None:
+            raise NotFound("no such link")
+        return link
+
+    async def _check_password(self, link: ShareLink, password: str | None) -> None:
+        if link.password_hash is None:
+            return
+        if password:
+            try:
+                await asyncio.to_thread(self._hasher.verify, link.password_hash, password)
+                return
+            except (VerificationError, InvalidHashError):
+                pass
+        await self._audit_now("link.use", "denied", link, {"reason": "wrong or missing passphrase"})
+        raise LinkPasswordRequired("give the link's password in the X-Link-Password header or a `password` form field")
+
+    async def _start_download(self, session: AsyncSession, link: ShareLink) -> Content:
+        """Unwrap the current version's key, record the use (fail closed), and decrypt the first piece."""
+        document = await session.scalar(
+            select(Document).where(Document.id == link.document_id).options(selectinload(Document.versions))
+        )
+        if document is None:
+            raise NotFound("no such link")
+        version = document.versions[-1]
+        sk = await self._keys.subject_key(session, document.owner_id, version.sk_version)
+        dek = self._keys.unwrap_data_key(
+            sk, version.wrapped_dek, dek_context(document.owner_id, document.id, version.id, version.sk_version)
+        )
+        await self._audit(session, "link.use", "success", None, link, {"download": link.uses + 1}, version.id)
+        chunks = storage.decrypt_from_store(
+            self._store,
+            version.object_key,
+            dek,
+            object_context(document.owner_id, document.id, version.id),
+            version.size,
+        )
+        primed = await _primed(chunks)
+        return Content(
+            version.media_type, version.size, version.sha256, 0, version.size, version.number, document.title, primed
+        )
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        action: str,
+        outcome: str,
+        caller: Caller | None,
+        link: ShareLink,
+        details: dict[str, str | int | bool | None] | None = None,
+        version_id: uuid.UUID | None = None,
+    ) -> None:
+        await self._events.append(
+            session,
+            self._events.event(
+                action,
+                outcome,
+                caller,
+                owner_ref=await self._documents.owner_ref(session, link.owner_id),
+                document_id=link.document_id,
+                version_id=version_id,
+                link_id=link.id,
+                purpose="share link" if action == "link.use" else None,
+                details=details,
+            ),
+        )
+
+    async def _audit_now(
+        self, action: str, outcome: str, link: ShareLink, details: dict[str, str | int | bool | None]
+    ) -> None:
+        async with self._db.transaction() as session:
+            await self._audit(session, action, outcome, None, link, details)
+
+
+async def _primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Decrypt the first piece now, so a broken object or an unavailable store fails before the status line."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+    except storage.IntegrityError as exc:
+        raise IntegrityFailure() from exc
+    except (storage.StorageUnavailable, storage.ObjectNotFound) as exc:
+        raise StorageUnavailableError() from exc
+
+    async def rest() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for piece in chunks:
+                yield piece
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return rest()
