@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
 
 from asn1crypto import pem, x509
 from cryptography import x509 as pyca_x509
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 __all__ = ("CertificateLike", "fingerprint", "load_certificate_file", "to_asn1", "to_asn1_all")
 
-CertificateLike = x509.Certificate | pyca_x509.Certificate | bytes | Path
+CertificateLike: TypeAlias = x509.Certificate | pyca_x509.Certificate | bytes | Path
 
 
 def to_asn1(cert: CertificateLike) -> x509.Certificate:

@@ -18,8 +18,11 @@ class Pkcs11Signer(DocumentSigner):
     """A signer whose key lives in a PKCS#11 token; the session stays open until :meth:`close`."""
 
     def __init__(self, signer: object, session: object, *, description: str) -> None:
+        from pkcs11 import exceptions as p11_exc
+
         super().__init__(signer, description=description)  # type: ignore[arg-type]
         self._session = session
+        self.backend_errors = (p11_exc.PKCS11Error,)
 
     @classmethod
     def open(

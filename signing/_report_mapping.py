@@ -14,7 +14,7 @@ from pyhanko.sign.validation.status import (
 )
 
 from ._certs import fingerprint
-from ._report import AdesVerdict, SignatureReport, SignerIdentity, TimestampInfo
+from ._report import AdesVerdict, SignatureKind, SignatureReport, SignerIdentity, TimestampInfo
 
 __all__ = ("failed_report", "signature_report", "timestamp_report")
 
@@ -144,7 +144,7 @@ def timestamp_report(sig: EmbeddedPdfSignature, status: DocumentTimestampStatus)
 
 def failed_report(sig: EmbeddedPdfSignature) -> SignatureReport:
     """Report on a signature that could not be validated at all (malformed CMS, unsupported algorithm)."""
-    kind = "document_timestamp" if _safe_type(sig) == "/DocTimeStamp" else "signature"
+    kind: SignatureKind = "document_timestamp" if _safe_type(sig) == "/DocTimeStamp" else "signature"
     return SignatureReport(
         field=_field(sig),
         kind=kind,

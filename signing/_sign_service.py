@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from io import BytesIO
 
 import aiohttp
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as HankoSigningError
@@ -26,13 +28,14 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from ._certs import CertificateLike, to_asn1_all
 from ._errors import (
     CertificateProblem,
+    InvalidPdf,
     SignatureFieldError,
     SignerRevoked,
     SignerUnavailable,
     TimestampUnavailable,
 )
 from ._model import PadesLevel, SignRequest, VisibleStamp
-from ._pdfio import MALFORMED_PDF_ERRORS, open_writer, pdf_guard
+from ._pdfio import MALFORMED_PDF_ERRORS, open_writer
 from ._signers import DocumentSigner
 
 __all__ = ("PdfSigningService",)
@@ -110,7 +113,7 @@ class PdfSigningService:
             validation_context=self._validation_context(),
         )
         try:
-            await validator.async_validate_usage({"non_repudiation"})
+            await validator.async_validate_usage({"non_repudiation"})  # type: ignore[no-untyped-call]
         except RevokedError as exc:
             raise SignerRevoked() from exc
         except (PathBuildingError, PathValidationError, ValidationError) as exc:
@@ -135,10 +138,7 @@ class PdfSigningService:
             await self.check_signer()
         writer = await asyncio.to_thread(open_writer, pdf, self._max_pdf_bytes)
         for name in request.new_fields:
-            pdf_guard(
-                lambda name=name: fields.append_signature_field(writer, SigFieldSpec(sig_field_name=name)),
-                "The signature field could not be added.",
-            )
+            _add_empty_field(writer, name)
         # A new field needs a name; with existing_field_only and no name pyHanko picks the only empty field.
         field_name = request.field_name
         if field_name is None and not request.existing_field_only:
@@ -157,8 +157,10 @@ class PdfSigningService:
             raise TimestampUnavailable() from exc
         except HankoSigningError as exc:
             raise _map_signing_error(exc) from exc
+        except self._signer.backend_errors as exc:
+            raise SignerUnavailable() from exc
         except MALFORMED_PDF_ERRORS as exc:
-            raise SignerUnavailable("The document could not be signed.") from exc
+            raise InvalidPdf("The document's structure could not be signed.") from exc
         return out.getvalue()
 
     def _metadata(self, request: SignRequest, field_name: str | None) -> signers.PdfSignatureMetadata:
@@ -197,6 +199,13 @@ def _map_signing_error(exc: HankoSigningError) -> Exception:
         return CertificateProblem()
     # pyHanko refuses requests that do not fit the document: missing, taken or locked fields, DocMDP locks.
     return SignatureFieldError()
+
+
+def _add_empty_field(writer: IncrementalPdfFileWriter, name: str) -> None:
+    try:
+        fields.append_signature_field(writer, SigFieldSpec(sig_field_name=name))
+    except (HankoSigningError, PdfError) as exc:  # a field of that name already exists
+        raise SignatureFieldError(f"The signature field {name!r} cannot be created.") from exc
 
 
 def _field_spec(request: SignRequest, field_name: str | None) -> SigFieldSpec | None:

@@ -25,7 +25,13 @@ class DocumentSigner:
     """One configured signer back end: a key, its certificate and the chain to embed.
 
     Build one with :meth:`KeyFileSigner.load`, :meth:`Pkcs12Signer.load` or :meth:`Pkcs11Signer.open`.
+
+    Attributes:
+        description: A short, secret-free description for logs.
+        backend_errors: Exceptions of the back end that mean "the key cannot be used right now".
     """
+
+    backend_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, signer: signers.Signer, *, description: str) -> None:
         if signer.signing_cert is None:
@@ -63,7 +69,7 @@ class _LoadedKeySigner(signers.Signer):
     def __init__(
         self, key: PrivateKey, cert: x509.Certificate, chain: Iterable[x509.Certificate]
     ) -> None:
-        registry = SimpleCertificateStore()
+        registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         registry.register_multiple([cert, *chain])
         super().__init__(signing_cert=cert, cert_registry=registry)
         self._key = key

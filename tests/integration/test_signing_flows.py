@@ -64,6 +64,16 @@ async def test_later_signer_cannot_sign_a_field_that_does_not_exist(pki: PkiServ
         await citizen.aclose()
 
 
+async def test_new_field_that_already_exists_is_refused(pki: PkiServices) -> None:
+    citizen = _service(pki, "citizen")
+    try:
+        first = await citizen.sign(MINIMAL_PDF.read_bytes(), SignRequest(field_name="one", new_fields=("two",)))
+        with pytest.raises(SignatureFieldError, match="'two'"):
+            await citizen.sign(first, SignRequest(field_name="three", new_fields=("two",)))
+    finally:
+        await citizen.aclose()
+
+
 async def test_b_lta_verifies_with_every_service_stopped(pki: PkiServices) -> None:
     service = _service(pki, "citizen")
     try:
@@ -71,8 +81,10 @@ async def test_b_lta_verifies_with_every_service_stopped(pki: PkiServices) -> No
     finally:
         await service.aclose()
 
+    verifier = PdfVerifier([pki.root_cert], allow_fetching=False)
     with pki.offline():
-        report = await PdfVerifier([pki.root_cert], allow_fetching=False).verify(signed)
+        report = await verifier.verify(signed)
+        etsi_xml = await verifier.etsi_report_xml(signed)
 
     assert [s.kind for s in report.signatures] == ["signature", "document_timestamp"]
     assert report.all_passed
@@ -80,6 +92,8 @@ async def test_b_lta_verifies_with_every_service_stopped(pki: PkiServices) -> No
     assert sig.pades_level == "B-LTA"
     assert sig.ades is not None
     assert (sig.ades.indication, sig.ades.subindication) == ("PASSED", None)
+    assert len(etsi_xml) == 1
+    assert "urn:etsi:019102:mainindication:total-passed" in etsi_xml[0]
 
 
 def _dead_tsa(pki: PkiServices) -> str:

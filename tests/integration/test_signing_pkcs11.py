@@ -119,3 +119,15 @@ def test_unusable_token_key_is_signer_unavailable(
 ) -> None:
     with pytest.raises(SignerUnavailable):
         Pkcs11Signer.open(softhsm_token.module_path, softhsm_token.token_label, pin, key_label)
+
+
+async def test_closed_token_session_is_signer_unavailable(
+    hsm_keys: dict[str, str], softhsm_token: SoftHsmToken, pki: PkiServices
+) -> None:
+    signer = Pkcs11Signer.open(
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys["rsa"]
+    )
+    service = PdfSigningService(signer, tsa_url=None, trust_roots=[pki.root_cert], unsafe_skip_signer_check=True)
+    signer.close()
+    with pytest.raises(SignerUnavailable):
+        await service.sign(MINIMAL_PDF.read_bytes(), SignRequest())
