@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import Sequence
 
 from asn1crypto import x509
@@ -64,7 +66,7 @@ class Pkcs11Signer(DocumentSigner):
             cert = to_asn1(certificate) if certificate is not None else _certificate_on_token(
                 session, cert_label or key_label
             )
-            signer = hanko_p11.PKCS11Signer(
+            signer = _serialised_signer_class()(
                 session,
                 key_label=key_label,
                 signing_cert=cert,
@@ -84,6 +86,25 @@ class Pkcs11Signer(DocumentSigner):
         # already closed or token gone: nothing left to release
         with contextlib.suppress(p11_exc.PKCS11Error):
             self._session.close()  # type: ignore[attr-defined]
+
+
+def _serialised_signer_class() -> type:
+    """pyHanko's PKCS#11 signer with one signature at a time: a PKCS#11 session runs one operation at a time."""
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    class SerialisedPkcs11Signer(PKCS11Signer):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._one_at_a_time = threading.Lock()
+
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+            await asyncio.to_thread(self._one_at_a_time.acquire)
+            try:
+                return await super().async_sign_raw(data, digest_algorithm, dry_run)
+            finally:
+                self._one_at_a_time.release()
+
+    return SerialisedPkcs11Signer
 
 
 def _certificate_on_token(session: object, label: str) -> x509.Certificate:

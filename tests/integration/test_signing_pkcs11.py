@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -131,3 +132,22 @@ async def test_closed_token_session_is_signer_unavailable(
     signer.close()
     with pytest.raises(SignerUnavailable):
         await service.sign(MINIMAL_PDF.read_bytes(), SignRequest())
+
+
+async def test_concurrent_signatures_share_one_token_session(
+    hsm_keys: dict[str, str], softhsm_token: SoftHsmToken, pki: PkiServices
+) -> None:
+    signer = Pkcs11Signer.open(
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys["ec"],
+        chain=[pki.cert("interm")],
+    )
+    service = PdfSigningService(signer, tsa_url=None, trust_roots=[pki.root_cert])
+    try:
+        await service.check_signer()
+        signed = await asyncio.gather(*(service.sign(MINIMAL_PDF.read_bytes(), SignRequest()) for _ in range(6)))
+    finally:
+        await service.aclose()
+        signer.close()
+    verifier = PdfVerifier([pki.root_cert])
+    reports = await asyncio.gather(*(verifier.verify(pdf) for pdf in signed))
+    assert [r.all_passed for r in reports] == [True] * 6
