@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vault.audit import merkle
@@ -35,7 +35,10 @@ async def lock_for_append(session: AsyncSession) -> None:
 
 async def tree_size(session: AsyncSession) -> int:
     """The number of leaves in the stored tree (largest leaf index + 1)."""
-    last = await session.scalar(select(func.max(AuditTreeNodeRow.idx)).where(AuditTreeNodeRow.level == 0))
+    # ORDER BY ... LIMIT 1 walks the primary key (level, idx) backwards: O(log n) on every database.
+    last = await session.scalar(
+        select(AuditTreeNodeRow.idx).where(AuditTreeNodeRow.level == 0).order_by(AuditTreeNodeRow.idx.desc()).limit(1)
+    )
     return 0 if last is None else int(last) + 1
 
 
