@@ -183,7 +183,18 @@ def test_key_provider_from_local_url(tmp_path: Path) -> None:
     assert key_provider_from_url(f"local:{path}").unwrap(wrapped, CONTEXT) == KEY
 
 
-@pytest.mark.parametrize("url", ["local:relative/k.json", "vault-transit:x", "local:/k.json?create=maybe", ""])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "local:relative/k.json",
+        "vault-transit:x",
+        "local:/k.json?create=maybe",
+        "",
+        "pkcs11:relative.so?token=t&pin-env=P&label=l",
+        "pkcs11:/m.so?token=t&label=l",
+        "pkcs11:/m.so?token=t&pin-env=P&label=l&pin=1234",
+    ],
+)
 def test_key_provider_from_bad_url(url: str) -> None:
     with pytest.raises(ValueError):
         key_provider_from_url(url)
