@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,19 +77,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from vault.audit.verify import verify_bundle
+    from vault.audit.verify import main as verify_main
 
-    try:
-        bundle = json.loads(Path(args.bundle).read_text())
-    except (OSError, ValueError) as exc:
-        print(f"cannot read bundle: {exc}", file=sys.stderr)
-        return 2
-    verdict = verify_bundle(bundle)
-    if verdict.ok:
-        print(f"OK: {verdict.checked_entries} entries verified")
-        return 0
-    print(f"FAILED at index {verdict.first_bad_index}: {verdict.problem}")
-    return 1
+    return verify_main([args.bundle, *(["--key", args.key] if args.key else [])])
 
 
 def _cmd_keys_rotate(_: argparse.Namespace) -> int:
@@ -146,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="audit_command", required=True)
     audit_verify = audit.add_parser("verify", help="verify an exported audit bundle offline")
     audit_verify.add_argument("bundle")
+    audit_verify.add_argument("--key", help="the log's verifier key, pinned out of band (GET /api/v1/audit/key)")
     audit_verify.set_defaults(func=_cmd_audit_verify)
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(
