@@ -30,8 +30,19 @@ def to_asn1(cert: CertificateLike) -> x509.Certificate:
 
 
 def to_asn1_all(certs: Iterable[CertificateLike]) -> list[x509.Certificate]:
-    """Convert several certificates (see :func:`to_asn1`)."""
-    return [to_asn1(c) for c in certs]
+    """Convert several certificates (see :func:`to_asn1`); PEM bundles (bytes or files) give all their certificates."""
+    out: list[x509.Certificate] = []
+    for cert in certs:
+        data = cert.read_bytes() if isinstance(cert, Path) else cert
+        if isinstance(data, bytes) and pem.detect(data):
+            out += [
+                x509.Certificate.load(der, strict=True)
+                for kind, _, der in pem.unarmor(data, multiple=True)
+                if kind == "CERTIFICATE"
+            ]
+        else:
+            out.append(to_asn1(data))
+    return out
 
 
 def load_certificate_file(path: Path) -> x509.Certificate:

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import load_pem_x509_certificate
 
 from signing import (
+    DevPki,
     KeyFileSigner,
     PdfSigningService,
     PdfVerifier,
@@ -23,11 +24,11 @@ MINIMAL_PDF = Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pd
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory):
+def dev(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
     return ensure_dev_pki(tmp_path_factory.mktemp("dev") / "pki")
 
 
-def _p12(dev, path: Path, password: bytes) -> Path:
+def _p12(dev: DevPki, path: Path, password: bytes) -> Path:
     key = serialization.load_pem_private_key(dev.seal_key_path.read_bytes(), None)
     cert = load_pem_x509_certificate(dev.seal_cert_path.read_bytes())
     chain = [load_pem_x509_certificate(dev.issuing_cert_path.read_bytes())]
@@ -37,7 +38,7 @@ def _p12(dev, path: Path, password: bytes) -> Path:
     return path
 
 
-async def test_pkcs12_signer_signs_with_its_chain(dev, tmp_path: Path) -> None:
+async def test_pkcs12_signer_signs_with_its_chain(dev: DevPki, tmp_path: Path) -> None:
     signer = Pkcs12Signer.load(_p12(dev, tmp_path / "seal.p12", b"pw"), b"pw")
     assert len(signer.chain) == 1
     service = PdfSigningService(signer, tsa_url=None, trust_roots=dev.trust_roots())
@@ -48,13 +49,13 @@ async def test_pkcs12_signer_signs_with_its_chain(dev, tmp_path: Path) -> None:
     assert (await PdfVerifier(dev.trust_roots()).verify(signed)).all_passed
 
 
-def test_pkcs12_with_wrong_passphrase_is_unavailable(dev, tmp_path: Path) -> None:
+def test_pkcs12_with_wrong_passphrase_is_unavailable(dev: DevPki, tmp_path: Path) -> None:
     with pytest.raises(SignerUnavailable):
         Pkcs12Signer.load(_p12(dev, tmp_path / "seal.p12", b"pw"), b"wrong")
 
 
 @pytest.mark.parametrize("broken", ["key", "cert", "chain"])
-def test_key_file_signer_with_missing_file_is_unavailable(dev, broken: str, tmp_path: Path) -> None:
+def test_key_file_signer_with_missing_file_is_unavailable(dev: DevPki, broken: str, tmp_path: Path) -> None:
     paths = {"key": dev.seal_key_path, "cert": dev.seal_cert_path, "chain": dev.issuing_cert_path}
     paths[broken] = tmp_path / "missing.pem"
     with pytest.raises(SignerUnavailable) as caught:
@@ -62,7 +63,7 @@ def test_key_file_signer_with_missing_file_is_unavailable(dev, broken: str, tmp_
     assert str(tmp_path) not in caught.value.detail  # no paths leak to clients
 
 
-def test_key_file_signer_accepts_der_key(dev, tmp_path: Path) -> None:
+def test_key_file_signer_accepts_der_key(dev: DevPki, tmp_path: Path) -> None:
     key = serialization.load_pem_private_key(dev.seal_key_path.read_bytes(), None)
     der = tmp_path / "seal.key.der"
     der.write_bytes(key.private_bytes(
@@ -72,8 +73,23 @@ def test_key_file_signer_accepts_der_key(dev, tmp_path: Path) -> None:
     assert signer.certificate.subject == dev.load_signer().certificate.subject
 
 
-def test_empty_trust_roots_are_refused(dev) -> None:
+def test_empty_trust_roots_are_refused(dev: DevPki) -> None:
     with pytest.raises(ValueError, match="trust_roots"):
         PdfSigningService(dev.load_signer(), tsa_url=None, trust_roots=[])
     with pytest.raises(ValueError, match="trust_roots"):
         PdfVerifier([])
+
+
+def test_trust_roots_accept_pem_bundles_der_and_paths(dev: DevPki, tmp_path: Path) -> None:
+    root_pem, issuing_pem = dev.root_cert_path.read_bytes(), dev.issuing_cert_path.read_bytes()
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(root_pem + issuing_pem)
+    root_der = dev.trust_roots()[0].dump()
+
+    from signing._certs import to_asn1_all
+
+    certs = to_asn1_all([bundle, root_der, root_pem])
+    assert [c.subject.native["common_name"] for c in certs] == [
+        "Citizen Vault Development Seal Root CA", "Citizen Vault Development Seal Issuing CA",
+        "Citizen Vault Development Seal Root CA", "Citizen Vault Development Seal Root CA",
+    ]
