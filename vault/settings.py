@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         checkpoint_interval_seconds: how often the audit log signs a checkpoint.
         audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
         sweep_interval_seconds: how often incomplete uploads older than an hour are aborted and removed.
+        signing_fetch_revocation: check the seal's certificate online (OCSP/CRL) before signing; B-LT embeds it.
+        verify_fetch_revocation: fetch OCSP/CRL while verifying (off: only what the document embeds is used,
+            and no URL inside an uploaded document is ever contacted).
     """
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore", frozen=True)
@@ -65,6 +68,8 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_origin: str = ""
     sweep_interval_seconds: float = Field(default=900.0, gt=0)
+    signing_fetch_revocation: bool = True
+    verify_fetch_revocation: bool = False
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:

@@ -182,11 +182,19 @@ class DocumentService:
             return to_read(document)
 
     async def add_version(
-        self, caller: Caller, document_id: uuid.UUID, content: IncomingContent, origin: str = "upload"
+        self,
+        caller: Caller,
+        document_id: uuid.UUID,
+        content: IncomingContent,
+        origin: str = "upload",
+        permission: Permission = Permission.MANAGE,
     ) -> DocumentRead:
-        """Store a new version of an owned document; issued documents cannot be altered."""
+        """Store a new version of a document; issued documents cannot be altered, only signed again.
+
+        Owners may add versions; `permission=SIGN` lets a grantee with a signing grant add the signed result.
+        """
         async with self._db.transaction() as session:
-            document, _ = await self._authorise(session, caller, document_id, Permission.MANAGE)
+            document, _ = await self._authorise(session, caller, document_id, permission)
             if document.issuer_agency is not None and origin == "upload":
                 raise Conflict("an issued document cannot be altered; hold, share or erase it")
             sk = await self._keys.current_subject_key(session, document.owner_id)
@@ -453,6 +461,17 @@ class DocumentService:
         raise NotFound("no such version")
 
     # ----- erasure ----------------------------------------------------------------------------------------
+
+    async def read_bytes(
+        self, caller: Caller, document_id: uuid.UUID, *, permission: Permission, action: str, max_bytes: int
+    ) -> tuple[bytes, str]:
+        """The whole current version in memory (for PDF signing and verification), with its media type."""
+        content = await self.open_content(caller, document_id, permission=permission, action=action)
+        if content.size > max_bytes:
+            await content.chunks.aclose()  # type: ignore[attr-defined]
+            raise PayloadTooLarge(f"documents over {max_bytes} bytes cannot be signed or verified here")
+        pieces = [piece async for piece in content.chunks]
+        return b"".join(pieces), content.media_type
 
     async def erase(self, caller: Caller, document_id: uuid.UUID) -> None:
         """Crypto-shred: delete every wrapped data key with the rows (committed), then the objects."""

@@ -1,0 +1,139 @@
+"""Signing vault PDFs through the API (the development seal), reports, and public verification."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.integration.conftest import DevTokens
+from tests.integration.test_documents_api import DOCS, upload
+from tests.integration.test_documents_errors import assert_problem
+
+PDF_DIR = Path(__file__).resolve().parents[1] / "data" / "pdf"
+MINIMAL = (PDF_DIR / "minimal.pdf").read_bytes()
+
+
+def _sign(client: TestClient[Litestar], headers: dict[str, str], doc_id: str, **options: object):  # type: ignore[no-untyped-def]
+    return client.post(f"{DOCS}/{doc_id}/signatures", headers=headers, json=options)
+
+
+def test_citizen_signs_a_pdf_into_a_new_version_and_the_report_is_valid(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    doc = upload(client, as_user("alice"), MINIMAL, title="Contract", media_type="application/pdf")
+    signed = _sign(
+        client,
+        as_user("alice"),
+        doc["id"],
+        level="B-B",
+        reason="I agree",
+        visible={"page": 0, "box": [50, 50, 250, 110]},
+    )
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["version"] == 2
+    original = client.get(f"{DOCS}/{doc['id']}/content?version=1", headers=as_user("alice"))
+    assert original.content == MINIMAL  # never overwritten
+    versions = client.get(f"{DOCS}/{doc['id']}/versions", headers=as_user("alice")).json()
+    assert [v["origin"] for v in versions] == ["upload", "signature"]
+
+    report = client.get(f"{DOCS}/{doc['id']}/signatures", headers=as_user("alice"))
+    assert report.status_code == 200, report.text
+    signatures = report.json()["signatures"]
+    assert len(signatures) == 1
+    sig = signatures[0]
+    assert (sig["intact"], sig["valid"], sig["trusted"]) == (True, True, True)
+    assert sig["kind"] == "signature"
+    assert len(sig["signer"]["sha256_fingerprint"].replace(":", "")) == 64
+    assert "Development Seal" in sig["signer"]["subject"]
+    assert "bottom_line" in sig
+    assert sig["ades"]["indication"] in {"PASSED", "INDETERMINATE"}
+
+    # the same bytes verify publicly, without login, and nothing is stored
+    pdf = client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content
+    public = client.post("/api/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"})
+    assert public.status_code == 200, public.text
+    assert public.json()["signatures"][0]["intact"] is True
+    assert len(client.get(DOCS, headers=as_user("alice")).json()["items"]) == 1
+
+
+def test_an_unsigned_pdf_has_an_empty_report(client: TestClient[Litestar]) -> None:
+    response = client.post("/api/v1/verify", content=MINIMAL, headers={"Content-Type": "application/pdf"})
+    assert response.status_code == 200
+    assert response.json()["signatures"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type", "status"),
+    [
+        (b"%PDF-1.7\n garbage that is not a PDF", "application/pdf", 422),
+        (MINIMAL[: len(MINIMAL) // 2], "application/pdf", 422),
+        (MINIMAL, "text/plain", 415),
+        ((PDF_DIR / "bomb.pdf").read_bytes(), "application/pdf", 200),
+    ],
+    ids=["garbage", "truncated", "wrong-type", "decompression-bomb"],
+)
+def test_public_verification_of_bad_input_is_a_4xx_or_a_report(
+    client: TestClient[Litestar], body: bytes, media_type: str, status: int
+) -> None:
+    response = client.post("/api/v1/verify", content=body, headers={"Content-Type": media_type})
+    if status == 200 and response.status_code == 422:
+        status = 422  # a bomb may be refused outright; both are acceptable, a 500 or a hang is not
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert_problem(response, status)
+
+
+def test_signing_needs_a_pdf_and_a_known_level(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    text_doc = upload(client, as_user("alice"), b"plain text")
+    assert_problem(_sign(client, as_user("alice"), text_doc["id"], level="B-B"), 422)
+    pdf_doc = upload(client, as_user("alice"), MINIMAL, media_type="application/pdf")
+    assert _sign(client, as_user("alice"), pdf_doc["id"], level="B-X").status_code == 400
+    assert _sign(client, as_user("alice"), pdf_doc["id"], owner_id="someone").status_code == 400
+    # no TSA configured: a timestamped level is refused, never silently downgraded
+    response = _sign(client, as_user("alice"), pdf_doc["id"], level="B-T")
+    assert response.status_code in {422, 503}
+    assert client.get(f"{DOCS}/{pdf_doc['id']}", headers=as_user("alice")).json()["version"] == 1
+
+
+def test_others_cannot_sign_or_read_reports(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    doc = upload(client, as_user("alice"), MINIMAL, media_type="application/pdf")
+    assert_problem(_sign(client, as_user("bob"), doc["id"]), 404)
+    assert_problem(client.get(f"{DOCS}/{doc['id']}/signatures", headers=as_user("bob")), 404)
+    assert_problem(_sign(client, as_user("audrey"), doc["id"]), 403)
+
+
+def test_vault_verify_cli_checks_a_signed_file_offline(
+    client: TestClient[Litestar], as_user: DevTokens, settings, tmp_path: Path
+) -> None:
+    doc = upload(client, as_user("alice"), MINIMAL, media_type="application/pdf")
+    assert _sign(client, as_user("alice"), doc["id"]).status_code == 201
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content)
+    root = settings.resolved_data_dir / "dev-pki" / "root-ca.cert.pem"
+    ok = subprocess.run(
+        [sys.executable, "-m", "vault.cli", "verify", str(signed), "--trust", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert '"intact": true' in ok.stdout
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(signed.read_bytes())
+    index = data.find(b"/Contents", 0) - 40
+    data[index] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    bad = subprocess.run(
+        [sys.executable, "-m", "vault.cli", "verify", str(tampered), "--trust", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert bad.returncode != 0

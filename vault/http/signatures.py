@@ -1,0 +1,72 @@
+"""Signature endpoints: sign a vault PDF, the report of a vault document, and public verification."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from vault.documents.media import normalise_media_type
+from vault.documents.schemas import DocumentRead
+from vault.errors import UnsupportedMediaType
+from vault.http.security import PUBLIC, require_roles
+from vault.principal import Caller
+from vault.signatures.schemas import SignOptions
+from vault.signatures.service import MAX_PDF_BYTES, SignatureService
+
+__all__ = ("SignatureController", "verify_upload")
+
+
+def provide_signatures(state: State) -> SignatureService:
+    return state.signatures  # type: ignore[no-any-return]
+
+
+class SignatureController(Controller):
+    """Signatures of vault documents."""
+
+    path = "/api/v1/documents/{document_id:uuid}/signatures"
+    tags = ["signatures"]
+    dependencies = {"signatures": Provide(provide_signatures, sync_to_thread=False)}
+    guards = [require_roles("citizen", "agency")]
+
+    @post("/", status_code=201)
+    async def sign(
+        self,
+        request: Request[Caller, Any, Any],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[SignOptions],
+    ) -> DocumentRead:
+        """Sign the current PDF version (owner, or a grantee allowed to sign); the result is a new version."""
+        return await signatures.sign(request.user, document_id, data)
+
+    @get("/")
+    async def report(
+        self,
+        request: Request[Caller, Any, Any],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+    ) -> dict[str, Any]:
+        """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication)."""
+        return await signatures.report_for_document(request.user, document_id)
+
+
+@post(
+    "/api/v1/verify",
+    opt=PUBLIC,
+    tags=["signatures"],
+    status_code=200,
+    request_max_body_size=MAX_PDF_BYTES,
+    dependencies={"signatures": Provide(provide_signatures, sync_to_thread=False)},
+)
+async def verify_upload(
+    request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService]
+) -> dict[str, Any]:
+    """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed."""
+    if normalise_media_type(request.headers.get("content-type")) != "application/pdf":
+        raise UnsupportedMediaType("send the PDF as the raw body with Content-Type: application/pdf")
+    return await signatures.report(await request.body())

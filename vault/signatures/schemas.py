@@ -1,0 +1,36 @@
+"""What the signature endpoints read."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = ("SignOptions", "StampOptions")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Coordinate = Annotated[int, msgspec.Meta(ge=0, le=14400)]
+
+
+class StampOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A visible signature stamp: page (0-based), box `[x1, y1, x2, y2]` in points, optional text."""
+
+    page: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 0
+    box: Annotated[list[Coordinate], msgspec.Meta(min_length=4, max_length=4)] = msgspec.field(
+        default_factory=lambda: [50, 50, 300, 120]
+    )
+    text: Text | None = None
+
+
+class SignOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How to sign: PAdES level, reason, location, field, visible stamp, certification, fields for later signers."""
+
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-B"
+    reason: Text | None = None
+    location: Text | None = None
+    field: Name | None = None
+    visible: StampOptions | None = None
+    certify: bool = False
+    existing_field_only: bool = False
+    new_fields: Annotated[list[Name], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)

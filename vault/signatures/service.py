@@ -1,0 +1,107 @@
+"""Signing a vault PDF into a new version, and verification reports for vault documents and uploads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import signing
+from vault.documents.access import Permission
+from vault.documents.schemas import DocumentRead
+from vault.documents.service import DocumentService, IncomingContent
+from vault.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, UpstreamUnavailable
+from vault.events import EventRecorder
+from vault.principal import Caller
+from vault.signatures.schemas import SignOptions
+
+__all__ = ("SignatureService",)
+
+MAX_PDF_BYTES = 50 * 1024 * 1024
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def to_request(options: SignOptions, caller: Caller) -> signing.SignRequest:
+    stamp = None
+    if options.visible is not None:
+        x1, y1, x2, y2 = options.visible.box
+        if x2 <= x1 or y2 <= y1:
+            raise BadRequest("the stamp box must be [x1, y1, x2, y2] with x2 > x1 and y2 > y1")
+        stamp = signing.VisibleStamp(page=options.visible.page, box=(x1, y1, x2, y2), text=options.visible.text)
+    if options.certify and not caller.has_role("agency"):
+        raise Forbidden("only agencies certify documents")
+    return signing.SignRequest(
+        level=signing.PadesLevel(options.level),
+        field_name=options.field,
+        reason=options.reason,
+        location=options.location,
+        stamp=stamp,
+        certify=options.certify,
+        existing_field_only=options.existing_field_only,
+        new_fields=tuple(options.new_fields),
+    )
+
+
+def map_signing_error(exc: signing.SigningError) -> Exception:
+    """Signing library errors as service errors (the library's `detail` is client-safe)."""
+    detail = getattr(exc, "detail", None)
+    if isinstance(exc, signing.InvalidPdf):
+        return UnprocessableContent(detail or "not a usable PDF")
+    if isinstance(exc, signing.SignatureFieldError):
+        return Conflict(detail or "the document does not allow this signature")
+    if isinstance(exc, signing.TimestampUnavailable):
+        return UpstreamUnavailable(detail or "the timestamp authority is unavailable; nothing was signed")
+    return UpstreamUnavailable(detail or "the signer is unavailable")
+
+
+class SignatureService:
+    """Signs with the deployment's seal; verifies against the configured trust roots."""
+
+    def __init__(
+        self,
+        documents: DocumentService,
+        events: EventRecorder,
+        signer: signing.PdfSigningService,
+        verifier: signing.PdfVerifier,
+    ) -> None:
+        self._documents = documents
+        self._events = events
+        self._signer = signer
+        self._verifier = verifier
+
+    async def sign(self, caller: Caller, document_id: uuid.UUID, options: SignOptions) -> DocumentRead:
+        """Sign the current PDF version; the signed document becomes a new version (the original is kept)."""
+        request = to_request(options, caller)
+        pdf, media_type = await self._documents.read_bytes(
+            caller, document_id, permission=Permission.SIGN, action="document.sign", max_bytes=MAX_PDF_BYTES
+        )
+        if media_type != "application/pdf":
+            raise UnprocessableContent("only PDF documents can be signed")
+        try:
+            signed = await self._signer.sign(pdf, request)
+        except signing.SigningError as exc:
+            raise map_signing_error(exc) from exc
+        content = IncomingContent("application/pdf", _once(signed), len(signed))
+        return await self._documents.add_version(
+            caller, document_id, content, origin="signature", permission=Permission.SIGN
+        )
+
+    async def report_for_document(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+        """The verification report of a vault document's current version."""
+        pdf, media_type = await self._documents.read_bytes(
+            caller, document_id, permission=Permission.VIEW, action="document.verify", max_bytes=MAX_PDF_BYTES
+        )
+        if media_type != "application/pdf":
+            raise UnprocessableContent("only PDF documents carry signatures")
+        return await self.report(pdf)
+
+    async def report(self, pdf: bytes) -> dict[str, Any]:
+        """The verification report of any PDF (never stored)."""
+        try:
+            report = await self._verifier.verify(pdf)
+        except signing.SigningError as exc:
+            raise map_signing_error(exc) from exc
+        return report.to_dict()
