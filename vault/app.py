@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -24,14 +24,18 @@ from vault.database import Database, create_engine
 from vault.documents.service import DocumentService
 from vault.errors import UpstreamUnavailable
 from vault.events import EventRecorder
+from vault.http.audit import AuditController, audit_key
 from vault.http.documents import DocumentController
 from vault.http.link_redaction import install_link_token_filter
 from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware
+from vault.http.signatures import SignatureController, verify_upload
 from vault.http.system import MeController, SystemController
 from vault.settings import Settings
 from vault.sharing.grants import GrantAccessPolicy
 from vault.sharing.wiring import sharing_controllers, sharing_services
+from vault.signatures.service import SignatureService
+from vault.signatures.setup import build_signing
 
 __all__ = ("create_app",)
 
@@ -121,27 +125,45 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         state.update(
             sharing_services(state, settings, db=db, store=store, keys=keys, events=events, documents=state.documents)
         )
+        signer, verifier = await asyncio.to_thread(build_signing, settings)
+        stack.push_async_callback(signer.aclose)
+        state.update(pdf_verifier=verifier, signatures=SignatureService(state.documents, events, signer, verifier))
         stop = asyncio.Event()
-        checkpoints = asyncio.create_task(_checkpoints(state, settings.checkpoint_interval_seconds, stop))
+        chores = [
+            asyncio.create_task(_every(settings.checkpoint_interval_seconds, stop, _checkpoint, state)),
+            asyncio.create_task(_every(settings.sweep_interval_seconds, stop, _sweep, state)),
+        ]
         try:
             yield
         finally:
             stop.set()
-            await checkpoints
+            await asyncio.gather(*chores)
 
 
-async def _checkpoints(state: State, interval: float, stop: asyncio.Event) -> None:
-    """Sign a checkpoint every `interval` seconds (once the log could be opened)."""
+async def _every(interval: float, stop: asyncio.Event, chore: Callable[[State], Awaitable[None]], state: State) -> None:
+    """Run `chore` every `interval` seconds until `stop`; a failed run is logged and retried next time."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
             return
         try:
-            log_ = await state.events.log()
-            async with state.db.transaction() as session:
-                await log_.checkpoint(session)
-        except Exception:
-            log.warning("audit checkpoint failed; retrying at the next interval", exc_info=True)
+            await chore(state)
+        except Exception:  # background chores must outlive a failing dependency
+            log.warning("background task %s failed; retrying at the next interval", chore.__name__, exc_info=True)
+
+
+async def _checkpoint(state: State) -> None:
+    """Sign a checkpoint of the audit log."""
+    audit = await state.events.log()
+    async with state.db.transaction() as session:
+        await audit.checkpoint(session)
+
+
+async def _sweep(state: State) -> None:
+    """Abort multipart uploads and remove temp files that a crashed or cut upload left behind."""
+    removed = await state.store.sweep_incomplete(older_than=3600.0)
+    if removed:
+        log.info("swept %d incomplete uploads", removed)
 
 
 def _openapi() -> OpenAPIConfig:
@@ -165,7 +187,15 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
     """Build the service. Nothing connects until the app starts (lifespan)."""
     settings = settings or Settings()
     dev = _dev_provider(settings)
-    route_handlers: list[Any] = [SystemController, MeController, DocumentController]
+    route_handlers: list[Any] = [
+        SystemController,
+        MeController,
+        DocumentController,
+        SignatureController,
+        verify_upload,
+        AuditController,
+        audit_key,
+    ]
     route_handlers += sharing_controllers()
     if dev is not None:
         from vault.http.dev_idp import dev_idp_router
