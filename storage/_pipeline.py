@@ -142,6 +142,12 @@ class _ChunkOpener:
         return b"".join(out), used
 
 
+def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
+    """First and last chunk a non-empty range needs; a range reaching the end includes the final chunk."""
+    last = chunk_count(plaintext_size) - 1 if end == plaintext_size else (end - 1) // CHUNK_SIZE
+    return start // CHUNK_SIZE, last
+
+
 async def decrypt_from_store(
     store: ObjectStore,
     key: str,
@@ -180,8 +186,7 @@ async def decrypt_from_store(
     decryptor = ObjectDecryptor(await _read_exact(store, key, 0, HEADER_SIZE), dek, context)
     if start == end < plaintext_size:
         return
-    first = start // CHUNK_SIZE
-    last = chunk_count(plaintext_size) - 1 if end == plaintext_size else (end - 1) // CHUNK_SIZE
+    first, last = _chunk_span(plaintext_size, start, end)
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
     opener = _ChunkOpener(decryptor, plaintext_size, first)
