@@ -1,0 +1,128 @@
+"""Issuance on SQLite and PostgreSQL: an agency pushes a signed PDF into a citizen's vault, verified on ingest."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+import signing
+from tests.integration.conftest import DevTokens
+from tests.integration.test_sharing_grants import later, subject
+from tests.support.vault_app import make_settings
+from vault.settings import Settings
+
+MINIMAL = Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf"
+DOCS = "/api/v1/documents"
+
+
+def sign_with(pki: signing.DevPki) -> bytes:
+    """minimal.pdf signed (PAdES B-B) with the seal of a development PKI."""
+
+    async def run() -> bytes:
+        service = signing.PdfSigningService(
+            pki.load_signer(), tsa_url=None, trust_roots=pki.trust_roots(), allow_fetching=False
+        )
+        try:
+            return await service.sign(MINIMAL.read_bytes(), signing.SignRequest(reason="issued"))
+        finally:
+            await service.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def agency_pki(tmp_path: Path) -> signing.DevPki:
+    return signing.ensure_dev_pki(tmp_path / "agency-pki", "Tax Office Seal")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+
+
+def issue(client: TestClient[Litestar], officer: dict[str, str], citizen: str, pdf: bytes, **headers: str):
+    return client.post(
+        f"/api/v1/citizens/{subject(citizen)}/documents",
+        content=pdf,
+        headers={
+            **officer,
+            "Content-Type": headers.pop("content_type", "application/pdf"),
+            "X-Document-Title": "Tax assessment 2026",
+            "X-Document-Kind": "tax-assessment",
+        },
+    )
+
+
+def test_signed_pdf_lands_in_the_citizens_vault_marked_issued(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
+) -> None:
+    pdf = sign_with(agency_pki)
+    response = issue(client, as_user("olga"), "alice", pdf)
+    assert response.status_code == 201, response.text
+    issued = response.json()
+    assert (issued["issued"], issued["issuer"], issued["kind"]) == (True, "tax-office", "tax-assessment")
+
+    mine = client.get(DOCS, headers=as_user("alice")).json()["items"]
+    assert [(d["id"], d["issued"], d["issuer"]) for d in mine] == [(issued["id"], True, "tax-office")]
+    assert client.get(f"{DOCS}/{issued['id']}/content", headers=as_user("alice")).content == pdf
+    versions = client.get(f"{DOCS}/{issued['id']}/versions", headers=as_user("alice")).json()
+    assert [v["origin"] for v in versions] == ["issued"]
+    # the agency that issued it holds no grant: it cannot read the citizen's copy
+    assert client.get(f"{DOCS}/{issued['id']}", headers=as_user("olga")).status_code == 404
+    assert client.get(DOCS, headers=as_user("bob")).json()["items"] == []
+
+
+def test_citizen_cannot_alter_an_issued_document_but_can_share_and_erase_it(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
+) -> None:
+    issued = issue(client, as_user("olga"), "alice", sign_with(agency_pki)).json()
+    altered = client.post(
+        f"{DOCS}/{issued['id']}/versions",
+        content=b"%PDF-1.7 forged",
+        headers={**as_user("alice"), "Content-Type": "application/pdf"},
+    )
+    assert altered.status_code == 409, altered.text
+    body = {"agency": "city-registry", "permissions": ["view"], "expires_at": later(days=1)}
+    assert client.post(f"{DOCS}/{issued['id']}/grants", json=body, headers=as_user("alice")).status_code == 201
+    assert client.get(f"{DOCS}/{issued['id']}", headers=as_user("oscar")).json()["issuer"] == "tax-office"
+    assert client.delete(f"{DOCS}/{issued['id']}", headers=as_user("alice")).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("make_pdf", "status"),
+    [
+        (lambda pki, rogue: MINIMAL.read_bytes(), 422),  # no signature at all
+        (lambda pki, rogue: sign_with(rogue), 422),  # signed, but not by a trusted root
+        (lambda pki, rogue: sign_with(pki).replace(b"test document", b"TEST document", 1), 422),  # tampered
+        (lambda pki, rogue: b"%PDF-1.7\nnot really a pdf", 422),
+        (lambda pki, rogue: b"plain text", 422),
+    ],
+    ids=["unsigned", "untrusted", "tampered", "garbage-pdf", "not-pdf"],
+)
+def test_documents_without_a_valid_trusted_signature_are_refused(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki, tmp_path: Path, make_pdf, status: int
+) -> None:
+    rogue = signing.ensure_dev_pki(tmp_path / "rogue-pki", "Rogue Seal")
+    response = issue(client, as_user("olga"), "alice", make_pdf(agency_pki, rogue))
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(DOCS, headers=as_user("alice")).json()["items"] == []
+
+
+@pytest.mark.parametrize(("user", "status"), [("alice", 403), ("audrey", 403)])
+def test_only_agency_officers_issue(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki, user: str, status: int
+) -> None:
+    assert issue(client, as_user(user), "bob", sign_with(agency_pki)).status_code == status
+    assert client.get(DOCS, headers=as_user("bob")).json()["items"] == []
+
+
+def test_wrong_content_type_is_415(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
+) -> None:
+    response = issue(client, as_user("olga"), "alice", sign_with(agency_pki), content_type="image/png")
+    assert response.status_code == 415
