@@ -69,29 +69,15 @@ def event(number: int) -> AuditEvent:
     )
 
 
-async def appends_per_second(url: str, count: int) -> float:
-    engine = create_async_engine(url)
-    factory = async_sessionmaker(engine)
-    log = AuditLog("bench.example/audit", generate_signing_key())
-    started = time.perf_counter()
-    for number in range(count):
-        await log.append_now(factory, event(number))
-    elapsed = time.perf_counter() - started
-    await engine.dispose()
-    return count / elapsed
-
-
-async def bare_inserts_per_second(url: str, count: int, first_seq: int) -> float:
-    """The same rows, each committed alone, with no lock and no tree: the floor of what a write costs."""
-    engine = create_async_engine(url)
-    factory = async_sessionmaker(engine)
+def bare_rows(first_seq: int, count: int) -> list[dict[str, object]]:
+    """Rows like the log writes, for the bare-INSERT baseline."""
     moment = datetime.now(UTC)
-    rows = []
-    for number in range(count):
-        canonical = canonical_entry(first_seq + number, moment, event(number))
+    rows: list[dict[str, object]] = []
+    for number in range(first_seq, first_seq + count):
+        canonical = canonical_entry(number, moment, event(number))
         rows.append(
             {
-                "seq": first_seq + number,
+                "seq": number,
                 "time": moment,
                 "canonical": canonical,
                 "leaf_hash": merkle.leaf_hash(canonical),
@@ -100,13 +86,34 @@ async def bare_inserts_per_second(url: str, count: int, first_seq: int) -> float
                 "actor_subject": f"user-{number % 97}",
             }
         )
-    started = time.perf_counter()
-    for row in rows:
-        async with factory() as session, session.begin():
-            await session.execute(insert(AuditEntryRow), [row])
-    elapsed = time.perf_counter() - started
-    await engine.dispose()
-    return count / elapsed
+    return rows
+
+
+async def write_rates(urls: dict[str, str], count: int, rounds: int = 20) -> dict[str, float]:
+    """Writes per second, each committed alone: `bare` INSERTs, and log appends into `empty` and `big`.
+
+    The three run in alternating rounds so that disk and CPU noise from other processes hits them alike.
+    """
+    engines = {name: create_async_engine(url) for name, url in urls.items()}
+    factories = {name: async_sessionmaker(engine) for name, engine in engines.items()}
+    log = AuditLog("bench.example/audit", generate_signing_key())
+    spent = dict.fromkeys(urls, 0.0)
+    per_round = count // rounds
+    for round_number in range(rounds):
+        rows = bare_rows(round_number * per_round, per_round)
+        started = time.perf_counter()
+        for row in rows:
+            async with factories["bare"]() as session, session.begin():
+                await session.execute(insert(AuditEntryRow), [row])
+        spent["bare"] += time.perf_counter() - started
+        for name in ("empty", "big"):
+            started = time.perf_counter()
+            for number in range(per_round):
+                await log.append_now(factories[name], event(number))
+            spent[name] += time.perf_counter() - started
+    for engine in engines.values():
+        await engine.dispose()
+    return {name: per_round * rounds / seconds for name, seconds in spent.items()}
 
 
 async def _time_once(log: AuditLog, session: AsyncSession, size: int, rng: random.Random) -> list[float]:
@@ -155,10 +162,9 @@ async def run(small: int, big: int, appends: int, samples: int) -> None:
         load_big = bulk_load_tree(paths["big"], big)
         print(f"bulk load: {small:,} leaves in {load_small:.1f} s, {big:,} leaves in {load_big:.1f} s")
 
-        bare = await bare_inserts_per_second(urls["bare"], appends, 0)
-        empty = await appends_per_second(urls["empty"], appends)
+        rates = await write_rates({name: urls[name] for name in ("bare", "empty", "big")}, appends)
+        bare, empty, at_big = rates["bare"], rates["empty"], rates["big"]
         print(f"appends/s, empty log: {empty:,.0f} vs bare INSERT {bare:,.0f} per s -> ratio {empty / bare:.2f}")
-        at_big = await appends_per_second(urls["big"], appends)
         print(f"appends/s at {big:,} leaves: {at_big:,.0f} vs {empty:,.0f} at 0 -> ratio {at_big / empty:.2f}")
 
         times = await proof_times({small: urls["small"], big: urls["big"]}, samples)

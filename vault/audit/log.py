@@ -144,8 +144,9 @@ class AuditLog:
 
     async def _append(self, session: AsyncSession, event: AuditEvent) -> int:
         await tree_store.lock_for_append(session)
-        seq = await tree_store.tree_size(session)
-        last_time = await session.scalar(select(AuditEntryRow.time).order_by(AuditEntryRow.seq.desc()).limit(1))
+        last_time_query = select(AuditEntryRow.time).order_by(AuditEntryRow.seq.desc()).limit(1).scalar_subquery()
+        last_index, last_time = (await session.execute(select(tree_store.last_leaf_index(), last_time_query))).one()
+        seq = 0 if last_index is None else int(last_index) + 1
         moment = self._clock().astimezone(UTC)
         if last_time is not None and last_time > moment:
             moment = last_time  # keep time monotone across instances whose clocks disagree slightly

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from vault.audit import merkle
 from vault.audit.models import AuditTreeNodeRow
 
-__all__ = ("ADVISORY_LOCK_KEY", "append_leaf", "lock_for_append", "range_hashes", "tree_size")
+__all__ = ("ADVISORY_LOCK_KEY", "append_leaf", "last_leaf_index", "lock_for_append", "range_hashes", "tree_size")
 
 # Constant key of the PostgreSQL advisory lock that serialises appends across instances ("vaultlog").
 ADVISORY_LOCK_KEY = 0x7661756C746C6F67
@@ -33,12 +34,21 @@ async def lock_for_append(session: AsyncSession) -> None:
         await session.execute(update(table).where(text("1 = 0")).values(level=table.c.level))
 
 
+def last_leaf_index() -> ScalarSelect[int]:
+    """A scalar subquery: the largest stored leaf index (NULL for an empty tree)."""
+    # ORDER BY ... LIMIT 1 walks the primary key (level, idx) backwards: O(log n) on every database.
+    return (
+        select(AuditTreeNodeRow.idx)
+        .where(AuditTreeNodeRow.level == 0)
+        .order_by(AuditTreeNodeRow.idx.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 async def tree_size(session: AsyncSession) -> int:
     """The number of leaves in the stored tree (largest leaf index + 1)."""
-    # ORDER BY ... LIMIT 1 walks the primary key (level, idx) backwards: O(log n) on every database.
-    last = await session.scalar(
-        select(AuditTreeNodeRow.idx).where(AuditTreeNodeRow.level == 0).order_by(AuditTreeNodeRow.idx.desc()).limit(1)
-    )
+    last = await session.scalar(select(last_leaf_index()))
     return 0 if last is None else int(last) + 1
 
 
