@@ -11,6 +11,7 @@ from pyhanko.pdf_utils.decode_limits import DecodeLimits
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 
 from ._errors import InvalidPdf
 
@@ -65,7 +66,7 @@ def _load(pdf: bytes, strict: bool) -> PdfFileReader:
     reader = PdfFileReader(BytesIO(pdf), strict=strict, decode_limits=DecodeLimits.for_untrusted_input())
     # Touch the structures validation needs now, so parser errors surface here and not mid-validation.
     _ = reader.root["/Pages"]
-    _ = reader.embedded_signatures
+    _ = list(enumerate_sig_fields(reader, filled_status=True))
     return reader
 
 

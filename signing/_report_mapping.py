@@ -16,7 +16,7 @@ from pyhanko.sign.validation.status import (
 from ._certs import fingerprint
 from ._report import AdesVerdict, SignatureKind, SignatureReport, SignerIdentity, TimestampInfo
 
-__all__ = ("failed_report", "signature_report", "timestamp_report")
+__all__ = ("failed_report", "signature_report", "timestamp_report", "unreadable_report")
 
 _PADES_SUBFILTER = "/ETSI.CAdES.detached"
 
@@ -143,12 +143,19 @@ def timestamp_report(sig: EmbeddedPdfSignature, status: DocumentTimestampStatus)
 
 
 def failed_report(sig: EmbeddedPdfSignature) -> SignatureReport:
-    """Report on a signature that could not be validated at all (malformed CMS, unsupported algorithm)."""
+    """Report on a signature that could not be validated (malformed CMS, unsupported algorithm)."""
     kind: SignatureKind = "document_timestamp" if _safe_type(sig) == "/DocTimeStamp" else "signature"
+    return unreadable_report(_field(sig), kind, _identity(sig), "the signature could not be validated")
+
+
+def unreadable_report(
+    field: str, kind: SignatureKind, signer: SignerIdentity | None, problem: str
+) -> SignatureReport:
+    """Report on a signature field whose signature cannot be read or checked at all."""
     return SignatureReport(
-        field=_field(sig),
+        field=field,
         kind=kind,
-        signer=_identity(sig),
+        signer=signer,
         signing_time=None,
         timestamp=None,
         intact=False,
@@ -162,7 +169,7 @@ def failed_report(sig: EmbeddedPdfSignature) -> SignatureReport:
         bottom_line=False,
         summary="INVALID",
         ades=None,
-        problems=("the signature could not be validated (malformed or unsupported)",),
+        problems=(problem,),
     )
 
 

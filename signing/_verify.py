@@ -33,6 +33,7 @@ from ._certs import CertificateLike, to_asn1_all
 from ._pdfio import ParsedPdf, open_reader
 from ._report import AdesVerdict, SignatureReport, VerificationReport
 from ._report_mapping import failed_report, signature_report, timestamp_report
+from ._signature_fields import collect_signatures
 
 __all__ = ("PdfVerifier",)
 
@@ -98,14 +99,14 @@ class PdfVerifier:
 
     async def _verify(self, pdf: bytes) -> VerificationReport:
         parsed = open_reader(pdf, self._max_pdf_bytes)
-        sigs = parsed.reader.embedded_signatures
+        sigs, unreadable = collect_signatures(parsed.reader)
         async with contextlib.AsyncExitStack() as stack:
             fetchers = None
             if self._allow_fetching:
                 session = await stack.enter_async_context(aiohttp.ClientSession(timeout=_HTTP_TIMEOUT))
                 fetchers = AIOHttpFetcherBackend(session, per_request_timeout=10)
             ctx = _Context(parsed, _read_dss(parsed), fetchers)
-            reports = [await self._one(ctx, sig, sigs) for sig in sigs]
+            reports = [await self._one(ctx, sig, sigs) for sig in sigs] + unreadable
         notes = ("parsed leniently: the strict PDF parser refused this document",) if parsed.lenient else ()
         return VerificationReport(signatures=tuple(reports), notes=notes)
 
@@ -113,7 +114,7 @@ class PdfVerifier:
         parsed = open_reader(pdf, self._max_pdf_bytes)
         ctx = _Context(parsed, _read_dss(parsed), None)
         out = []
-        for sig in parsed.reader.embedded_signatures:
+        for sig in collect_signatures(parsed.reader)[0]:
             if sig.sig_object_type != _DOC_TIMESTAMP:
                 result = await ades_lta_validation(sig, self._spec(ctx))
                 out.append(generate_report(sig, result))

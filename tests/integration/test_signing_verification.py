@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -164,3 +165,38 @@ async def test_unsigned_pdf_gives_empty_report(pki: PkiServices) -> None:
     assert report.signatures == ()
     assert not report.all_passed
     assert report.to_dict() == {"signatures": [], "notes": [], "all_passed": False}
+
+
+def _garble_contents(signed: bytes) -> bytes:
+    match = re.search(rb"/Contents <([0-9a-fA-F]+)>", signed)
+    assert match is not None
+    return signed[: match.start(1)] + b"3082" + b"0" * (len(match.group(1)) - 4) + signed[match.end(1) :]
+
+
+def _unknown_subfilter(signed: bytes) -> bytes:
+    return signed.replace(b"/ETSI.CAdES.detached", b"/adbe.x509.rsa_sha1 ", 1)  # same length: offsets hold
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (_garble_contents, "the signature cannot be read (malformed)"),
+        (_unknown_subfilter, "unsupported signature format /adbe.x509.rsa_sha1"),
+    ],
+    ids=["garbled-cms", "unknown-subfilter"],
+)
+async def test_unreadable_signature_is_reported_not_raised(
+    damage: Callable[[bytes], bytes], problem: str, pki: PkiServices
+) -> None:
+    signed = await _sign(pki, "citizen")
+    report = await PdfVerifier([pki.root_cert]).verify(damage(signed))
+    assert [(s.field.startswith("Signature-"), s.bottom_line, s.summary, s.problems) for s in report.signatures] == [
+        (True, False, "INVALID", (problem,))
+    ]
+
+
+@pytest.mark.parametrize("keep", [0.98, 0.5])
+async def test_truncated_signed_document_is_invalid_pdf(keep: float, pki: PkiServices) -> None:
+    signed = await _sign(pki, "citizen")
+    with pytest.raises(InvalidPdf, match="not a readable PDF"):
+        await PdfVerifier([pki.root_cert]).verify(signed[: int(len(signed) * keep)])
