@@ -27,6 +27,7 @@ from vault.events import EventRecorder
 from vault.http.audit import AuditController, audit_key
 from vault.http.documents import DocumentController
 from vault.http.link_redaction import install_link_token_filter
+from vault.http.openapi import document_problem_responses
 from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware
 from vault.http.signatures import SignatureController, verify_upload
@@ -201,7 +202,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
         from vault.http.dev_idp import dev_idp_router
 
         route_handlers.append(dev_idp_router(dev))
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"])],
         exception_handlers=exception_handlers,
@@ -211,3 +212,5 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
         request_max_body_size=1024 * 1024,
         debug=False,
     )
+    document_problem_responses(app)
+    return app
