@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,6 +105,10 @@ class _WeedProcess:
         if self.service is not None:
             self.service.stop()
             self.service = None
+        # weed puts some gRPC unix sockets in /tmp whatever the flags say; remove the ones named by our ports.
+        for port in self.ports.values():
+            for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                stale.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
