@@ -46,20 +46,21 @@ def sharing_controllers() -> list[Any]:
 
 
 class TrustRootVerifier:
-    """`signing.PdfVerifier` over the configured trust roots (`VAULT_TRUST_ROOTS`), or the development PKI's
-    root when none are configured (development only: production refuses to start without trust roots).
-    Roots are loaded on first use, in a worker thread."""
+    """`signing.PdfVerifier` over the same trust anchors the signature endpoints use (`VAULT_TRUST_ROOTS`, plus the
+    development PKI's root in development; production refuses to start without trust roots). Loaded on first
+    use, in a worker thread."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._verifier: signing.PdfVerifier | None = None
 
     def _load(self) -> signing.PdfVerifier:
-        paths = self._settings.trust_root_paths
-        if paths:
-            return signing.PdfVerifier(list(paths), max_pdf_bytes=MAX_ISSUED_BYTES)
-        pki = signing.ensure_dev_pki(self._settings.resolved_data_dir / DEV_PKI_DIRECTORY)
-        return signing.PdfVerifier(pki.trust_roots(), max_pdf_bytes=MAX_ISSUED_BYTES)
+        from vault.signatures.setup import trust_roots
+
+        dev_pki = None
+        if self._settings.env == "development":
+            dev_pki = signing.ensure_dev_pki(self._settings.resolved_data_dir / DEV_PKI_DIRECTORY)
+        return signing.PdfVerifier(trust_roots(self._settings, dev_pki), max_pdf_bytes=MAX_ISSUED_BYTES)
 
     async def verify(self, pdf: bytes) -> signing.VerificationReport:
         """Verify every signature of `pdf` (see `signing.PdfVerifier.verify`)."""

@@ -1,0 +1,90 @@
+"""The citizen's access log on SQLite and PostgreSQL: every event touching their data, newest first, and no more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.integration.conftest import DevTokens
+from tests.integration.test_documents_api import upload
+from tests.integration.test_requests_flow import answer, ask
+from tests.integration.test_sharing_grants import share, subject
+from tests.integration.test_sharing_links import make_link
+
+LOG = "/api/v1/me/access-log"
+
+
+def entries(client: TestClient[Litestar], headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    response = client.get(LOG, headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def test_the_log_names_who_did_what_under_which_grant_and_purpose(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    doc = upload(client, as_user("alice"), b"x")
+    grant = share(client, as_user("alice"), doc["id"], agency="tax-office", purpose="tax check")
+    assert client.get(f"/api/v1/documents/{doc['id']}/content", headers=as_user("olga")).status_code == 200
+    assert client.get(f"/api/v1/documents/{doc['id']}", headers=as_user("bob")).status_code == 404
+    link = make_link(client, as_user("alice"), doc["id"])
+    assert client.get(f"/s/{link['token']}").status_code == 200
+    request = ask(client, as_user("oscar"), purpose="address check")
+    answer(client, as_user("alice"), request["id"], None)
+
+    log = entries(client, as_user("alice"))
+    seqs = [e["seq"] for e in log]
+    assert seqs == sorted(seqs, reverse=True)
+    summary = [(e["action"], e["outcome"], e["actor"]["subject"], e["actor"]["agency"], e["purpose"]) for e in log]
+    assert summary == [
+        ("request.deny", "success", subject("alice"), None, "address check"),
+        ("request.create", "success", subject("oscar"), "city-registry", "address check"),
+        ("link.use", "success", None, None, "share link"),
+        ("link.create", "success", subject("alice"), None, None),
+        ("document.view", "denied", subject("bob"), None, None),
+        ("document.download", "success", subject("olga"), "tax-office", "tax check"),
+        ("grant.create", "success", subject("alice"), None, "tax check"),
+        ("document.upload", "success", subject("alice"), None, None),
+    ]
+    download = log[5]
+    assert (download["document_id"], download["grant_id"]) == (doc["id"], grant["id"])
+    assert log[2]["link_id"] == link["link"]["id"]
+    assert log[0]["request_id"] == request["id"]
+
+
+def test_others_see_nothing_of_it(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    doc = upload(client, as_user("alice"), b"x")
+    assert client.get(f"/api/v1/documents/{doc['id']}", headers=as_user("bob")).status_code == 404
+    upload(client, as_user("bob"), b"y")
+    assert [e["action"] for e in entries(client, as_user("bob"))] == ["document.upload"]
+    assert entries(client, as_user("alice"))[0]["actor"]["subject"] == subject("bob")
+
+
+@pytest.mark.parametrize(("user", "status"), [("olga", 403), ("audrey", 403)])
+def test_only_citizens_read_an_access_log(
+    client: TestClient[Litestar], as_user: DevTokens, user: str, status: int
+) -> None:
+    assert client.get(LOG, headers=as_user(user)).status_code == status
+
+
+def test_a_citizen_without_data_has_an_empty_log(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    assert entries(client, as_user("bob")) == []
+
+
+def test_the_log_paginates_by_sequence_number(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    for i in range(5):
+        upload(client, as_user("alice"), f"{i}".encode())
+    everything = [e["seq"] for e in entries(client, as_user("alice"))]
+    seen, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor is not None else {})}
+        page = client.get(LOG, headers=as_user("alice"), params=params).json()
+        seen += [e["seq"] for e in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == everything
+    assert len(seen) == 5
+    assert client.get(LOG, headers=as_user("alice"), params={"cursor": -1}).status_code == 400
