@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -32,6 +32,7 @@ from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware
 from vault.http.signatures import SignatureController, verify_upload
 from vault.http.system import MeController, SystemController
+from vault.principal import Caller
 from vault.settings import Settings
 from vault.sharing.grants import GrantAccessPolicy
 from vault.sharing.wiring import sharing_controllers, sharing_services
@@ -167,6 +168,22 @@ async def _sweep(state: State) -> None:
         log.info("swept %d incomplete uploads", removed)
 
 
+async def _record_dev_login(request: Request[Any, Any, Any], username: str) -> None:
+    """A sign-in at the development provider is an audit event like any other login."""
+    user = auth.DEMO_USERS.get(username)
+    if user is None:
+        return
+    state = request.app.state
+    caller = Caller(
+        subject=user.subject,
+        issuer=state.settings.resolved_issuer,
+        roles=frozenset(user.roles),
+        agency=user.agency,
+        client_id="dev-idp",
+    )
+    await state.events.append_now(state.events.event("auth.login", "success", caller))
+
+
 def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Citizen Vault",
@@ -201,7 +218,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
     if dev is not None:
         from vault.http.dev_idp import dev_idp_router
 
-        route_handlers.append(dev_idp_router(dev))
+        route_handlers.append(dev_idp_router(dev, on_login=_record_dev_login))
     app = Litestar(
         route_handlers=route_handlers,
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"])],

@@ -139,3 +139,16 @@ def test_a_read_whose_audit_entry_cannot_be_written_is_refused(
     )
     _sql(client, "DROP TRIGGER refuse_audit" + ("" if database_url.startswith("sqlite") else " ON audit_entries"))
     assert client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content == data
+
+
+def test_logins_and_refused_tokens_are_audited(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    token = client.post("/dev-idp/token", data={"grant_type": "urn:citizen-vault:dev-user", "username": "bob"})
+    assert token.status_code == 200, token.text
+    assert_problem(client.get(DOCS, headers={"Authorization": "Bearer forged.token.value"}), 401)
+    records = [e["record"] for e in client.get(f"{AUDIT}/entries", headers=as_user("audrey")).json()]
+    logins = [r for r in records if r["action"] == "auth.login"]
+    assert len(logins) == 1
+    assert logins[0]["actor"]["role"] == "citizen"
+    denied = [r for r in records if r["action"] == "auth.token"]
+    assert [r["outcome"] for r in denied] == ["denied"]
+    assert "forged" not in json.dumps(denied)

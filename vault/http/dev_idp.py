@@ -7,7 +7,7 @@ lives in `auth.DevIdentityProvider`; these handlers only parse, call it, and ren
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -119,11 +119,16 @@ def _token_response(provider: auth.DevIdentityProvider, form: dict[str, str]) ->
     return Response(body, headers=_NO_STORE)
 
 
-def dev_idp_router(provider: auth.DevIdentityProvider) -> Router:
+LoginHook = Callable[[Request[Any, Any, Any], str], Awaitable[None]]
+
+
+def dev_idp_router(provider: auth.DevIdentityProvider, on_login: LoginHook | None = None) -> Router:
     """The development provider's routes, for `app.register` or `route_handlers`.
 
     Args:
         provider: The provider; its issuer must be this router's public URL (`http://HOST:PORT/dev-idp`).
+        on_login: Awaited with the request and the demo user name after each successful sign-in or token grant
+            (the service records it in the audit log).
 
     Returns:
         A router at `/dev-idp` with discovery, JWKS, the login page and the token endpoint, all public.
@@ -144,12 +149,22 @@ def dev_idp_router(provider: auth.DevIdentityProvider) -> Router:
     @post("/authorize", status_code=303)
     async def login(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await request.form()
-        return _login_response(provider, str(form.get("username", "")), str(form.get("transaction", "")))
+        username = str(form.get("username", ""))
+        response = _login_response(provider, username, str(form.get("transaction", "")))
+        if on_login is not None and response.status_code == 303:
+            await on_login(request, username)
+        return response
 
     @post("/token", status_code=200)
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await request.form()
-        return _token_response(provider, {key: str(value) for key, value in form.items()})
+        fields = {key: str(value) for key, value in form.items()}
+        response = _token_response(provider, fields)
+        issued = isinstance(response.content, dict) and "access_token" in response.content
+        granted = issued and fields.get("grant_type") == auth.DEV_USER_GRANT_TYPE
+        if on_login is not None and granted:
+            await on_login(request, fields.get("username", ""))
+        return response
 
     return Router(
         path=DEV_IDP_PATH,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -9,7 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 import auth
-from vault.errors import Forbidden, Unauthorized
+from vault.errors import Forbidden, Unauthorized, UpstreamUnavailable
 from vault.principal import ROLES, Caller
 
 __all__ = (
@@ -52,8 +53,19 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         try:
             principal = await validator.validate(token)
         except auth.InvalidToken as exc:
+            await _record_denied_token(connection, exc)
             raise Unauthorized("the access token is not valid", invalid_token=True) from exc
         return AuthenticationResult(user=caller_from_principal(principal), auth=None)
+
+
+async def _record_denied_token(connection: ASGIConnection[Any, Any, Any, Any], exc: auth.InvalidToken) -> None:
+    """A presented but invalid token is a denied attempt (no token, subject or claim from it is recorded)."""
+    events = getattr(connection.app.state, "events", None)
+    if events is None:
+        return
+    details = {"reason": str(getattr(exc, "reason", "invalid"))[:64], "method": connection.scope.get("method", "")}
+    with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
+        await events.append_now(events.event("auth.token", "denied", None, details=details))
 
 
 def require_roles(*roles: str) -> Any:
