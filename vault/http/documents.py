@@ -85,7 +85,9 @@ class DocumentController(Controller):
     dependencies = {"documents": Provide(provide_documents, sync_to_thread=False)}
 
     @post("/", guards=[require_roles("citizen")], status_code=201, request_max_body_size=None)
-    async def upload(self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService]) -> DocumentRead:
+    async def upload(
+        self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService]
+    ) -> DocumentRead:
         """Upload a document: a raw streamed body (title/kind in X-Document-Title / X-Document-Kind headers or
         the query) or multipart/form-data with `title`, `kind` and then `file`."""
         meta, content = await read_upload(request)
@@ -104,14 +106,20 @@ class DocumentController(Controller):
 
     @get("/{document_id:uuid}", guards=[require_roles("citizen", "agency")])
     async def read(
-        self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService], document_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Caller, Any, Any],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
     ) -> DocumentRead:
         """A document's metadata (owner or grantee)."""
         return await documents.get(request.user, document_id)
 
     @get("/{document_id:uuid}/versions", guards=[require_roles("citizen", "agency")])
     async def list_versions(
-        self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService], document_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Caller, Any, Any],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
     ) -> list[VersionRead]:
         """Every version of a document, oldest first."""
         return await documents.versions(request.user, document_id)
@@ -140,7 +148,10 @@ class DocumentController(Controller):
         request_max_body_size=None,
     )
     async def add_version(
-        self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService], document_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Caller, Any, Any],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
     ) -> DocumentRead:
         """Upload a new version (same body forms as upload; title is not needed)."""
         _, content = await read_upload(request, require_title=False)
@@ -148,7 +159,10 @@ class DocumentController(Controller):
 
     @delete("/{document_id:uuid}", guards=[require_roles("citizen")], status_code=204)
     async def erase(
-        self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService], document_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Caller, Any, Any],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
     ) -> None:
         """Erase every version (crypto-shredding: the data keys go first)."""
         await documents.erase(request.user, document_id)
