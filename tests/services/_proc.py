@@ -48,7 +48,7 @@ def wait_for_http(
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback test URL
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 if accept(resp.status):
                     return
                 last = resp.status
@@ -77,7 +77,7 @@ class ServiceProcess:
         self.log_path = log_dir / f"{name}.log"
         full_env = {**os.environ, **(env or {})}
         self._log = self.log_path.open("wb")
-        self.proc: subprocess.Popen[bytes] = subprocess.Popen(  # noqa: S603 - fixed argv from tests
+        self.proc: subprocess.Popen[bytes] = subprocess.Popen(
             list(argv),
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import subprocess
@@ -15,8 +16,8 @@ PG_ADMIN_DB = os.environ.get("VAULT_TEST_PG_DB", "test")
 
 
 def _psql(sql: str) -> None:
-    subprocess.run(  # noqa: S603
-        ["psql", "-h", PG_HOST, "-p", PG_PORT, "-d", PG_ADMIN_DB, "-v", "ON_ERROR_STOP=1", "-qc", sql],  # noqa: S607
+    subprocess.run(
+        ["psql", "-h", PG_HOST, "-p", PG_PORT, "-d", PG_ADMIN_DB, "-v", "ON_ERROR_STOP=1", "-qc", sql],
         check=True,
         capture_output=True,
     )
@@ -34,7 +35,7 @@ def drop_database(name: str) -> None:
 
 
 def database_url(name: str) -> str:
-    user = os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()  # noqa: S607
+    user = os.environ.get("USER") or getpass.getuser()
     return f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{name}"
 
 
