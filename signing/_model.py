@@ -45,6 +45,11 @@ class VisibleStamp:
     box: tuple[int, int, int, int] = (50, 50, 300, 120)
     text: str | None = None
 
+    def __post_init__(self) -> None:
+        x1, y1, x2, y2 = self.box
+        if self.page < 0 or x1 >= x2 or y1 >= y2:
+            raise ValueError("a stamp needs a page index >= 0 and a box (x1, y1, x2, y2) with x1 < x2 and y1 < y2")
+
 
 @dataclass(frozen=True)
 class SignRequest:

@@ -18,6 +18,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
+    InsufficientRevinfoError,
     PathBuildingError,
     PathValidationError,
     RevokedError,
@@ -41,6 +42,7 @@ from ._signers import DocumentSigner
 __all__ = ("PdfSigningService",)
 
 DEFAULT_MAX_PDF_BYTES = 50 * 1024 * 1024
+_NO_REVINFO = "The signing certificate's revocation status cannot be checked right now."
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 
 
@@ -116,6 +118,8 @@ class PdfSigningService:
             await validator.async_validate_usage({"non_repudiation"})  # type: ignore[no-untyped-call]
         except RevokedError as exc:
             raise SignerRevoked() from exc
+        except InsufficientRevinfoError as exc:
+            raise SignerUnavailable(_NO_REVINFO) from exc
         except (PathBuildingError, PathValidationError, ValidationError) as exc:
             raise CertificateProblem() from exc
         self._checked_until = time.monotonic() + self._check_ttl
@@ -128,7 +132,7 @@ class PdfSigningService:
             TimestampUnavailable: A timestamp was needed and the TSA failed; no signature was produced.
             SignerRevoked: The signer's certificate is revoked.
             CertificateProblem: The signer's certificate is not acceptable.
-            SignerUnavailable: The key could not be used.
+            SignerUnavailable: The key could not be used, or its revocation status cannot be checked now.
             SignatureFieldError: The document does not allow this signature (field missing or already signed,
                 document locked by a certification).
         """
@@ -137,6 +141,7 @@ class PdfSigningService:
         if not self._skip_check and time.monotonic() >= self._checked_until:
             await self.check_signer()
         writer = await asyncio.to_thread(open_writer, pdf, self._max_pdf_bytes)
+        _check_stamp_page(writer, request)
         for name in request.new_fields:
             _add_empty_field(writer, name)
         # A new field needs a name; with existing_field_only and no name pyHanko picks the only empty field.
@@ -195,10 +200,20 @@ def _map_signing_error(exc: HankoSigningError) -> Exception:
         return TimestampUnavailable()
     if isinstance(cause, RevokedError):
         return SignerRevoked()
+    if isinstance(cause, InsufficientRevinfoError):
+        return SignerUnavailable(_NO_REVINFO)
     if isinstance(cause, PathBuildingError | PathValidationError):
         return CertificateProblem()
     # pyHanko refuses requests that do not fit the document: missing, taken or locked fields, DocMDP locks.
     return SignatureFieldError()
+
+
+def _check_stamp_page(writer: IncrementalPdfFileWriter, request: SignRequest) -> None:
+    if request.stamp is None:
+        return
+    pages = int(writer.root["/Pages"].get("/Count", 0))
+    if not 0 <= request.stamp.page < pages:
+        raise SignatureFieldError(f"The document has no page {request.stamp.page} for the stamp.")
 
 
 def _add_empty_field(writer: IncrementalPdfFileWriter, name: str) -> None:

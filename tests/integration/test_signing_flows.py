@@ -14,6 +14,7 @@ from signing import (
     PdfVerifier,
     SignatureFieldError,
     SignerRevoked,
+    SignerUnavailable,
     SignRequest,
     TimestampUnavailable,
     VisibleStamp,
@@ -141,5 +142,23 @@ async def test_unacceptable_signer_is_refused(
     try:
         with pytest.raises(error):
             await service.sign(MINIMAL_PDF.read_bytes(), SignRequest(level=level))
+    finally:
+        await service.aclose()
+
+
+async def test_unknown_revocation_status_refuses_to_sign(pki: PkiServices) -> None:
+    service = _service(pki, "citizen")
+    try:
+        with pki.offline(), pytest.raises(SignerUnavailable, match="revocation status"):
+            await service.sign(MINIMAL_PDF.read_bytes(), SignRequest())
+    finally:
+        await service.aclose()
+
+
+async def test_stamp_on_a_missing_page_is_refused(pki: PkiServices) -> None:
+    service = _service(pki, "citizen")
+    try:
+        with pytest.raises(SignatureFieldError, match="no page 5"):
+            await service.sign(MINIMAL_PDF.read_bytes(), SignRequest(stamp=VisibleStamp(page=5)))
     finally:
         await service.aclose()

@@ -18,6 +18,7 @@ from signing import (
     SigningError,
     TimestampInfo,
     VerificationReport,
+    VisibleStamp,
     format_report_text,
 )
 
@@ -116,3 +117,12 @@ def test_errors_carry_a_client_safe_detail(error: SigningError, detail: str) -> 
 
 def test_revoked_is_a_certificate_problem() -> None:
     assert issubclass(SignerRevoked, CertificateProblem)
+
+
+@pytest.mark.parametrize(
+    ("page", "box"), [(-1, (50, 50, 300, 120)), (0, (300, 50, 50, 120)), (0, (50, 120, 300, 120))],
+    ids=["negative-page", "x-reversed", "zero-height"],
+)
+def test_stamp_geometry_is_checked(page: int, box: tuple[int, int, int, int]) -> None:
+    with pytest.raises(ValueError, match="stamp"):
+        VisibleStamp(page=page, box=box)
