@@ -165,6 +165,16 @@ def test_corrupted_consistency_proofs_fail(first: int, second: int, proof: list[
         (2, 1, [], ROOTS[2], ROOTS[1], False),
         (1, 2, [], ROOTS[1], ROOTS[2], False),
     ],
+    ids=[
+        "empty-trees",
+        "from-empty",
+        "same-size",
+        "same-size-other-root",
+        "same-size-with-proof",
+        "from-empty-with-proof",
+        "shrinking",
+        "missing-proof",
+    ],
 )
 def test_consistency_edge_cases(
     first: int, second: int, proof: list[bytes], first_root: bytes, second_root: bytes, expected: bool

@@ -85,6 +85,7 @@ def _set_entry(bundle: dict[str, Any], index: int, **changes: Any) -> None:
         (lambda b: b["entries"][5].__setitem__("canonical", _b64(b'{"seq": 5}')), 5, "canonical"),
         (lambda b: b["entries"][1].__setitem__("canonical", "***"), 1, "base64"),
     ],
+    ids=["edited", "backdated", "deleted", "duplicated", "swapped", "truncated", "not-canonical", "not-base64"],
 )
 def test_tampered_entries_are_named(key: Ed25519PrivateKey, mutate: Any, first_bad: int, words: str) -> None:
     bundle = build_bundle(key)
@@ -109,6 +110,17 @@ def test_tampered_entries_are_named(key: Ed25519PrivateKey, mutate: Any, first_b
         (lambda b: b.__setitem__("start", -1), "non-negative"),
         (lambda b: b.__setitem__("prefix", [_b64(bytes(32))]), "compact range"),
         (lambda b: b.__setitem__("entries", 5), "malformed"),
+    ],
+    ids=[
+        "format",
+        "public-key",
+        "verifier-key",
+        "no-checkpoint",
+        "forged-note",
+        "size-field",
+        "start",
+        "prefix",
+        "entries",
     ],
 )
 def test_malformed_or_forged_bundles_fail_without_an_index(key: Ed25519PrivateKey, mutate: Any, words: str) -> None:

@@ -143,7 +143,7 @@ def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
         moment: when it was appended.
         event: what happened.
     """
-    record = {
+    record: dict[str, Any] = {
         "seq": seq,
         "time": format_time(moment),
         "action": event.action,

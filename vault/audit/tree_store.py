@@ -30,8 +30,7 @@ async def lock_for_append(session: AsyncSession) -> None:
     if connection.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     else:
-        table = AuditTreeNodeRow.__table__
-        await session.execute(update(table).where(text("1 = 0")).values(level=table.c.level))
+        await session.execute(update(AuditTreeNodeRow).where(text("1 = 0")).values(level=AuditTreeNodeRow.level))
 
 
 def last_leaf_index() -> ScalarSelect[int]:
