@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from asn1crypto import x509
 
@@ -52,16 +53,7 @@ class Pkcs11Signer(DocumentSigner):
         Raises:
             SignerUnavailable: The module, token, key or certificate cannot be used (wrong PIN, missing object).
         """
-        from pkcs11 import exceptions as p11_exc
-        from pyhanko.config.pkcs11 import TokenCriteria
-        from pyhanko.sign import pkcs11 as hanko_p11
-
-        try:
-            session = hanko_p11.open_pkcs11_session(
-                module_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin
-            )
-        except (p11_exc.PKCS11Error, OSError, RuntimeError) as exc:
-            raise SignerUnavailable("The PKCS#11 token could not be opened.") from exc
+        session = _open_session(module_path, token_label, pin)
         try:
             cert = to_asn1(certificate) if certificate is not None else _certificate_on_token(
                 session, cert_label or key_label
@@ -86,6 +78,17 @@ class Pkcs11Signer(DocumentSigner):
         # already closed or token gone: nothing left to release
         with contextlib.suppress(p11_exc.PKCS11Error):
             self._session.close()  # type: ignore[attr-defined]
+
+
+def _open_session(module_path: str, token_label: str, pin: str) -> Any:
+    from pkcs11 import exceptions as p11_exc
+    from pyhanko.config.pkcs11 import TokenCriteria
+    from pyhanko.sign import pkcs11 as hanko_p11
+
+    try:
+        return hanko_p11.open_pkcs11_session(module_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin)
+    except (p11_exc.PKCS11Error, OSError, RuntimeError) as exc:
+        raise SignerUnavailable("The PKCS#11 token could not be opened.") from exc
 
 
 def _serialised_signer_class() -> type:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from asn1crypto import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -34,6 +35,15 @@ class DocumentSigner:
     backend_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, signer: signers.Signer, *, description: str) -> None:
+        """Wrap a pyHanko signer.
+
+        Args:
+            signer: A pyHanko signer with its signing certificate set.
+            description: A short, secret-free description for logs.
+
+        Raises:
+            SignerUnavailable: The signer has no certificate.
+        """
         if signer.signing_cert is None:
             raise SignerUnavailable("The signer has no certificate.")
         self._signer = signer
@@ -124,7 +134,7 @@ class KeyFileSigner(DocumentSigner):
             key = _check_key(loader(data, password=passphrase))
             cert = load_certificate_file(Path(cert_path))
             chain = [load_certificate_file(Path(p)) for p in chain_paths]
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise SignerUnavailable("The signing key or certificate could not be loaded.") from exc
         return cls(_LoadedKeySigner(key, cert, chain), description=f"key file {Path(key_path).name}")
 
@@ -141,7 +151,7 @@ class Pkcs12Signer(DocumentSigner):
         """
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(Path(path).read_bytes(), passphrase)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise SignerUnavailable("The PKCS#12 bundle could not be loaded.") from exc
         if key is None or cert is None:
             raise SignerUnavailable("The PKCS#12 bundle holds no key and certificate.")
