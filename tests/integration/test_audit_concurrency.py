@@ -22,16 +22,20 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TASKS_PER_INSTANCE = 40
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "sqlite-wal", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         return f"sqlite+aiosqlite:///{tmp_path}/a.db"
     return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def engine(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[AsyncEngine]:
     async with fresh_engine(database_url) as engine:
+        if "sqlite-wal" in request.node.callspec.id:
+            # WAL (the service's SQLite setting) persists in the file: every later connection uses it.
+            async with engine.connect() as conn:
+                assert (await conn.exec_driver_sql("PRAGMA journal_mode=WAL")).scalar() == "wal"
         yield engine
 
 
