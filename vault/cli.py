@@ -32,7 +32,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if not settings.public_url:
         settings = _settings(public_url=public_url)
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    upgrade(settings.resolved_database_url)
+    if settings.auto_migrate:
+        upgrade(settings.resolved_database_url)
     app = create_app(settings)
     _print_banner(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False, server_header=False)

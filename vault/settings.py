@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
         sweep_interval_seconds: how often incomplete uploads older than an hour are aborted and removed.
         signing_fetch_revocation: check the seal's certificate online (OCSP/CRL) before signing; B-LT embeds it.
+        auto_migrate: `vault serve` applies database migrations before it starts (turn off when several
+            instances start at once; run `vault db upgrade` as a release step instead).
         verify_fetch_revocation: fetch OCSP/CRL while verifying (off: only what the document embeds is used,
             and no URL inside an uploaded document is ever contacted).
     """
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     audit_origin: str = ""
     sweep_interval_seconds: float = Field(default=900.0, gt=0)
     signing_fetch_revocation: bool = True
+    auto_migrate: bool = True
     verify_fetch_revocation: bool = False
 
     @model_validator(mode="after")
