@@ -1,0 +1,278 @@
+"""The authorisation matrix: every route of the app by every kind of caller, against an explicit table.
+
+The routes come from the app's own route table, so a new route without a rule here fails
+`test_every_route_has_a_rule`. Path parameters are filled with real ids created for each route: citizen A's PDF,
+A's grant of it to agency X (view + download), A's share link, X's request to A. Another principal's resource is
+404, a wrong role 403, no token 401; public routes answer everybody alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import TestClient
+
+import signing
+from tests.integration.conftest import DevTokens
+from tests.integration.test_documents_api import upload
+from tests.integration.test_issuance_api import MINIMAL, sign_with
+from tests.integration.test_requests_flow import ask
+from tests.integration.test_sharing_grants import later, share, subject
+from tests.integration.test_sharing_links import make_link
+from tests.support.vault_app import make_settings
+from vault.settings import Settings
+
+PRINCIPALS = ("anonymous", "citizen A", "citizen B", "agency X", "agency Y", "auditor")
+USERS = {"citizen A": "alice", "citizen B": "bob", "agency X": "olga", "agency Y": "oscar", "auditor": "audrey"}
+
+
+@dataclass(frozen=True)
+class World:
+    """Real resources to fill path parameters and bodies with."""
+
+    params: dict[str, str]
+    document_id: str
+    signed_pdf: bytes
+
+
+Body = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Expected status per principal (in `PRINCIPALS` order) and how to build the request."""
+
+    expected: tuple[int, int, int, int, int, int]
+    request: Body | None = None
+
+
+def everyone(status: int, request: Body | None = None) -> Rule:
+    return Rule((status,) * 6, request)
+
+
+def pdf_body(world: World) -> dict[str, Any]:
+    return {"content": MINIMAL.read_bytes(), "headers": {"Content-Type": "application/pdf", "X-Document-Title": "t"}}
+
+
+def new_grant(world: World) -> dict[str, Any]:
+    return {"json": {"agency": "city-registry", "permissions": ["view"], "expires_at": later(days=1)}}
+
+
+def new_request(world: World) -> dict[str, Any]:
+    body = {"citizen": subject("alice"), "kinds": ["certificate"], "purpose": "p", "legal_basis": "b"}
+    return {"json": {**body, "expires_at": later(days=1)}}
+
+
+def issued_pdf(world: World) -> dict[str, Any]:
+    headers = {"Content-Type": "application/pdf", "X-Document-Title": "Certificate", "X-Document-Kind": "certificate"}
+    return {"content": world.signed_pdf, "headers": headers}
+
+
+#               anonymous, A,   B,   X,   Y,   auditor
+OWNER_READ = (401, 200, 404, 200, 404, 403)  # A owns it; X holds a view+download grant
+OWNER_ONLY = (401, 200, 404, 403, 403, 403)  # citizen routes on A's resource
+CITIZENS = (401, 200, 200, 403, 403, 403)
+CITIZENS_AND_AGENCIES = (401, 200, 200, 200, 200, 403)
+AUDITOR = (401, 403, 403, 403, 403, 200)
+
+RULES: dict[tuple[str, str], Rule] = {
+    # system and profile
+    ("GET", "/health"): everyone(200),
+    ("GET", "/ready"): everyone(200),
+    ("GET", "/api/v1/me"): Rule((401, 200, 200, 200, 200, 200)),
+    # documents
+    ("POST", "/api/v1/documents"): Rule((401, 201, 201, 403, 403, 403), pdf_body),
+    ("GET", "/api/v1/documents"): Rule(CITIZENS),
+    ("GET", "/api/v1/documents/{document_id:uuid}"): Rule(OWNER_READ),
+    ("DELETE", "/api/v1/documents/{document_id:uuid}"): Rule((401, 204, 404, 403, 403, 403)),
+    ("GET", "/api/v1/documents/{document_id:uuid}/versions"): Rule(OWNER_READ),
+    ("POST", "/api/v1/documents/{document_id:uuid}/versions"): Rule((401, 201, 404, 403, 403, 403), pdf_body),
+    ("GET", "/api/v1/documents/{document_id:uuid}/content"): Rule(OWNER_READ),
+    ("HEAD", "/api/v1/documents/{document_id:uuid}/content"): Rule(OWNER_READ),
+    # signatures: X's grant does not include `sign`
+    ("POST", "/api/v1/documents/{document_id:uuid}/signatures"): Rule(
+        (401, 201, 404, 404, 404, 403), lambda w: {"json": {}}
+    ),
+    ("GET", "/api/v1/documents/{document_id:uuid}/signatures"): Rule(OWNER_READ),
+    ("POST", "/api/v1/verify"): everyone(200, pdf_body),
+    # audit log
+    ("GET", "/api/v1/audit/entries"): Rule(AUDITOR),
+    ("GET", "/api/v1/audit/checkpoint"): Rule(AUDITOR),
+    ("POST", "/api/v1/audit/checkpoints"): Rule((401, 403, 403, 403, 403, 201)),
+    ("GET", "/api/v1/audit/proofs/inclusion"): Rule(AUDITOR, lambda w: {"params": {"seq": 0, "size": 1}}),
+    ("GET", "/api/v1/audit/proofs/consistency"): Rule(AUDITOR, lambda w: {"params": {"first": 1, "second": 2}}),
+    ("GET", "/api/v1/audit/export"): Rule(AUDITOR),
+    ("GET", "/api/v1/audit/key"): everyone(200),
+    # grants
+    ("POST", "/api/v1/documents/{document_id:uuid}/grants"): Rule((401, 201, 404, 403, 403, 403), new_grant),
+    ("GET", "/api/v1/grants"): Rule(CITIZENS),
+    ("DELETE", "/api/v1/grants/{grant_id:uuid}"): Rule((401, 204, 404, 403, 403, 403)),
+    ("GET", "/api/v1/shared"): Rule(CITIZENS_AND_AGENCIES),
+    # share links: the token is the credential, so every caller gets the document
+    ("POST", "/api/v1/documents/{document_id:uuid}/links"): Rule(
+        (401, 201, 404, 403, 403, 403), lambda w: {"json": {"expires_at": later(days=1)}}
+    ),
+    ("GET", "/api/v1/links"): Rule(CITIZENS),
+    ("DELETE", "/api/v1/links/{link_id:uuid}"): Rule((401, 204, 404, 403, 403, 403)),
+    ("GET", "/s/{token:str}"): everyone(200),
+    ("POST", "/s/{token:str}"): everyone(200, lambda w: {"data": {"password": ""}}),
+    # agency requests
+    ("POST", "/api/v1/requests"): Rule((401, 403, 403, 201, 201, 403), new_request),
+    ("GET", "/api/v1/requests"): Rule(CITIZENS_AND_AGENCIES),
+    ("POST", "/api/v1/requests/{request_id:uuid}/approve"): Rule(
+        (401, 200, 404, 403, 403, 403), lambda w: {"json": {"documents": [w.document_id]}}
+    ),
+    ("POST", "/api/v1/requests/{request_id:uuid}/deny"): Rule((401, 200, 404, 403, 403, 403)),
+    # issuance
+    ("POST", "/api/v1/citizens/{subject:str}/documents"): Rule((401, 403, 403, 201, 201, 403), issued_pdf),
+    # access log
+    ("GET", "/api/v1/me/access-log"): Rule(CITIZENS),
+    # the development identity provider (public by necessity; refused in production)
+    ("GET", "/dev-idp/.well-known/openid-configuration"): everyone(200),
+    ("GET", "/dev-idp/jwks"): everyone(200),
+    ("GET", "/dev-idp/authorize"): everyone(400),
+    ("POST", "/dev-idp/authorize"): everyone(400, lambda w: {"data": {"username": "alice"}}),
+    ("POST", "/dev-idp/token"): everyone(400, lambda w: {"data": {"grant_type": "password"}}),
+    # the OpenAPI document and its viewers (public)
+    ("GET", "/schema"): everyone(200),
+    ("GET", "/schema/openapi.json"): everyone(200),
+    ("GET", "/schema/openapi.yaml"): everyone(200),
+    ("GET", "/schema/openapi.yml"): everyone(200),
+    ("GET", "/schema/swagger"): everyone(200),
+    ("GET", "/schema/redoc"): everyone(200),
+    ("GET", "/schema/rapidoc"): everyone(200),
+    ("GET", "/schema/elements"): everyone(200),
+    ("GET", "/schema/oauth2-redirect.html"): everyone(200),
+    ("GET", "/schema/{path:str}"): everyone(404),
+}
+
+
+# Error pages that are not ours: the dev provider's HTML login errors, OAuth JSON errors, and Litestar's OpenAPI
+# plugin (its unknown-viewer page is HTML).
+NOT_PROBLEM_DETAILS = ("/dev-idp", "/schema")
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    """(method, path template) of every route handler; OPTIONS are Litestar's automatic CORS answers."""
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for method in route.route_handler_map
+        if method != "OPTIONS"
+    }
+
+
+@pytest.fixture(scope="module")
+def agency_pki(tmp_path_factory: pytest.TempPathFactory) -> signing.DevPki:
+    return signing.ensure_dev_pki(tmp_path_factory.mktemp("matrix") / "agency-pki", "Matrix Agency Seal")
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(agency_pki: signing.DevPki) -> bytes:
+    return sign_with(agency_pki)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Authorisation does not depend on the back end (the sharing suites run on both): SQLite keeps this fast."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+
+
+@pytest.fixture
+def world(client: TestClient[Litestar], as_user: DevTokens, signed_pdf: bytes) -> World:
+    alice = as_user("alice")
+    response = client.post(
+        "/api/v1/documents",
+        content=MINIMAL.read_bytes(),
+        headers={
+            **alice,
+            "Content-Type": "application/pdf",
+            "X-Document-Title": "A's PDF",
+            "X-Document-Kind": "certificate",
+        },
+    )
+    assert response.status_code == 201, response.text
+    document_id = response.json()["id"]
+    upload(client, as_user("bob"), b"B's own document")
+    grant = share(client, alice, document_id, agency="tax-office", permissions=["view", "download"])
+    link = make_link(client, alice, document_id, max_downloads=20)
+    request = ask(client, as_user("olga"))
+    assert client.post("/api/v1/audit/checkpoints", headers=as_user("audrey")).status_code == 201
+    params = {
+        "document_id": document_id,
+        "grant_id": grant["id"],
+        "link_id": link["link"]["id"],
+        "request_id": request["id"],
+        "subject": subject("alice"),
+        "token": link["token"],
+        "path": "no-such-viewer",
+    }
+    return World(params, document_id, signed_pdf)
+
+
+def test_every_route_has_a_rule(client: TestClient[Litestar]) -> None:
+    routes = app_routes(client.app)
+    missing = sorted(routes - RULES.keys())
+    stale = sorted(RULES.keys() - routes)
+    assert not missing, f"routes without an authorisation rule (add them to RULES): {missing}"
+    assert not stale, f"rules for routes that no longer exist (remove them from RULES): {stale}"
+
+
+def _fill(path: str, params: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params[m.group(1)], path)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(RULES), ids=[f"{m} {p}" for m, p in sorted(RULES)])
+def test_route_answers_each_principal_as_the_table_says(
+    client: TestClient[Litestar], as_user: DevTokens, world: World, method: str, path: str
+) -> None:
+    rule = RULES[(method, path)]
+    url = _fill(path, world.params)
+    # callers expected to succeed go last, so a successful DELETE or answer cannot mask the others' outcome
+    order = sorted(range(6), key=lambda i: 200 <= rule.expected[i] < 300)
+    actual: dict[str, int] = {}
+    for i in order:
+        principal = PRINCIPALS[i]
+        kwargs = rule.request(world) if rule.request else {}
+        headers = {**kwargs.pop("headers", {}), **(as_user(USERS[principal]) if principal in USERS else {})}
+        response = client.request(method, url, headers=headers, **kwargs)
+        actual[principal] = response.status_code
+        if response.status_code >= 400 and method != "HEAD" and not path.startswith(NOT_PROBLEM_DETAILS):
+            assert response.headers["content-type"] == "application/problem+json", (principal, response.text)
+    expected = dict(zip(PRINCIPALS, rule.expected, strict=True))
+    assert {p: actual[p] for p in PRINCIPALS} == expected
+
+
+MASS_ASSIGNMENT = {"owner": "x", "owner_id": "x", "issuer": "https://evil.example", "requester_subject": "x"}
+JSON_BODIES = [
+    ("POST", "/api/v1/documents/{document_id:uuid}/grants", "alice"),
+    ("POST", "/api/v1/documents/{document_id:uuid}/links", "alice"),
+    ("POST", "/api/v1/requests", "olga"),
+    ("POST", "/api/v1/requests/{request_id:uuid}/approve", "alice"),
+]
+
+
+@pytest.mark.parametrize("field", sorted(MASS_ASSIGNMENT))
+@pytest.mark.parametrize(("method", "path", "user"), JSON_BODIES, ids=[p for _, p, _ in JSON_BODIES])
+def test_mass_assignment_fields_are_rejected(
+    client: TestClient[Litestar], as_user: DevTokens, world: World, method: str, path: str, user: str, field: str
+) -> None:
+    request = RULES[(method, path)].request
+    assert request is not None
+    body = request(world)["json"] | {field: MASS_ASSIGNMENT[field]}
+    response = client.request(method, _fill(path, world.params), json=body, headers=as_user(user))
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
