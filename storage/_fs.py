@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -11,7 +12,7 @@ from typing import BinaryIO, TypeVar
 from anyio import to_thread
 
 from storage._errors import ObjectNotFound, StorageError, StorageUnavailable
-from storage._store import BLOCK_SIZE, reblock, validate_key
+from storage._store import BLOCK_SIZE, finish_or_undo, reblock, validate_key
 
 __all__ = ("FilesystemStore",)
 
@@ -58,11 +59,15 @@ class FilesystemStore:
 
     @staticmethod
     def _commit(handle: BinaryIO, tmp: Path, path: Path) -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, path)
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)
+        except BaseException:
+            FilesystemStore._discard(handle, tmp)
+            raise
         _fsync_dir(path.parent)
 
     async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
@@ -83,10 +88,10 @@ class FilesystemStore:
                 await _io(handle.write, block)
             if length is not None and written != length:
                 raise StorageError("upload is shorter than announced")
-            await _io(self._commit, handle, tmp, path)
         except BaseException:
             self._discard(handle, tmp)
             raise
+        await finish_or_undo(asyncio.ensure_future(_io(self._commit, handle, tmp, path)), lambda: self.delete(key))
 
     @staticmethod
     def _discard(handle: BinaryIO, tmp: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import threading
 import time
@@ -18,7 +17,7 @@ from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, StorageUnavailable
-from storage._store import BLOCK_SIZE, reblock, validate_key
+from storage._store import BLOCK_SIZE, finish_or_undo, reblock, settle, validate_key
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
@@ -92,16 +91,6 @@ class _BlockReader(io.RawIOBase):
             self._pos += take
             have += take
         return b"".join(parts)
-
-
-async def _settle(task: asyncio.Future[Any]) -> None:
-    """Wait until the upload thread has finished (and aborted), even while this task is being cancelled."""
-    with anyio.CancelScope(shield=True):
-        while not task.done():
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: the caller raises its own, more telling error
 
 
 class S3Store:
@@ -197,7 +186,8 @@ class S3Store:
         await self._ensure_bucket()
         if length is not None and length <= self._part_size:
             data = await _collect(source, length)
-            await self._call(self._client.put_object, self._bucket, key, io.BytesIO(data), len(data))
+            put = self._call(self._client.put_object, self._bucket, key, io.BytesIO(data), len(data))
+            await finish_or_undo(asyncio.ensure_future(put), lambda: self.delete(key))
             return
         await self._put_streamed(key, source, length)
 
@@ -210,10 +200,10 @@ class S3Store:
         except BaseException:
             reader.abort()
             send.close()
-            await _settle(upload)
+            await settle(upload)
             raise
         send.close()
-        await upload
+        await finish_or_undo(upload, lambda: self.delete(key))
 
     def _upload(
         self, key: str, reader: _BlockReader, receive: MemoryObjectReceiveStream[bytes], length: int | None

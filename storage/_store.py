@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ("BLOCK_SIZE", "ObjectStore", "reblock", "validate_key")
+import anyio
+
+__all__ = ("BLOCK_SIZE", "ObjectStore", "finish_or_undo", "reblock", "settle", "validate_key")
 
 BLOCK_SIZE = 1024 * 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -73,3 +77,29 @@ async def reblock(source: AsyncIterator[bytes], size: int = BLOCK_SIZE) -> Async
             del buffer[:full]
     if buffer:
         yield bytes(buffer)
+
+
+async def settle(task: asyncio.Future[Any]) -> None:
+    """Wait until a worker-thread task has finished, even while this task is being cancelled."""
+    with anyio.CancelScope(shield=True):
+        while not task.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(task)
+    if not task.cancelled():
+        task.exception()  # mark it retrieved: the caller raises its own, more telling error
+
+
+async def finish_or_undo(commit: asyncio.Future[Any], undo: Callable[[], Awaitable[None]]) -> None:
+    """Wait for the worker-thread task that makes an object visible, undoing it if the wait is interrupted.
+
+    When the caller is cancelled during the commit, the commit still finishes (threads cannot be stopped); it is
+    then undone, so that a ``put`` that raised never leaves an object behind.
+    """
+    try:
+        await asyncio.shield(commit)
+    except BaseException:
+        await settle(commit)
+        if not commit.cancelled() and commit.exception() is None:
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await undo()
+        raise

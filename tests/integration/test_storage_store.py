@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -210,3 +211,29 @@ async def test_s3_store_from_url(s3_server: S3Server) -> None:
     await store.put(key, pieces(b"via url"))
     assert await read_all(store, key) == b"via url"
     await store.close()
+
+
+def hold_commit(store: FilesystemStore | S3Store, committed: threading.Event, release: threading.Event) -> None:
+    """Make the store's commit step (rename into place / complete the upload) succeed, then wait for ``release``."""
+    name = "_commit" if isinstance(store, FilesystemStore) else "_upload"
+    real = getattr(store, name)
+
+    def held(*args: object) -> None:
+        real(*args)
+        committed.set()
+        release.wait(timeout=30)
+
+    setattr(store, name, held)
+
+
+async def test_cancelled_while_committing_leaves_nothing(store: FilesystemStore | S3Store) -> None:
+    key, committed, release = new_key(), threading.Event(), threading.Event()
+    hold_commit(store, committed, release)
+    upload = asyncio.create_task(store.put(key, pieces(os.urandom(6 * MiB))))
+    await asyncio.to_thread(committed.wait, 30)
+    assert await store.stat(key) == 6 * MiB, "the object is complete and visible while the caller is cancelled"
+    upload.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    await assert_nothing_left(store, key)
