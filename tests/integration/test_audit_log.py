@@ -24,7 +24,14 @@ from tests.integration.test_audit_support import (
     raw,
     sign,
 )
-from vault.audit import AuditLog, AuditUnavailable, merkle, public_key_note_verifier, run_periodic_checkpoints
+from vault.audit import (
+    AuditConflict,
+    AuditLog,
+    AuditUnavailable,
+    merkle,
+    public_key_note_verifier,
+    run_periodic_checkpoints,
+)
 from vault.audit.note import open_checkpoint
 from vault.audit.verify import main as verify_main
 from vault.audit.verify import verify_bundle
@@ -223,3 +230,17 @@ async def test_append_fails_closed_when_the_database_is_down(log: AuditLog, data
             await log.append_now(async_sessionmaker(down), event(0))
     finally:
         await down.dispose()
+
+
+async def test_a_taken_sequence_number_fails_closed_instead_of_forking(log: AuditLog, factory, engine) -> None:
+    await fill(log, factory, 3)
+    await raw(
+        engine,
+        "INSERT INTO audit_entries (seq, time, canonical, leaf_hash, action, outcome) "
+        "SELECT 3, time, canonical, leaf_hash, action, outcome FROM audit_entries WHERE seq = 2",
+    )
+    with pytest.raises(AuditConflict):
+        await log.append_now(factory, event(3))
+    async with factory() as session:
+        size, _ = await log.tree_head(session)
+    assert size == 3  # the tree did not grow: nothing was appended under a duplicate number
