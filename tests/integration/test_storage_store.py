@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 
+import psutil
 import pytest
 
 from storage import (
@@ -237,3 +238,24 @@ async def test_cancelled_while_committing_leaves_nothing(store: FilesystemStore 
     with pytest.raises(asyncio.CancelledError):
         await upload
     await assert_nothing_left(store, key)
+
+
+def connections_to(port: int) -> int:
+    return sum(
+        1
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+    )
+
+
+@pytest.mark.s3
+async def test_closing_a_partial_read_releases_its_connection(s3_server: S3Server) -> None:
+    store = S3Store(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, "partial-reads")
+    key = new_key()
+    await store.put(key, pieces(os.urandom(8 * MiB)))
+    port = int(s3_server.endpoint.rsplit(":", 1)[1])
+    for _ in range(20):
+        async with aclosing(store.get(key)) as stream:
+            assert len(await anext(stream)) == MiB
+    assert connections_to(port) <= 2
+    await store.close()
