@@ -88,3 +88,34 @@ def test_the_log_paginates_by_sequence_number(client: TestClient[Litestar], as_u
     assert seen == everything
     assert len(seen) == 5
     assert client.get(LOG, headers=as_user("alice"), params={"cursor": -1}).status_code == 400
+
+
+def test_every_sharing_action_is_audited_without_titles_tokens_or_passwords(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    from tests.integration.test_sharing_links import stored
+
+    doc = upload(client, as_user("alice"), b"x", title="Very Private Title")
+    grant = share(client, as_user("alice"), doc["id"], subject=subject("bob"), permissions=["view"])
+    client.delete(f"/api/v1/grants/{grant['id']}", headers=as_user("alice"))
+    link = make_link(client, as_user("alice"), doc["id"], password="pass phrase 1")
+    client.get(f"/s/{link['token']}", headers={"X-Link-Password": "pass phrase 1"})
+    client.delete(f"/api/v1/links/{link['link']['id']}", headers=as_user("alice"))
+    approved, denied = ask(client, as_user("olga")), ask(client, as_user("olga"))
+    answer(client, as_user("alice"), approved["id"], [doc["id"]])
+    answer(client, as_user("alice"), denied["id"], None)
+
+    actions = {e["action"] for e in entries(client, as_user("alice"), limit=100)}
+    assert {
+        "grant.create",
+        "grant.revoke",
+        "link.create",
+        "link.use",
+        "link.revoke",
+        "request.create",
+        "request.approve",
+        "request.deny",
+    } <= actions
+    _, canonical = stored(client)
+    for secret in (b"Very Private Title", link["token"].encode(), b"pass phrase 1", b"$argon2"):
+        assert not any(secret in entry for entry in canonical), secret

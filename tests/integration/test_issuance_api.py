@@ -74,6 +74,9 @@ def test_signed_pdf_lands_in_the_citizens_vault_marked_issued(
     # the agency that issued it holds no grant: it cannot read the citizen's copy
     assert client.get(f"{DOCS}/{issued['id']}", headers=as_user("olga")).status_code == 404
     assert client.get(DOCS, headers=as_user("bob")).json()["items"] == []
+    log = client.get("/api/v1/me/access-log", headers=as_user("alice")).json()["items"]
+    (entry,) = [e for e in log if e["action"] == "document.issue"]
+    assert (entry["actor"]["agency"], entry["document_id"]) == ("tax-office", issued["id"])
 
 
 def test_citizen_cannot_alter_an_issued_document_but_can_share_and_erase_it(

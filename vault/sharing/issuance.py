@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import signing
@@ -152,7 +152,7 @@ class IssuanceService:
             origin="issued",
         )
 
-    def _discard(self, object_key: str) -> object:
+    def _discard(self, object_key: str) -> Callable[[], Awaitable[None]]:
         async def discard() -> None:
             with contextlib.suppress(storage.StorageError):
                 await self._store.delete(object_key)
