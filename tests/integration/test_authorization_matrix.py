@@ -276,3 +276,15 @@ def test_mass_assignment_fields_are_rejected(
     response = client.request(method, _fill(path, world.params), json=body, headers=as_user(user))
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_automatic_options_answers_reveal_nothing(client: TestClient[Litestar], world: World) -> None:
+    """OPTIONS (Litestar's automatic answer, outside the table) lists methods at most; never data."""
+    paths = {path for _, path in app_routes(client.app)}
+    for path in sorted(paths):
+        response = client.options(_fill(path, world.params))
+        assert response.status_code in (204, 401), (path, response.status_code)
+        if response.status_code == 204:
+            assert response.content == b"", path
+        else:
+            assert response.headers["content-type"] == "application/problem+json", path

@@ -155,3 +155,17 @@ def test_log_filter_redacts_link_tokens(msg: str, args: tuple[Any, ...]) -> None
     text = record.getMessage()
     assert "SECRETTOKEN123" not in text
     assert "/s/[redacted]" in text
+
+
+def test_tampered_object_is_never_served_through_a_link(
+    client: TestClient[Litestar], as_user: DevTokens, settings: Any
+) -> None:
+    doc = upload(client, as_user("alice"), b"original bytes" * 1000)
+    token = make_link(client, as_user("alice"), doc["id"], max_downloads=2)["token"]
+    (stored_object,) = [p for p in (settings.resolved_data_dir / "objects").rglob("*") if p.is_file()]
+    raw = bytearray(stored_object.read_bytes())
+    raw[100] ^= 0x01
+    stored_object.write_bytes(bytes(raw))
+    assert_problem(client.get(f"/s/{token}"), 502)
+    _, entries = stored(client)
+    assert any(b'"document.integrity_failure"' in entry for entry in entries)

@@ -158,6 +158,35 @@ def test_single_use_link_under_ten_concurrent_downloads(server: LiveServer, act_
     assert citizen.call("GET", "/api/v1/links", 200)[0]["downloads"] == 1
 
 
+def test_concurrent_approvals_grant_exactly_once(server: LiveServer, oidc_provider: OidcProvider, act_as: Any) -> None:
+    citizen, agency = act_as("citizen-a"), act_as("agency-x")
+    document = upload(citizen, b"payslip")
+    request = agency.call(
+        "POST",
+        "/api/v1/requests",
+        201,
+        json={
+            "citizen": citizen.subject,
+            "kinds": ["payslip"],
+            "purpose": "p",
+            "legal_basis": "b",
+            "expires_at": later(days=1),
+        },
+    )
+    start = threading.Barrier(5)
+
+    def approve(_: int) -> int:
+        with server.client(headers=bearer(oidc_provider.token("citizen-a"))) as http:
+            start.wait(timeout=30)
+            url = f"/api/v1/requests/{request['id']}/approve"
+            return http.post(url, json={"documents": [document]}).status_code
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        statuses = sorted(pool.map(approve, range(5)))
+    assert statuses == [200] + [409] * 4
+    assert len(citizen.call("GET", "/api/v1/grants", 200)["items"]) == 1
+
+
 class _Captured(logging.Handler):
     def __init__(self) -> None:
         super().__init__()

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -20,7 +21,7 @@ from sqlalchemy.orm import selectinload
 import storage
 from vault.accounts.keys import KeyService, dek_context, object_context
 from vault.database import Database
-from vault.documents.models import Document
+from vault.documents.models import Document, DocumentVersion
 from vault.documents.service import Content, DocumentService
 from vault.errors import (
     Forbidden,
@@ -65,6 +66,17 @@ def link_read(link: ShareLink) -> LinkRead:
         expires_at=link.expires_at,
         revoked_at=link.revoked_at,
     )
+
+
+@dataclass(frozen=True)
+class _Unlocked:
+    """What a consumed link opens: the current version and its unwrapped data key (held for one request)."""
+
+    owner_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str
+    version: DocumentVersion
+    dek: bytes
 
 
 class LinkService:
@@ -177,10 +189,11 @@ class LinkService:
                 .values(uses=ShareLink.uses + 1)
                 .execution_options(synchronize_session=False)
             )
-            if consumed.rowcount == 1:
-                return await self._start_download(session, link)
-        await self._audit_now("link.use", "denied", link, {"reason": "expired, exhausted or revoked"})
-        raise Gone("this link has expired, was revoked or has no downloads left")
+            opened = await self._unlock(session, link) if consumed.rowcount == 1 else None
+        if opened is None:
+            await self._audit_now("link.use", "denied", link, {"reason": "expired, exhausted or revoked"})
+            raise Gone("this link has expired, was revoked or has no downloads left")
+        return await self._decrypt(opened)
 
     async def _find(self, token: str) -> ShareLink:
         async with self._db.transaction() as session:
@@ -201,8 +214,8 @@ class LinkService:
         await self._audit_now("link.use", "denied", link, {"reason": "wrong or missing passphrase"})
         raise LinkPasswordRequired("give the link's password in the X-Link-Password header or a `password` form field")
 
-    async def _start_download(self, session: AsyncSession, link: ShareLink) -> Content:
-        """Unwrap the current version's key, record the use (fail closed), and decrypt the first piece."""
+    async def _unlock(self, session: AsyncSession, link: ShareLink) -> _Unlocked:
+        """Unwrap the current version's data key and record the use, in the consuming transaction (fail closed)."""
         document = await session.scalar(
             select(Document).where(Document.id == link.document_id).options(selectinload(Document.versions))
         )
@@ -214,17 +227,29 @@ class LinkService:
             sk, version.wrapped_dek, dek_context(document.owner_id, document.id, version.id, version.sk_version)
         )
         await self._audit(session, "link.use", "success", None, link, {"download": link.uses + 1}, version.id)
+        return _Unlocked(document.owner_id, document.id, document.title, version, dek)
+
+    async def _decrypt(self, opened: _Unlocked) -> Content:
+        """Start decrypting (after the commit: no transaction is held while the store is read)."""
+        version = opened.version
         chunks = storage.decrypt_from_store(
             self._store,
             version.object_key,
-            dek,
-            object_context(document.owner_id, document.id, version.id),
+            opened.dek,
+            object_context(opened.owner_id, opened.document_id, version.id),
             version.size,
         )
-        primed = await _primed(chunks)
-        return Content(
-            version.media_type, version.size, version.sha256, 0, version.size, version.number, document.title, primed
-        )
+        try:
+            primed = await _primed(chunks)
+        except IntegrityFailure:
+            await self._events.append_now(
+                self._events.event(
+                    "document.integrity_failure", "failed", None, document_id=opened.document_id, version_id=version.id
+                )
+            )
+            raise
+        size = version.size
+        return Content(version.media_type, size, version.sha256, 0, size, version.number, opened.title, primed)
 
     async def _audit(
         self,
