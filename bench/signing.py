@@ -45,7 +45,7 @@ class Bench:
 @contextlib.asynccontextmanager
 async def bench_on(vault: Vault, token: str) -> AsyncIterator[Bench]:
     env = {key.removeprefix("VAULT_").lower(): value for key, value in vault.env.items() if key.startswith("VAULT_")}
-    settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
+    settings = Settings.model_validate(env)  # exactly the vault process's VAULT_* values, nothing else
     signer, verifier = build_signing(settings)
     headers = {"Authorization": f"Bearer {token}"}
     try:

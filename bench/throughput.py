@@ -18,6 +18,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 import httpx
 import urllib3
@@ -78,7 +79,7 @@ def raw_put(client: Minio, bucket: str, size: int) -> tuple[float, str]:
     """Seconds for a raw put_object of `size` bytes (fed 1 MiB at a time), and their SHA-256."""
     digest = hashlib.sha256()
     started = time.perf_counter()
-    client.put_object(bucket, RAW_KEY, IterReader(payload(size, MIB, digest)), size)
+    client.put_object(bucket, RAW_KEY, cast("BinaryIO", IterReader(payload(size, MIB, digest))), size)
     return time.perf_counter() - started, digest.hexdigest()
 
 
