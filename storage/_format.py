@@ -101,26 +101,37 @@ class ObjectEncryptor:
         self._index = 0
         self._finalized = False
 
-    def _seal(self, chunk: bytes | memoryview) -> bytes:
+    def _seal(self, chunk: bytes | bytearray | memoryview) -> bytes:
         sealed = self._aead.encrypt(_nonce(self._base_nonce, self._index), chunk, None)
         self._index += 1
         return sealed
+
+    def _seal_into(self, chunk: bytes | bytearray | memoryview, target: memoryview) -> None:
+        self._aead.encrypt_into(_nonce(self._base_nonce, self._index), chunk, None, target)
+        self._index += 1
 
     def update(self, data: bytes | bytearray | memoryview) -> bytes:
         """Add plaintext; return the sealed complete chunks it finishes (fewer than 64 KiB stay buffered)."""
         if self._finalized:
             raise RuntimeError("encryptor already finalized")
-        self._buffer += data
-        full = len(self._buffer) - len(self._buffer) % CHUNK_SIZE
-        if not full:
-            return b""
-        view = memoryview(self._buffer)
-        try:
-            out = b"".join(self._seal(view[pos : pos + CHUNK_SIZE]) for pos in range(0, full, CHUNK_SIZE))
-        finally:
-            view.release()
-        del self._buffer[:full]
-        return out
+        with memoryview(data) as view:
+            pos = min(CHUNK_SIZE - len(self._buffer), len(view)) if self._buffer else 0
+            self._buffer += view[:pos]
+            buffered_full = len(self._buffer) == CHUNK_SIZE
+            direct = (len(view) - pos) // CHUNK_SIZE
+            # Seal straight from the caller's buffer into one output buffer: large copies dominate the cost.
+            out = bytearray((direct + buffered_full) * SEALED_CHUNK_SIZE)
+            with memoryview(out) as target:
+                at = 0
+                if buffered_full:
+                    self._seal_into(self._buffer, target[:SEALED_CHUNK_SIZE])
+                    self._buffer.clear()
+                    at = SEALED_CHUNK_SIZE
+                for _ in range(direct):
+                    self._seal_into(view[pos : pos + CHUNK_SIZE], target[at : at + SEALED_CHUNK_SIZE])
+                    pos, at = pos + CHUNK_SIZE, at + SEALED_CHUNK_SIZE
+            self._buffer += view[pos:]
+        return bytes(out)
 
     def finalize(self) -> bytes:
         """Seal and return the final chunk (0 to 65535 plaintext bytes)."""
@@ -165,14 +176,28 @@ class ObjectDecryptor:
         Raises:
             IntegrityError: If the tag fails or the size does not fit the chunk's position.
         """
-        size = len(sealed)
-        ok_size = TAG_SIZE <= size < SEALED_CHUNK_SIZE if final else size == SEALED_CHUNK_SIZE
-        if not ok_size:
-            raise IntegrityError("object chunk has the wrong size")
+        _check_sealed_size(len(sealed), final)
         try:
             return self._aead.decrypt(_nonce(self._base_nonce, index), sealed, None)
         except InvalidTag as exc:
             raise IntegrityError("object chunk failed authentication") from exc
+
+    def decrypt_chunk_into(self, index: int, sealed: bytes | memoryview, final: bool, target: memoryview) -> int:
+        """Like :meth:`decrypt_chunk`, writing the plaintext into ``target``; returns its length.
+
+        On failure ``target`` may hold unverified bytes: the caller must discard it, never release it.
+        """
+        _check_sealed_size(len(sealed), final)
+        try:
+            return int(self._aead.decrypt_into(_nonce(self._base_nonce, index), sealed, None, target))
+        except InvalidTag as exc:
+            raise IntegrityError("object chunk failed authentication") from exc
+
+
+def _check_sealed_size(size: int, final: bool) -> None:
+    ok_size = TAG_SIZE <= size < SEALED_CHUNK_SIZE if final else size == SEALED_CHUNK_SIZE
+    if not ok_size:
+        raise IntegrityError("object chunk has the wrong size")
 
 
 def encrypt_object(dek: bytes, context: bytes, plaintext: bytes, salt: bytes | None = None) -> bytes:

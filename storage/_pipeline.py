@@ -13,6 +13,7 @@ from storage._errors import IntegrityError, StorageError, TooLarge
 from storage._format import (
     CHUNK_SIZE,
     HEADER_SIZE,
+    TAG_SIZE,
     ObjectDecryptor,
     ObjectEncryptor,
     chunk_count,
@@ -127,19 +128,22 @@ class _ChunkOpener:
 
     def open_available(self, sealed: bytearray) -> tuple[bytes, int]:
         """Open every complete chunk at the start of ``sealed``; return their plaintext and the bytes used."""
-        out: list[bytes] = []
-        used = 0
-        with memoryview(sealed) as view:
-            while self.index <= self._final:
-                size = sealed_chunk_size(self._plaintext_size, self.index)
-                if len(view) - used < size:
-                    break
-                chunk = view[used : used + size]
-                out.append(self._decryptor.decrypt_chunk(self.index, chunk, self.index == self._final))
-                chunk.release()
-                used += size
-                self.index += 1
-        return b"".join(out), used
+        sizes: list[int] = []
+        total = 0
+        while self.index + len(sizes) <= self._final:
+            size = sealed_chunk_size(self._plaintext_size, self.index + len(sizes))
+            if len(sealed) - total < size:
+                break
+            sizes.append(size)
+            total += size
+        plaintext = bytearray(total - TAG_SIZE * len(sizes))
+        used = written = 0
+        with memoryview(sealed) as view, memoryview(plaintext) as target:
+            for size in sizes:
+                sealed_chunk, plain_chunk = view[used : used + size], target[written : written + size - TAG_SIZE]
+                self._decryptor.decrypt_chunk_into(self.index, sealed_chunk, self.index == self._final, plain_chunk)
+                used, written, self.index = used + size, written + size - TAG_SIZE, self.index + 1
+        return bytes(plaintext), used
 
 
 def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:

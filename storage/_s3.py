@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
-import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import urllib3
-from anyio import from_thread, to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio import to_thread
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, StorageUnavailable
@@ -28,7 +28,7 @@ T = TypeVar("T")
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"})
 _DENIED = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"})
 _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
-_QUEUE_BLOCKS = 4
+_PARALLEL_PARTS = 2
 
 
 def _translate(exc: Exception) -> StorageError:
@@ -41,56 +41,6 @@ def _translate(exc: Exception) -> StorageError:
 
 
 _CLIENT_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
-
-
-class _UploadAborted(Exception):
-    """Raised inside minio's read loop so that it aborts the multipart upload instead of completing it."""
-
-
-class _BlockReader(io.RawIOBase):
-    """A file-like object for minio's ``put_object`` fed from a bounded async queue of ~1 MiB blocks.
-
-    ``read(n)`` returns exactly ``n`` bytes unless the stream ended (minio needs full reads). An end of stream
-    after :meth:`abort` raises instead, so a failed source can never be committed as a short object.
-    """
-
-    def __init__(self, receive: MemoryObjectReceiveStream[bytes]) -> None:
-        super().__init__()
-        self._receive = receive
-        self._aborted = threading.Event()
-        self._pending = b""
-        self._pos = 0
-
-    def abort(self) -> None:
-        self._aborted.set()
-
-    def readable(self) -> bool:
-        return True
-
-    def _next_block(self) -> bool:
-        try:
-            self._pending = from_thread.run(self._receive.receive)
-        except anyio.EndOfStream:
-            if self._aborted.is_set():
-                raise _UploadAborted() from None
-            return False
-        self._pos = 0
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        parts: list[bytes] = []
-        wanted = -1 if size is None else size
-        have = 0
-        while wanted < 0 or have < wanted:
-            if self._pos >= len(self._pending) and not self._next_block():
-                break
-            take = len(self._pending) - self._pos
-            if wanted >= 0:
-                take = min(take, wanted - have)
-            parts.append(self._pending[self._pos : self._pos + take])
-            self._pos += take
-            have += take
-        return b"".join(parts)
 
 
 class S3Store:
@@ -173,10 +123,11 @@ class S3Store:
         await self._ensure_bucket()
 
     async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
-        """Stream ``source`` into ``key``: one PUT when ``length`` fits in a part, a multipart upload otherwise.
+        """Stream ``source`` into ``key``: one PUT when it fits in a part, a multipart upload otherwise.
 
-        On any exception (source, store or cancellation) a started multipart upload is aborted before the
-        exception propagates, so no object and no parts stay behind.
+        Parts are cut from ~1 MiB blocks and at most two are uploaded at a time, so memory stays near three
+        parts. On any exception (source, store or cancellation) the in-flight parts are waited for and the
+        multipart upload is aborted before the exception propagates: no object and no parts stay behind.
 
         Raises:
             StorageError: If ``length`` is given and the source gives a different number of bytes.
@@ -184,40 +135,23 @@ class S3Store:
         """
         validate_key(key)
         await self._ensure_bucket()
-        if length is not None and length <= self._part_size:
-            data = await _collect(source, length)
-            put = self._call(self._client.put_object, self._bucket, key, io.BytesIO(data), len(data))
-            await finish_or_undo(asyncio.ensure_future(put), lambda: self.delete(key))
-            return
-        await self._put_streamed(key, source, length)
-
-    async def _put_streamed(self, key: str, source: AsyncIterator[bytes], length: int | None) -> None:
-        send, receive = anyio.create_memory_object_stream[bytes](_QUEUE_BLOCKS)
-        reader = _BlockReader(receive)
-        upload = asyncio.ensure_future(self._call(self._upload, key, reader, receive, length))
+        upload = _MultipartUpload(self, key)
         try:
-            await _feed(source, send, length)
+            pending = bytearray()
+            async for block in _counted(reblock(source, BLOCK_SIZE), length):
+                pending += block
+                if len(pending) > self._part_size:  # keep the last part non-empty: never send an empty part
+                    await upload.add_part(bytes(pending[: self._part_size]))
+                    del pending[: self._part_size]
+            if upload.upload_id is None:
+                put = self._call(self._client.put_object, self._bucket, key, io.BytesIO(pending), len(pending))
+                await finish_or_undo(asyncio.ensure_future(put), lambda: self.delete(key))
+                return
+            await upload.add_part(bytes(pending))
+            await upload.complete()
         except BaseException:
-            reader.abort()
-            send.close()
-            await settle(upload)
+            await upload.abort()
             raise
-        send.close()
-        await finish_or_undo(upload, lambda: self.delete(key))
-
-    def _upload(
-        self, key: str, reader: _BlockReader, receive: MemoryObjectReceiveStream[bytes], length: int | None
-    ) -> None:
-        try:
-            self._client.put_object(
-                self._bucket,
-                key,
-                cast(BinaryIO, reader),
-                length if length is not None else -1,
-                part_size=self._part_size,
-            )
-        finally:
-            from_thread.run_sync(receive.close)
 
     async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
         """Yield bytes ``[offset, offset + length)`` in ~1 MiB pieces; closing the generator frees the connection.
@@ -286,27 +220,59 @@ class S3Store:
         self._http.clear()
 
 
-async def _collect(source: AsyncIterator[bytes], length: int) -> bytes:
-    buffer = bytearray()
-    async for piece in source:
-        buffer += piece
-        if len(buffer) > length:
+async def _counted(source: AsyncIterator[bytes], length: int | None) -> AsyncIterator[bytes]:
+    """Pass the blocks through, raising StorageError as soon as they disagree with the announced length."""
+    total = 0
+    async for block in source:
+        total += len(block)
+        if length is not None and total > length:
             raise StorageError("upload is longer than announced")
-    if len(buffer) != length:
+        yield block
+    if length is not None and total != length:
         raise StorageError("upload is shorter than announced")
-    return bytes(buffer)
 
 
-async def _feed(source: AsyncIterator[bytes], send: MemoryObjectSendStream[bytes], length: int | None) -> None:
-    """Push the source as 1 MiB blocks to the upload thread; stop early if the thread has given up."""
-    sent = 0
-    async for block in reblock(source, BLOCK_SIZE):
-        sent += len(block)
-        if length is not None and sent > length:
-            raise StorageError("upload is longer than announced")
-        try:
-            await send.send(block)
-        except anyio.BrokenResourceError:
-            return  # the upload thread stopped; awaiting it raises its error
-    if length is not None and sent != length:
-        raise StorageError("upload is shorter than announced")
+class _MultipartUpload:
+    """One multipart upload: started on the first part, at most ``_PARALLEL_PARTS`` part uploads in flight."""
+
+    def __init__(self, store: S3Store, key: str) -> None:
+        self._store, self._key = store, key
+        self._client, self._bucket = store._client, store._bucket
+        self.upload_id: str | None = None
+        self._in_flight: list[asyncio.Future[Part]] = []
+        self._parts: list[Part] = []
+
+    def _upload_part(self, upload_id: str, number: int, data: bytes) -> Part:
+        etag = self._client._upload_part(self._bucket, self._key, data, None, upload_id, number)
+        return Part(number, etag)
+
+    async def add_part(self, data: bytes) -> None:
+        if self.upload_id is None:
+            self.upload_id = await self._store._call(self._client._create_multipart_upload, self._bucket, self._key, {})
+        number = len(self._parts) + len(self._in_flight) + 1
+        call = self._store._call(self._upload_part, self.upload_id, number, data)
+        self._in_flight.append(asyncio.ensure_future(call))
+        if len(self._in_flight) >= _PARALLEL_PARTS:
+            self._parts.append(await self._in_flight[0])
+            self._in_flight.pop(0)
+
+    async def complete(self) -> None:
+        while self._in_flight:
+            self._parts.append(await self._in_flight[0])
+            self._in_flight.pop(0)
+        assert self.upload_id is not None
+        call = self._store._call(
+            self._client._complete_multipart_upload, self._bucket, self._key, self.upload_id, self._parts
+        )
+        self.upload_id = None  # from here on, an interruption is undone by deleting the object
+        await finish_or_undo(asyncio.ensure_future(call), lambda: self._store.delete(self._key))
+
+    async def abort(self) -> None:
+        """Wait for the parts still uploading (so none lands after the abort), then abort the upload."""
+        for part in self._in_flight:
+            await settle(part)
+        self._in_flight.clear()
+        if self.upload_id is not None:
+            with anyio.CancelScope(shield=True), contextlib.suppress(StorageError):
+                await self._store._call(self._client._abort_multipart_upload, self._bucket, self._key, self.upload_id)
+            self.upload_id = None

@@ -69,12 +69,17 @@ async def reblock(source: AsyncIterator[bytes], size: int = BLOCK_SIZE) -> Async
     """Re-cut a stream of arbitrary pieces into blocks of exactly ``size`` bytes (the last may be shorter)."""
     buffer = bytearray()
     async for piece in source:
+        if not buffer and len(piece) == size:
+            yield bytes(piece)  # already the right size: no copy for bytes
+            continue
         buffer += piece
         if len(buffer) >= size:
             full = len(buffer) - len(buffer) % size
-            for pos in range(0, full, size):
-                yield bytes(buffer[pos : pos + size])
+            with memoryview(buffer) as view:
+                blocks = [bytes(view[pos : pos + size]) for pos in range(0, full, size)]
             del buffer[:full]
+            for block in blocks:
+                yield block
     if buffer:
         yield bytes(buffer)
 

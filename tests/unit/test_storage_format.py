@@ -264,3 +264,23 @@ def test_encryptor_refuses_use_after_finalize() -> None:
 def test_bad_key_or_salt_length_is_refused(dek: bytes, salt: bytes | None) -> None:
     with pytest.raises(ValueError):
         ObjectEncryptor(dek, CONTEXT, salt)
+
+
+def test_decrypt_chunk_into_matches_decrypt_chunk_and_checks_tags() -> None:
+    blob = encrypt_object(DEK, CONTEXT, pattern(CHUNK_SIZE + 3))
+    decryptor = ObjectDecryptor(blob[:HEADER_SIZE], DEK, CONTEXT)
+    full = blob[HEADER_SIZE : HEADER_SIZE + SEALED]
+    target = bytearray(CHUNK_SIZE)
+    assert decryptor.decrypt_chunk_into(0, full, False, memoryview(target)) == CHUNK_SIZE
+    assert bytes(target) == decryptor.decrypt_chunk(0, full, final=False)
+    with pytest.raises(IntegrityError):
+        decryptor.decrypt_chunk_into(1, full, False, memoryview(target))
+
+
+def test_update_accepts_any_bytes_like_and_leaves_the_caller_buffer_free() -> None:
+    data = bytearray(pattern(2 * CHUNK_SIZE + 5))
+    encryptor = ObjectEncryptor(DEK, CONTEXT, SALT)
+    blob = encryptor.header + encryptor.update(memoryview(data)[:7]) + encryptor.update(data[7:])
+    data.extend(b"resizable: no export left behind")
+    blob += encryptor.finalize()
+    assert blob == encrypt_object(DEK, CONTEXT, pattern(2 * CHUNK_SIZE + 5), salt=SALT)
