@@ -21,7 +21,7 @@ from vault.sharing.ownership import caller_account, owned_document
 from vault.sharing.paging import MAX_PAGE, after_cursor, encode_cursor
 from vault.sharing.schemas import GrantPage, GrantRead, NewGrant, SharedItem, SharedPage
 
-__all__ = ("LONGEST_GRANT", "GrantAccessPolicy", "GrantService", "add_grant", "grant_read")
+__all__ = ("LONGEST_GRANT", "GrantAccessPolicy", "GrantService", "add_grant", "grant_read", "held_by", "in_force")
 
 LONGEST_GRANT = timedelta(days=365)
 _PERMISSION_COLUMN = {

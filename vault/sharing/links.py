@@ -37,7 +37,7 @@ from vault.sharing.models import ShareLink
 from vault.sharing.ownership import caller_account, owned_document
 from vault.sharing.schemas import LinkCreated, LinkRead, NewLink
 
-__all__ = ("LONGEST_LINK", "LinkPasswordRequired", "LinkService", "hash_token")
+__all__ = ("LONGEST_LINK", "LinkPasswordRequired", "LinkService", "hash_token", "link_read")
 
 LONGEST_LINK = timedelta(days=30)
 TOKEN_BYTES = 32
