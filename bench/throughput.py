@@ -8,7 +8,9 @@ file of `--size-mib`:
   vs AES-256-GCM decryption + SHA-256 on one core.
 The downloaded SHA-256 must equal the uploaded one (and the one the vault reports).
 
-Usage: .venv/bin/python -m bench.throughput [--size-mib 256]
+Each round runs raw put, API upload, raw get, API download, then the crypto ceiling; medians over `--rounds`.
+
+Usage: .venv/bin/python -m bench.throughput [--size-mib 256] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from typing import BinaryIO, cast
@@ -106,43 +109,65 @@ def warm_up(client: httpx.Client, raw: Minio, bucket: str) -> None:
     raw_get(raw, bucket)
 
 
-def line(name: str, api: float, base_name: str, base: float, ceiling_name: str, ceiling: float) -> str:
+def line(
+    name: str, api: list[float], base_name: str, base: list[float], ceiling_name: str, ceiling: list[float]
+) -> str:
+    """One figure from the per-round MiB/s values: medians, ratios of medians, and the spread of the ratio."""
+    api_m, base_m, ceiling_m = (statistics.median(values) for values in (api, base, ceiling))
+    ratios = sorted(a / b for a, b in zip(api, base, strict=True))
+    spread = f", per-round {ratios[0]:.2f}-{ratios[-1]:.2f}x" if len(ratios) > 1 else ""
     return (
-        f"{name}: {api:.1f} MiB/s = {api / base:.2f}x {base_name} ({base:.0f} MiB/s), "
-        f"{api / ceiling:.2f}x {ceiling_name} ceiling ({ceiling:.0f} MiB/s)"
+        f"{name}: {api_m:.1f} MiB/s = {api_m / base_m:.2f}x {base_name} ({base_m:.0f} MiB/s{spread}), "
+        f"{api_m / ceiling_m:.2f}x {ceiling_name} ceiling ({ceiling_m:.0f} MiB/s)"
     )
 
 
-def run(size_mib: int) -> None:
+def one_round(client: httpx.Client, raw: Minio, bucket: str, size: int) -> dict[str, float]:
+    """MiB/s of each path for one file of `size` bytes, in interleaved order; fails if any hash differs."""
+    put_s, put_hash = raw_put(raw, bucket, size)
+    up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
+    get_s, get_hash = raw_get(raw, bucket)
+    down_s, down_hash, received = api_download(client, str(doc["id"]))
+    client.delete(f"/api/v1/documents/{doc['id']}").raise_for_status()
+    raw.remove_object(bucket, RAW_KEY)
+    if not (up_hash == down_hash == doc["sha256"] and received == size and put_hash == get_hash):
+        raise SystemExit(f"integrity: downloaded SHA-256 != uploaded SHA-256 ({up_hash} vs {down_hash})")
+    ceiling = crypto_ceiling(size)
+    return {
+        "put": mib_per_s(size, put_s), "upload": mib_per_s(size, up_s), "get": mib_per_s(size, get_s),
+        "download": mib_per_s(size, down_s), "encrypt": ceiling.encrypt_hash, "decrypt": ceiling.decrypt_hash,
+    }  # fmt: skip
+
+
+def run(size_mib: int, rounds: int) -> None:
     size = size_mib * MIB
     bucket = "vault"
-    with workdir("throughput") as tmp, seaweedfs(tmp / "seaweedfs", bucket) as s3:
-        with vault_process(tmp, s3.store_url) as vault, vault.client(vault.token("alice")) as client:
-            raw = minio_client(s3)
-            warm_up(client, raw, bucket)
-            put_s, put_hash = raw_put(raw, bucket, size)
-            up_s, up_hash, doc = api_upload(client, size, f"bench {size_mib} MiB")
-            get_s, get_hash = raw_get(raw, bucket)
-            down_s, down_hash, received = api_download(client, str(doc["id"]))
-            client.delete(f"/api/v1/documents/{doc['id']}").raise_for_status()
-            raw.remove_object(bucket, RAW_KEY)
-        ceiling = crypto_ceiling(size)
-    ok = up_hash == down_hash == doc["sha256"] and received == size and put_hash == get_hash
-    print(f"size: {size_mib} MiB through SeaweedFS (raw minio put/get into the same bucket as the vault)")
-    print(line("upload", mib_per_s(size, up_s), "raw minio put", mib_per_s(size, put_s),
-               "AES-GCM+SHA-256", ceiling.encrypt_hash))  # fmt: skip
-    print(line("download", mib_per_s(size, down_s), "raw minio get", mib_per_s(size, get_s),
-               "AES-GCM-decrypt+SHA-256", ceiling.decrypt_hash))  # fmt: skip
-    print(f"integrity: downloaded SHA-256 {'==' if ok else '!='} uploaded SHA-256 ({up_hash[:16]}...)")
-    if not ok:
-        raise SystemExit("downloaded bytes differ from the uploaded ones")
+    with (
+        workdir("throughput") as tmp,
+        seaweedfs(tmp / "seaweedfs", bucket) as s3,
+        vault_process(tmp, s3.store_url) as vault,
+        vault.client(vault.token("alice")) as client,
+    ):
+        raw = minio_client(s3)
+        warm_up(client, raw, bucket)
+        results = [one_round(client, raw, bucket, size) for _ in range(rounds)]
+    series = {key: [result[key] for result in results] for key in results[0]}
+    print(f"size: {size_mib} MiB through SeaweedFS, median of {rounds} interleaved round(s) "
+          "(raw minio put/get into the same bucket as the vault)")  # fmt: skip
+    print(line("upload", series["upload"], "raw minio put", series["put"], "AES-GCM+SHA-256", series["encrypt"]))
+    print(line("download", series["download"], "raw minio get", series["get"],
+               "AES-GCM-decrypt+SHA-256", series["decrypt"]))  # fmt: skip
+    print(f"integrity: downloaded SHA-256 == uploaded SHA-256 in all {rounds} round(s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB (default 256)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed (default 3)")
     args = parser.parse_args()
-    run(args.size_mib)
+    if args.rounds < 1 or args.size_mib < 1:
+        parser.error("--rounds and --size-mib must be at least 1")
+    run(args.size_mib, args.rounds)
 
 
 if __name__ == "__main__":
