@@ -158,7 +158,7 @@ def test_log_filter_redacts_link_tokens(msg: str, args: tuple[Any, ...]) -> None
 
 
 def test_tampered_object_is_never_served_through_a_link(
-    client: TestClient[Litestar], as_user: DevTokens, settings: Any
+    client: TestClient[Litestar], as_user: DevTokens, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     doc = upload(client, as_user("alice"), b"original bytes" * 1000)
     token = make_link(client, as_user("alice"), doc["id"], max_downloads=2)["token"]
@@ -166,6 +166,11 @@ def test_tampered_object_is_never_served_through_a_link(
     raw = bytearray(stored_object.read_bytes())
     raw[100] ^= 0x01
     stored_object.write_bytes(bytes(raw))
-    assert_problem(client.get(f"/s/{token}"), 502)
+    with caplog.at_level(logging.INFO):
+        assert_problem(client.get(f"/s/{token}"), 502)
+    server_side = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # httpx: the client
+    assert any("/s/[redacted]" in line for line in server_side)  # the 5xx is logged with its path, redacted
+    assert not any(token in line for line in server_side)
+    assert logging.getLogger("vault.http.problems").filters, "the problems logger filters records itself"
     _, entries = stored(client)
     assert any(b'"document.integrity_failure"' in entry for entry in entries)

@@ -10,7 +10,9 @@ __all__ = ("LinkTokenFilter", "install_link_token_filter", "redact")
 
 _LINK_PATH = re.compile(r"/s/[^\s?#\"'/]+")
 _REDACTED = "/s/[redacted]"
-LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "litestar", "vault", "")
+# Loggers that print request paths (logger filters see only records logged there, so name each one), plus the
+# root logger, whose handlers also see what propagates from elsewhere.
+LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "litestar", "vault", "vault.http.problems", "")
 
 
 def redact(text: str) -> str:
