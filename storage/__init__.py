@@ -1,6 +1,19 @@
 """Encrypted document storage: key wrapping, key providers, the suite-1 object format, and object stores.
 
-A library: it knows nothing of HTTP or of the vault service. Everything public is listed in ``__all__``.
+A library: it knows nothing of HTTP or of the vault service. Everything public is listed in ``__all__``;
+every error it raises derives from :class:`StorageError` and carries a client-safe ``detail``.
+
+Typical use (the format is specified in the design notes, CRYPTO.md)::
+
+    store = store_from_url("s3://ACCESS:SECRET@127.0.0.1:8333/documents")
+    provider = key_provider_from_url("local:/var/lib/vault/keyring.json")
+    dek = generate_key()
+    stored = await encrypt_to_store(store, key, dek, context, request_stream, max_bytes=limit)
+    wrapped_dek = wrap_key(subject_key, dek, dek_context)
+    ...
+    async with contextlib.aclosing(decrypt_from_store(store, key, dek, context, size, start, end)) as body:
+        async for piece in body:  # every piece was authenticated before it was released
+            ...
 """
 
 from storage._errors import (
