@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vault.audit.log import AuditEvent, AuditLog, AuditUnavailable
+from vault.audit.entry import AuditEvent
+from vault.audit.log import AuditLog, AuditUnavailable
 from vault.errors import AuditUnavailableError
 from vault.principal import Caller
 
@@ -24,9 +25,7 @@ class EventRecorder:
     reports itself unready, rather than crashing, while the database is down.
     """
 
-    def __init__(
-        self, open_log: Callable[[], Awaitable[AuditLog]], sessions: async_sessionmaker[AsyncSession]
-    ) -> None:
+    def __init__(self, open_log: Callable[[], Awaitable[AuditLog]], sessions: async_sessionmaker[AsyncSession]) -> None:
         self._open_log = open_log
         self._log: AuditLog | None = None
         self._lock = asyncio.Lock()

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 import storage
-from vault.accounts.keys import KeyService, account_for, dek_context, object_context
+from vault.accounts.keys import KeyService, SubjectKeyMaterial, account_for, dek_context, object_context
 from vault.accounts.models import Account
+from vault.audit.entry import AuditEvent
 from vault.database import Database
 from vault.documents.access import Access, AccessPolicy, OwnerOnly, Permission
 from vault.documents.media import sniffed
@@ -202,9 +203,10 @@ class DocumentService:
         version_id = uuid.uuid4()
         version = await self._store_version(sk, document_id, version_id, number, caller, content, origin)
         async with self._db.transaction(on_failure=self._discard(version.object_key)) as session:
-            document = await self._load(session, document_id)
-            if document is None or document.versions[-1].number != number - 1:
+            current = await self._load(session, document_id)
+            if current is None or current.versions[-1].number != number - 1:
                 raise Conflict("the document changed while the version was uploading; try again")
+            document = current
             now = self._clock()
             version.created_at = now
             document.versions.append(version)
@@ -227,7 +229,7 @@ class DocumentService:
 
     async def _store_version(
         self,
-        sk: object,
+        sk: SubjectKeyMaterial,
         document_id: uuid.UUID,
         version_id: uuid.UUID,
         number: int,
@@ -235,9 +237,6 @@ class DocumentService:
         content: IncomingContent,
         origin: str = "upload",
     ) -> DocumentVersion:
-        from vault.accounts.keys import SubjectKeyMaterial
-
-        assert isinstance(sk, SubjectKeyMaterial)
         if content.declared_size is not None and content.declared_size > self._max_upload_bytes:
             raise PayloadTooLarge(f"documents are limited to {self._max_upload_bytes} bytes")
         dek = storage.generate_key()
@@ -272,7 +271,7 @@ class DocumentService:
             origin=origin,
         )
 
-    def _discard(self, object_key: str) -> Callable[[], object]:
+    def _discard(self, object_key: str) -> Callable[[], Awaitable[None]]:
         async def discard() -> None:
             with contextlib.suppress(storage.StorageError):
                 await self._store.delete(object_key)
@@ -344,7 +343,7 @@ class DocumentService:
         document: Document,
         access: Access,
         version: DocumentVersion | None = None,
-    ) -> object:
+    ) -> AuditEvent:
         return self._events.event(
             action,
             "success",

@@ -6,7 +6,7 @@ import re
 
 from litestar import Litestar
 from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 __all__ = ("document_problem_responses",)
 
@@ -14,7 +14,9 @@ PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
     required=["type", "title", "status", "detail"],
     properties={
-        "type": Schema(type=OpenAPIType.STRING, format="uri", description="stable identifier of the problem"),
+        "type": Schema(
+            type=OpenAPIType.STRING, format=OpenAPIFormat.URI, description="stable identifier of the problem"
+        ),
         "title": Schema(type=OpenAPIType.STRING),
         "status": Schema(type=OpenAPIType.INTEGER),
         "detail": Schema(type=OpenAPIType.STRING, description="client-safe explanation"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Request
 from python_multipart import MultipartParser
@@ -40,7 +41,7 @@ def _clean(value: str | None, limit: int, name: str) -> str | None:
     return value
 
 
-def _declared_length(request: Request) -> int | None:
+def _declared_length(request: Request[Any, Any, Any]) -> int | None:
     raw = request.headers.get("content-length")
     if raw is None:
         return None
@@ -53,7 +54,9 @@ def _declared_length(request: Request) -> int | None:
     return length
 
 
-async def read_upload(request: Request, *, require_title: bool = True) -> tuple[NewDocument, IncomingContent]:
+async def read_upload(
+    request: Request[Any, Any, Any], *, require_title: bool = True
+) -> tuple[NewDocument, IncomingContent]:
     """The upload's metadata and a stream of its bytes, from a raw body or a multipart form."""
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
@@ -144,7 +147,7 @@ def _make_parser(boundary: bytes, state: _FormState) -> MultipartParser:
 
 
 async def _read_multipart(
-    request: Request, content_type: str, require_title: bool
+    request: Request[Any, Any, Any], content_type: str, require_title: bool
 ) -> tuple[NewDocument, IncomingContent]:
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
