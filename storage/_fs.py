@@ -145,6 +145,10 @@ class FilesystemStore:
         path = self._path(key)
         try:
             await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+        except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            if not path.exists() or path.is_dir():
+                return  # a key prefix (directory) or a path through a file: no such object
+            raise StorageUnavailable() from exc
         except OSError as exc:
             raise StorageUnavailable() from exc
 

@@ -262,3 +262,15 @@ async def test_closing_a_partial_read_releases_its_connection(s3_server: S3Serve
             assert len(await anext(stream)) == MiB
     assert connections_to(port) - before <= 2, "each abandoned read must give its connection back"
     await store.close()
+
+
+async def test_a_key_prefix_is_not_an_object(store: FilesystemStore | S3Store) -> None:
+    key = new_key()
+    await store.put(key, pieces(b"inside"))
+    prefix = key.rsplit("/", 1)[0]
+    with pytest.raises(ObjectNotFound):
+        await store.stat(prefix)
+    with pytest.raises(ObjectNotFound):
+        await read_all(store, prefix)
+    await store.delete(prefix)
+    assert await read_all(store, key) == b"inside", "deleting a prefix leaves the objects under it alone"
