@@ -192,8 +192,9 @@ class S3Store:
     async def incomplete_uploads(self) -> list[str]:
         """Keys of the multipart uploads that were started and neither completed nor aborted."""
         await self._ensure_bucket()
-        # minio-py has no public ListMultipartUploads / AbortMultipartUpload; these private calls are pinned by
-        # the contract tests (tests/integration/test_storage_store.py).
+        # minio-py 7.2 exposes multipart only through put_object (whose thread pool leaks its workers when an
+        # upload fails); its private _create/_upload_part/_complete/_abort/_list_multipart_uploads calls are used
+        # here and in _MultipartUpload, pinned by the contract tests (tests/integration/test_storage_store.py).
         result = await self._call(self._client._list_multipart_uploads, self._bucket)
         return sorted(upload.object_name for upload in result.uploads)
 
