@@ -6,6 +6,7 @@ import base64
 import contextlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ __all__ = ("Content", "DocumentService", "IncomingContent")
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 100
+PSEUDONYM_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,28 @@ class DocumentService:
         self._max_upload_bytes = max_upload_bytes
         self.access = access or OwnerOnly()
         self._clock = clock
+        self._pseudonyms: OrderedDict[uuid.UUID, str] = OrderedDict()
 
     # ----- owner pseudonyms for audit entries -------------------------------------------------------------
 
     async def owner_ref(self, session: AsyncSession, owner_id: uuid.UUID) -> str:
-        """The owner's audit pseudonym (unlinkable once their subject key is destroyed)."""
+        """The owner's audit pseudonym (unlinkable once their subject key is destroyed).
+
+        Pseudonyms are not secrets, only unlinkable without the key: a bounded in-process cache saves a subject
+        key unwrap on every audited read.
+        """
         from vault.audit.pseudonym import derive_pseudonym_key, owner_pseudonym
 
+        cached = self._pseudonyms.get(owner_id)
+        if cached is not None:
+            self._pseudonyms.move_to_end(owner_id)
+            return cached
         sk = await self._keys.subject_key(session, owner_id, 1)
-        return owner_pseudonym(derive_pseudonym_key(sk.key), owner_id)
+        ref = owner_pseudonym(derive_pseudonym_key(sk.key), owner_id)
+        self._pseudonyms[owner_id] = ref
+        if len(self._pseudonyms) > PSEUDONYM_CACHE_SIZE:
+            self._pseudonyms.popitem(last=False)
+        return ref
 
     # ----- writing ----------------------------------------------------------------------------------------
 
