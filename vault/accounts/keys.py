@@ -60,6 +60,11 @@ class KeyService:
     def __init__(self, provider: storage.KeyProvider) -> None:
         self._provider = provider
 
+    @property
+    def provider(self) -> storage.KeyProvider:
+        """The key provider holding the KEK."""
+        return self._provider
+
     def _call_provider(self, method: str, *args: bytes) -> bytes:
         try:
             return getattr(self._provider, method)(*args)  # type: ignore[no-any-return]

@@ -1,0 +1,60 @@
+"""The vault with its KEK in a real PKCS#11 token (SoftHSM2): documents round-trip, and when the token stops
+answering the service fails closed with 503 and decrypts nothing."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.integration.conftest import DevTokens
+from tests.integration.test_documents_api import DOCS, upload
+from tests.integration.test_documents_errors import assert_problem
+from tests.services.softhsm import SoftHsmToken
+from tests.support.vault_app import make_settings, vault_client
+
+pytestmark = pytest.mark.hsm
+
+
+@pytest.fixture
+def hsm_client(
+    tmp_path: Path, softhsm_token: SoftHsmToken, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient[Litestar]]:
+    monkeypatch.setenv("VAULT_TEST_HSM_PIN", softhsm_token.pin)
+    label = f"vault-kek-{secrets.token_hex(4)}"
+    url = (
+        f"pkcs11:{softhsm_token.module_path}?token={softhsm_token.token_label}"
+        f"&pin-env=VAULT_TEST_HSM_PIN&label={label}&create=true"
+    )
+    with vault_client(make_settings(tmp_path, key_provider=url)) as client:
+        yield client
+
+
+def test_documents_round_trip_with_the_kek_in_the_token(hsm_client: TestClient[Litestar]) -> None:
+    tokens = DevTokens(hsm_client.app)
+    data = os.urandom(200_000)
+    doc = upload(hsm_client, tokens("alice"), data)
+    assert hsm_client.get(f"{DOCS}/{doc['id']}/content", headers=tokens("alice")).content == data
+    assert hsm_client.get("/ready").json()["checks"]["key_provider"] == "ok"
+
+
+def test_a_lost_token_is_503_and_nothing_is_decrypted(hsm_client: TestClient[Litestar]) -> None:
+    tokens = DevTokens(hsm_client.app)
+    data = os.urandom(100_000)
+    doc = upload(hsm_client, tokens("alice"), data)
+    hsm_client.app.state.key_service.provider.close()  # the token session is gone (HSM unplugged, network cut)
+    response = hsm_client.get(f"{DOCS}/{doc['id']}/content", headers=tokens("alice"))
+    assert_problem(response, 503)
+    assert data[:64] not in response.content
+    ready = hsm_client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["key_provider"] == "unavailable"
+    response = hsm_client.post(
+        DOCS, content=b"new", headers={**tokens("bob"), "Content-Type": "text/plain", "X-Document-Title": "t"}
+    )
+    assert_problem(response, 503)
