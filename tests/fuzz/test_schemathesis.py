@@ -37,7 +37,9 @@ def test_no_input_yields_a_server_error(api_schema: schemathesis.BaseSchema, cit
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
         def exercise(case: schemathesis.Case) -> None:
             case.headers = {**(case.headers or {}), **citizen_headers}
             response = case.call(timeout=30)

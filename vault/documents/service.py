@@ -7,8 +7,8 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
@@ -35,7 +35,7 @@ from vault.errors import (
 from vault.events import EventRecorder
 from vault.principal import Caller
 
-__all__ = ("Content", "DocumentService", "IncomingContent")
+__all__ = ("Content", "DocumentService", "IncomingContent", "UnlockedVersion")
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 100
@@ -62,7 +62,23 @@ class Content:
     end: int
     version: int
     title: str
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
+
+
+@dataclass(frozen=True)
+class UnlockedVersion:
+    """A version whose data key is unwrapped: everything needed to decrypt it, nothing of the ORM."""
+
+    owner_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str
+    version_id: uuid.UUID
+    number: int
+    media_type: str
+    size: int
+    sha256: str
+    object_key: str
+    dek: bytes = field(repr=False)
 
 
 def _object_key(owner: uuid.UUID, document: uuid.UUID, version: uuid.UUID) -> str:
@@ -161,13 +177,30 @@ class DocumentService:
     # ----- writing ----------------------------------------------------------------------------------------
 
     async def upload(self, caller: Caller, meta: NewDocument, content: IncomingContent) -> DocumentRead:
-        """Stream-encrypt a new document into the store, then commit its rows and audit entry."""
+        """Stream-encrypt a new document into the caller's own vault."""
+        return await self.create_document(caller, caller.subject, meta, content)
+
+    async def create_document(
+        self,
+        caller: Caller,
+        owner_subject: str,
+        meta: NewDocument,
+        content: IncomingContent,
+        *,
+        issued: bool = False,
+        details: Mapping[str, str | int | bool | None] | None = None,
+    ) -> DocumentRead:
+        """Stream-encrypt a new document into `owner_subject`'s vault, then commit its rows and audit entry.
+
+        With `issued`, the caller's agency is recorded as the issuer (agency issuance into a citizen's vault).
+        """
         async with self._db.transaction() as session:
-            account = await account_for(session, caller.issuer, caller.subject)
+            account = await account_for(session, caller.issuer, owner_subject)
             sk = await self._keys.current_subject_key(session, account.id)
             owner_id = account.id
         document_id, version_id = uuid.uuid4(), uuid.uuid4()
-        version = await self._store_version(sk, document_id, version_id, 1, caller, content)
+        origin = "issued" if issued else "upload"
+        version = await self._store_version(sk, document_id, version_id, 1, caller, content, origin)
         async with self._db.transaction(on_failure=self._discard(version.object_key)) as session:
             now = self._clock()
             document = Document(
@@ -176,6 +209,8 @@ class DocumentService:
                 title=meta.title,
                 kind=meta.kind,
                 current_version=1,
+                issuer_agency=caller.agency if issued else None,
+                issuer_subject=caller.subject if issued else None,
                 created_at=now,
                 updated_at=now,
             )
@@ -186,16 +221,16 @@ class DocumentService:
             await self._events.append(
                 session,
                 self._events.event(
-                    "document.upload",
+                    "document.issue" if issued else "document.upload",
                     "success",
                     caller,
                     owner_ref=await self.owner_ref(session, owner_id),
                     document_id=document_id,
                     version_id=version_id,
-                    details={"size": version.size, "media_type": version.media_type},
+                    details={"size": version.size, "media_type": version.media_type, **(details or {})},
                 ),
             )
-            return to_read(document)
+            return to_read(document, owned=not issued)
 
     async def add_version(
         self,
@@ -419,24 +454,61 @@ class DocumentService:
             document, access = await self._authorise(session, caller, document_id, permission)
             chosen = self._pick_version(document, version)
             start, end = _resolve_range(byte_range, chosen.size)
-            sk = await self._keys.subject_key(session, document.owner_id, chosen.sk_version)
-            dek = self._keys.unwrap_data_key(
-                sk, chosen.wrapped_dek, dek_context(document.owner_id, document.id, chosen.id, chosen.sk_version)
-            )
+            unlocked = await self.unlock(session, document, chosen)
             await self._events.append(
                 session, await self._access_event(session, action, caller, document, access, chosen)
             )
-            owner_id, object_key = document.owner_id, chosen.object_key
-            facts = (chosen.media_type, chosen.size, chosen.sha256, chosen.number, chosen.id, document.title)
-        chunks = storage.decrypt_from_store(
-            self._store, object_key, dek, object_context(owner_id, document_id, facts[4]), facts[1], start, end
+        return await self.decrypt(unlocked, caller, start, end)
+
+    async def unlock(self, session: AsyncSession, document: Document, version: DocumentVersion) -> UnlockedVersion:
+        """Unwrap the version's data key (subject key under the KEK, data key under the subject key)."""
+        sk = await self._keys.subject_key(session, document.owner_id, version.sk_version)
+        dek = self._keys.unwrap_data_key(
+            sk, version.wrapped_dek, dek_context(document.owner_id, document.id, version.id, version.sk_version)
         )
-        primed = await self._prime(chunks, caller, document_id, facts[4])
-        return Content(facts[0], facts[1], facts[2], start, end, facts[3], facts[5], primed)
+        return UnlockedVersion(
+            owner_id=document.owner_id,
+            document_id=document.id,
+            title=document.title,
+            version_id=version.id,
+            number=version.number,
+            media_type=version.media_type,
+            size=version.size,
+            sha256=version.sha256,
+            object_key=version.object_key,
+            dek=dek,
+        )
+
+    async def decrypt(
+        self, unlocked: UnlockedVersion, caller: Caller | None, start: int = 0, end: int | None = None
+    ) -> Content:
+        """Start decrypting [start, end) of an unlocked version (call it after the transaction committed).
+
+        The first piece is decrypted before this returns, so a tampered header, a truncated or swapped object
+        or an unavailable store fails here (and is audited), before any byte or status line goes out.
+        """
+        end = unlocked.size if end is None else end
+        chunks = storage.decrypt_from_store(
+            self._store,
+            unlocked.object_key,
+            unlocked.dek,
+            object_context(unlocked.owner_id, unlocked.document_id, unlocked.version_id),
+            unlocked.size,
+            start,
+            end,
+        )
+        primed = await self._prime(chunks, caller, unlocked.document_id, unlocked.version_id)
+        return Content(
+            unlocked.media_type, unlocked.size, unlocked.sha256, start, end, unlocked.number, unlocked.title, primed
+        )
 
     async def _prime(
-        self, chunks: AsyncIterator[bytes], caller: Caller, document_id: uuid.UUID, version_id: uuid.UUID
-    ) -> AsyncIterator[bytes]:
+        self,
+        chunks: AsyncGenerator[bytes, None],
+        caller: Caller | None,
+        document_id: uuid.UUID,
+        version_id: uuid.UUID,
+    ) -> AsyncGenerator[bytes, None]:
         try:
             first = await anext(chunks)
         except StopAsyncIteration:
@@ -451,7 +523,7 @@ class DocumentService:
         except (storage.StorageUnavailable, storage.ObjectNotFound) as exc:
             raise StorageUnavailableError() from exc
 
-        async def rest() -> AsyncIterator[bytes]:
+        async def rest() -> AsyncGenerator[bytes, None]:
             try:
                 if first:
                     yield first
@@ -461,7 +533,7 @@ class DocumentService:
                 log.error("integrity failure mid-stream: document %s version %s", document_id, version_id)
                 raise
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
 
         return rest()
 
@@ -482,7 +554,7 @@ class DocumentService:
         """The whole current version in memory (for PDF signing and verification), with its media type."""
         content = await self.open_content(caller, document_id, permission=permission, action=action)
         if content.size > max_bytes:
-            await content.chunks.aclose()  # type: ignore[attr-defined]
+            await content.chunks.aclose()
             raise PayloadTooLarge(f"documents over {max_bytes} bytes cannot be signed or verified here")
         pieces = [piece async for piece in content.chunks]
         return b"".join(pieces), content.media_type

@@ -73,7 +73,7 @@ def content_response(content: Content, title: str, ranged: bool) -> Stream:
         media_type=content.media_type,
         status_code=status,
         headers=headers,
-        background=BackgroundTask(content.chunks.aclose),  # type: ignore[attr-defined]
+        background=BackgroundTask(content.chunks.aclose),
     )
 
 

@@ -7,8 +7,6 @@ import asyncio
 import hashlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -18,17 +16,13 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-import storage
-from vault.accounts.keys import KeyService, dek_context, object_context
 from vault.database import Database
-from vault.documents.models import Document, DocumentVersion
-from vault.documents.service import Content, DocumentService
+from vault.documents.models import Document
+from vault.documents.service import Content, DocumentService, UnlockedVersion
 from vault.errors import (
     Forbidden,
     Gone,
-    IntegrityFailure,
     NotFound,
-    StorageUnavailableError,
 )
 from vault.events import EventRecorder
 from vault.principal import Caller
@@ -68,25 +62,12 @@ def link_read(link: ShareLink) -> LinkRead:
     )
 
 
-@dataclass(frozen=True)
-class _Unlocked:
-    """What a consumed link opens: the current version and its unwrapped data key (held for one request)."""
-
-    owner_id: uuid.UUID
-    document_id: uuid.UUID
-    title: str
-    version: DocumentVersion
-    dek: bytes
-
-
 class LinkService:
     """Creating, revoking and redeeming share links."""
 
     def __init__(
         self,
         db: Database,
-        store: storage.ObjectStore,
-        keys: KeyService,
         documents: DocumentService,
         events: EventRecorder,
         *,
@@ -95,8 +76,6 @@ class LinkService:
         hasher: PasswordHasher | None = None,
     ) -> None:
         self._db = db
-        self._store = store
-        self._keys = keys
         self._documents = documents
         self._events = events
         self._public_url = public_url.rstrip("/")
@@ -193,7 +172,8 @@ class LinkService:
         if opened is None:
             await self._audit_now("link.use", "denied", link, {"reason": "expired, exhausted or revoked"})
             raise Gone("this link has expired, was revoked or has no downloads left")
-        return await self._decrypt(opened)
+        # decrypted after the commit: no transaction is held while the store is read
+        return await self._documents.decrypt(opened, None)
 
     async def _find(self, token: str) -> ShareLink:
         async with self._db.transaction() as session:
@@ -214,7 +194,7 @@ class LinkService:
         await self._audit_now("link.use", "denied", link, {"reason": "wrong or missing passphrase"})
         raise LinkPasswordRequired("give the link's password in the X-Link-Password header or a `password` form field")
 
-    async def _unlock(self, session: AsyncSession, link: ShareLink) -> _Unlocked:
+    async def _unlock(self, session: AsyncSession, link: ShareLink) -> UnlockedVersion:
         """Unwrap the current version's data key and record the use, in the consuming transaction (fail closed)."""
         document = await session.scalar(
             select(Document).where(Document.id == link.document_id).options(selectinload(Document.versions))
@@ -222,34 +202,9 @@ class LinkService:
         if document is None:
             raise NotFound("no such link")
         version = document.versions[-1]
-        sk = await self._keys.subject_key(session, document.owner_id, version.sk_version)
-        dek = self._keys.unwrap_data_key(
-            sk, version.wrapped_dek, dek_context(document.owner_id, document.id, version.id, version.sk_version)
-        )
+        unlocked = await self._documents.unlock(session, document, version)
         await self._audit(session, "link.use", "success", None, link, {"download": link.uses + 1}, version.id)
-        return _Unlocked(document.owner_id, document.id, document.title, version, dek)
-
-    async def _decrypt(self, opened: _Unlocked) -> Content:
-        """Start decrypting (after the commit: no transaction is held while the store is read)."""
-        version = opened.version
-        chunks = storage.decrypt_from_store(
-            self._store,
-            version.object_key,
-            opened.dek,
-            object_context(opened.owner_id, opened.document_id, version.id),
-            version.size,
-        )
-        try:
-            primed = await _primed(chunks)
-        except IntegrityFailure:
-            await self._events.append_now(
-                self._events.event(
-                    "document.integrity_failure", "failed", None, document_id=opened.document_id, version_id=version.id
-                )
-            )
-            raise
-        size = version.size
-        return Content(version.media_type, size, version.sha256, 0, size, version.number, opened.title, primed)
+        return unlocked
 
     async def _audit(
         self,
@@ -281,26 +236,3 @@ class LinkService:
     ) -> None:
         async with self._db.transaction() as session:
             await self._audit(session, action, outcome, None, link, details)
-
-
-async def _primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Decrypt the first piece now, so a broken object or an unavailable store fails before the status line."""
-    try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        first = b""
-    except storage.IntegrityError as exc:
-        raise IntegrityFailure() from exc
-    except (storage.StorageUnavailable, storage.ObjectNotFound) as exc:
-        raise StorageUnavailableError() from exc
-
-    async def rest() -> AsyncIterator[bytes]:
-        try:
-            if first:
-                yield first
-            async for piece in chunks:
-                yield piece
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
-
-    return rest()

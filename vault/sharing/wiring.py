@@ -91,10 +91,8 @@ def sharing_services(
         documents.access.clock = clock
     return {
         "grants": GrantService(db, documents, events, clock),
-        "links": LinkService(db, store, keys, documents, events, public_url=settings.resolved_public_url, clock=clock),
+        "links": LinkService(db, documents, events, public_url=settings.resolved_public_url, clock=clock),
         "requests": RequestService(db, keys, documents, events, clock),
-        "issuance": IssuanceService(
-            db, store, keys, documents, events, TrustRootVerifier(settings), max_bytes=MAX_ISSUED_BYTES, clock=clock
-        ),
+        "issuance": IssuanceService(documents, TrustRootVerifier(settings), max_bytes=MAX_ISSUED_BYTES),
         "access_log": AccessLogService(db, documents),
     }
