@@ -9,23 +9,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.services import postgres
 from tests.support.vault_app import make_settings, vault_client
 from vault.settings import Settings
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each back end."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
-        return
-    request.getfixturevalue("postgres_url")  # fails loudly when PostgreSQL is unreachable
-    name = postgres.create_database()
-    try:
-        yield postgres.database_url(name)
-    finally:
-        postgres.drop_database(name)
 
 
 @pytest.fixture

@@ -37,13 +37,6 @@ from vault.audit.verify import main as verify_main
 from vault.audit.verify import verify_bundle
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/a.db"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     async with fresh_engine(database_url) as engine:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 import rfc8785
@@ -16,13 +15,6 @@ from vault.audit.verify import verify_bundle
 
 SIZE = 20
 Tamper = Callable[[AsyncEngine], Awaitable[None]]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/a.db"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

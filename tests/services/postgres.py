@@ -1,4 +1,5 @@
-"""PostgreSQL: the server on 127.0.0.1:5432 (started by scripts/test when missing); a fresh database per session."""
+"""PostgreSQL: the server on 127.0.0.1:5432 (started by scripts/test when missing); fresh databases for tests, and
+the `database_url` fixture that runs a test once on SQLite and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import secrets
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,17 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}: {detail.decode(errors='replace')}")
     yield database_url(name)
     drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"], name="database_url")
+def database_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each back end."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
+        return
+    request.getfixturevalue("postgres_url")  # fails loudly when PostgreSQL is unreachable
+    name = create_database()
+    try:
+        yield database_url(name)
+    finally:
+        drop_database(name)

@@ -20,23 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services import postgres
 from tests.services.oidc_provider import OidcProvider
 from tests.support.vault_app import LiveServer, bearer, make_settings, running_server
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each back end."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
-        return
-    request.getfixturevalue("postgres_url")  # fails loudly when PostgreSQL is unreachable
-    name = postgres.create_database()
-    try:
-        yield postgres.database_url(name)
-    finally:
-        postgres.drop_database(name)
 
 
 @pytest.fixture
