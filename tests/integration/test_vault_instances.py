@@ -44,6 +44,14 @@ def test_two_instances_share_one_gap_free_verifiable_log(tmp_path: Path, postgre
             with ThreadPoolExecutor(max_workers=8) as pool:
                 results = list(pool.map(lambda job: _round_trip(*job), jobs))
             assert results == [True] * len(jobs)
+            owned = {}
+            for user, token in tokens.items():
+                with httpx.Client(base_url=second.url, headers=bearer(token), timeout=60) as http:
+                    owned[user] = {
+                        d["id"] for d in http.get("/api/v1/documents", params={"limit": 100}).json()["items"]
+                    }
+            assert len(owned["alice"]) == len(owned["bob"]) == len(jobs) // 2
+            assert not owned["alice"] & owned["bob"]  # no cross-user leak
 
             auditor = bearer(second.app.state.dev_idp.issue_access_token("audrey"))
             with httpx.Client(base_url=first.url, headers=auditor, timeout=60) as http:
