@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import storage
@@ -174,7 +174,3 @@ async def account_for(session: AsyncSession, issuer: str, subject: str) -> Accou
         account = await session.scalar(select(Account).where(Account.issuer == issuer, Account.subject == subject))
         assert account is not None
     return account
-
-
-async def count_subject_keys(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(SubjectKey)) or 0)

@@ -17,17 +17,11 @@ from vault.documents.schemas import NewDocument
 from vault.documents.service import IncomingContent
 from vault.errors import BadRequest
 
-__all__ = ("UploadMetadata", "read_upload")
+__all__ = ("read_upload",)
 
 MAX_FIELD_BYTES = 1024
 TITLE_MAX = 200
 KIND_MAX = 64
-
-
-@dataclass(frozen=True)
-class UploadMetadata:
-    title: str | None
-    kind: str | None
 
 
 def _clean(value: str | None, limit: int, name: str) -> str | None:
