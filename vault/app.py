@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 import auth
 import storage
 from vault.accounts.keys import KeyService
+from vault.accounts.service import AccountService
 from vault.audit.log import AuditLog
 from vault.database import Database, create_engine
 from vault.documents.service import DocumentService
@@ -129,7 +130,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         )
         signer, verifier = await asyncio.to_thread(build_signing, settings)
         stack.push_async_callback(signer.aclose)
-        state.update(pdf_verifier=verifier, signatures=SignatureService(state.documents, events, signer, verifier))
+        state.update(
+            pdf_verifier=verifier,
+            signatures=SignatureService(state.documents, events, signer, verifier),
+            accounts=AccountService(db, store, state.documents, events),
+        )
         stop = asyncio.Event()
         chores = [
             asyncio.create_task(_every(settings.checkpoint_interval_seconds, stop, _checkpoint, state)),

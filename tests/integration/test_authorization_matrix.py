@@ -87,6 +87,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): everyone(200),
     ("GET", "/ready"): everyone(200),
     ("GET", "/api/v1/me"): Rule((401, 200, 200, 200, 200, 200)),
+    ("DELETE", "/api/v1/me"): Rule(
+        (401, 204, 204, 403, 403, 403), lambda w: {"params": {"confirm": "erase-my-account"}}
+    ),
     # documents
     ("POST", "/api/v1/documents"): Rule((401, 201, 201, 403, 403, 403), pdf_body),
     ("GET", "/api/v1/documents"): Rule(CITIZENS),

@@ -174,6 +174,10 @@ class DocumentService:
             self._pseudonyms.popitem(last=False)
         return ref
 
+    def forget_owner(self, owner_id: uuid.UUID) -> None:
+        """Drop a cached pseudonym (the owner's keys were destroyed)."""
+        self._pseudonyms.pop(owner_id, None)
+
     # ----- writing ----------------------------------------------------------------------------------------
 
     async def upload(self, caller: Caller, meta: NewDocument, content: IncomingContent) -> DocumentRead:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, delete, get
 from litestar.datastructures import State
+from litestar.params import FromQuery
 
-from vault.errors import UpstreamUnavailable
-from vault.http.security import PUBLIC
+from vault.errors import BadRequest, UpstreamUnavailable
+from vault.http.security import PUBLIC, require_roles
 from vault.principal import Caller
 
 __all__ = ("MeController", "SystemController")
@@ -61,6 +62,9 @@ class SystemController(Controller):
         return Response(Readiness(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
 
+ERASE_CONFIRMATION = "erase-my-account"
+
+
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["me"]
@@ -76,3 +80,18 @@ class MeController(Controller):
             agency=caller.agency,
             client_id=caller.client_id,
         )
+
+    @delete("/", guards=[require_roles("citizen")], status_code=204)
+    async def erase_account(
+        self, request: Request[Caller, Any, Any], state: State, confirm: FromQuery[str | None] = None
+    ) -> None:
+        """Erase the caller's account and every document in it, irreversibly (`?confirm=erase-my-account`).
+
+        The subject keys are destroyed, so no backup of any document can be read again; audit entries stay,
+        verifiable, under a pseudonym nobody can link to the citizen any more.
+        """
+        if confirm != ERASE_CONFIRMATION:
+            raise BadRequest(
+                f"erasing an account cannot be undone: repeat the request with ?confirm={ERASE_CONFIRMATION}"
+            )
+        await state.accounts.erase(request.user)

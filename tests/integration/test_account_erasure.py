@@ -1,0 +1,96 @@
+"""Erasing a citizen's account: every document crypto-shredded (subject keys destroyed first), shares gone, other
+citizens untouched, the audit log still verifies and the erased citizen's pseudonym is no longer derivable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import select, text
+
+from tests.integration.conftest import DevTokens
+from tests.integration.test_documents_api import DOCS, upload
+from tests.integration.test_documents_errors import assert_problem
+from tests.integration.test_sharing_grants import share
+from tests.integration.test_sharing_links import make_link
+from tests.support.vault_app import run_in_app
+from vault.accounts.models import Account, SubjectKey
+from vault.audit.models import AuditEntryRow
+from vault.audit.verify import verify_bundle
+from vault.settings import Settings
+
+ERASE = "/api/v1/me?confirm=erase-my-account"
+
+
+def _objects(settings: Settings) -> list[Path]:
+    return [p for p in (settings.resolved_data_dir / "objects").rglob("*") if p.is_file()]
+
+
+def _rows(client: TestClient[Litestar]) -> tuple[int, int, set[str | None]]:
+    async def read() -> tuple[int, int, set[str | None]]:
+        async with client.app.state.db.sessions() as session:
+            accounts = len((await session.scalars(select(Account))).all())
+            keys = len((await session.scalars(select(SubjectKey))).all())
+            refs = set((await session.scalars(select(AuditEntryRow.owner_ref))).all())
+            return accounts, keys, refs
+
+    return run_in_app(client, read)
+
+
+def test_erasing_an_account_shreds_everything_and_keeps_the_log_verifiable(
+    client: TestClient[Litestar], as_user: DevTokens, settings: Settings
+) -> None:
+    alice, bob = as_user("alice"), as_user("bob")
+    first = upload(client, alice, os.urandom(80_000))
+    upload(client, alice, b"second document")
+    share(client, alice, first["id"], agency="tax-office")
+    link = make_link(client, alice, first["id"])
+    bobs = upload(client, bob, b"bob keeps this")
+    assert len(_objects(settings)) == 3
+    _, _, refs_before = _rows(client)
+
+    assert_problem(client.delete("/api/v1/me", headers=alice), 400)  # irreversible: needs the confirmation
+    assert client.delete(ERASE, headers=alice).status_code == 204
+
+    assert len(_objects(settings)) == 1
+    assert_problem(client.get(f"{DOCS}/{first['id']}", headers=as_user("olga")), 404)
+    assert client.get(f"/s/{link['token']}").status_code in {404, 410}
+    assert client.get(DOCS, headers=alice).json()["items"] == []
+    assert client.get(f"{DOCS}/{bobs['id']}/content", headers=bob).content == b"bob keeps this"
+    accounts, keys, refs_after = _rows(client)
+    assert (accounts, keys) == (1, 1)  # bob's
+    assert refs_before <= refs_after  # the erased citizen's entries stay, under the old pseudonym
+
+    # alice comes back: a new account, a new key, a pseudonym nobody can link to the old one
+    upload(client, alice, b"a fresh start")
+    _, _, refs_now = _rows(client)
+    assert len(refs_now - refs_after) == 1
+
+    auditor = as_user("audrey")
+    assert client.post("/api/v1/audit/checkpoints", headers=auditor).status_code == 201
+    bundle = client.get("/api/v1/audit/export", headers=auditor).json()
+    key = client.get("/api/v1/audit/key").json()["note_verifier"]
+    assert verify_bundle(bundle, trusted_key=key).ok
+    assert any(e["columns"]["action"] == "account.erase" for e in bundle["entries"])
+
+
+def test_legal_hold_blocks_erasure(client: TestClient[Litestar], as_user: DevTokens, settings: Settings) -> None:
+    doc = upload(client, as_user("alice"), b"evidence")
+
+    async def hold() -> None:
+        async with client.app.state.db.engine.begin() as connection:
+            await connection.execute(text("UPDATE accounts SET legal_hold = true"))
+
+    run_in_app(client, hold)
+    assert_problem(client.delete(ERASE, headers=as_user("alice")), 409)
+    assert_problem(client.delete(f"{DOCS}/{doc['id']}", headers=as_user("alice")), 409)
+    assert client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content == b"evidence"
+    assert len(_objects(settings)) == 1
+
+
+def test_only_citizens_erase_accounts(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    assert_problem(client.delete(ERASE, headers=as_user("olga")), 403)
+    assert_problem(client.delete(ERASE), 401)
+    assert_problem(client.delete(ERASE, headers=as_user("bob")), 404)  # nothing stored yet: no account
