@@ -25,6 +25,7 @@ from vault.database import Database, create_engine
 from vault.documents.service import DocumentService
 from vault.errors import UpstreamUnavailable
 from vault.events import EventRecorder
+from vault.http.admin import AdminController
 from vault.http.audit import AuditController, audit_key
 from vault.http.documents import DocumentController
 from vault.http.link_redaction import install_link_token_filter
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> Litestar:
         verify_upload,
         AuditController,
         audit_key,
+        AdminController,
     ]
     route_handlers += sharing_controllers()
     if dev is not None:

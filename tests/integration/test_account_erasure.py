@@ -8,7 +8,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import DOCS, upload
@@ -76,18 +76,24 @@ def test_erasing_an_account_shreds_everything_and_keeps_the_log_verifiable(
     assert any(e["columns"]["action"] == "account.erase" for e in bundle["entries"])
 
 
-def test_legal_hold_blocks_erasure(client: TestClient[Litestar], as_user: DevTokens, settings: Settings) -> None:
+def test_legal_hold_blocks_erasure_until_lifted(
+    client: TestClient[Litestar], as_user: DevTokens, settings: Settings
+) -> None:
     doc = upload(client, as_user("alice"), b"evidence")
-
-    async def hold() -> None:
-        async with client.app.state.db.engine.begin() as connection:
-            await connection.execute(text("UPDATE accounts SET legal_hold = true"))
-
-    run_in_app(client, hold)
+    alice_subject = client.get("/api/v1/me", headers=as_user("alice")).json()["subject"]
+    hold = f"/api/v1/admin/legal-holds/{alice_subject}"
+    body = {"hold": True, "reason": "court order 12/2026"}
+    assert_problem(client.put(hold, json=body, headers=as_user("audrey")), 403)
+    assert_problem(client.put("/api/v1/admin/legal-holds/nobody", json=body, headers=as_user("admin")), 404)
+    assert client.put(hold, json=body, headers=as_user("admin")).json() == {"subject": alice_subject, "hold": True}
     assert_problem(client.delete(ERASE, headers=as_user("alice")), 409)
     assert_problem(client.delete(f"{DOCS}/{doc['id']}", headers=as_user("alice")), 409)
     assert client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content == b"evidence"
     assert len(_objects(settings)) == 1
+    lifted = client.put(hold, json={"hold": False, "reason": "case closed"}, headers=as_user("admin"))
+    assert lifted.json()["hold"] is False
+    assert client.delete(ERASE, headers=as_user("alice")).status_code == 204
+    assert _objects(settings) == []
 
 
 def test_only_citizens_erase_accounts(client: TestClient[Litestar], as_user: DevTokens) -> None:

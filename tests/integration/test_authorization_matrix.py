@@ -87,6 +87,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): everyone(200),
     ("GET", "/ready"): everyone(200),
     ("GET", "/api/v1/me"): Rule((401, 200, 200, 200, 200, 200)),
+    ("PUT", "/api/v1/admin/legal-holds/{subject:str}"): Rule(
+        (401, 403, 403, 403, 403, 403), lambda w: {"json": {"hold": True, "reason": "court order 12/2026"}}
+    ),
     ("DELETE", "/api/v1/me"): Rule(
         (401, 204, 204, 403, 403, 403), lambda w: {"params": {"confirm": "erase-my-account"}}
     ),

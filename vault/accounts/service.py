@@ -72,3 +72,25 @@ class AccountService:
             except storage.StorageError:
                 log.warning("an object of an erased account was left for the sweeper (its key is destroyed)")
         return documents
+
+    async def set_legal_hold(self, caller: Caller, subject: str, hold: bool, reason: str) -> bool:
+        """Put a citizen's account under legal hold (erasure blocked) or release it; audited with its reason."""
+        async with self._db.transaction() as session:
+            account = await session.scalar(
+                select(Account).where(Account.issuer == caller.issuer, Account.subject == subject)
+            )
+            if account is None:
+                raise NotFound("no such account")
+            account.legal_hold = hold
+            await self._events.append(
+                session,
+                self._events.event(
+                    "account.legal_hold",
+                    "success",
+                    caller,
+                    owner_ref=await self._documents.owner_ref(session, account.id),
+                    purpose=reason,
+                    details={"hold": hold},
+                ),
+            )
+            return hold
