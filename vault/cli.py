@@ -49,7 +49,8 @@ def _print_banner(settings: Settings) -> None:
     if settings.uses_dev_identity_provider:
         print(f"  development identity provider: {settings.resolved_issuer}")
         print("  demo users: " + ", ".join(f"{name} ({', '.join(sorted(u.roles))})" for name, u in DEMO_USERS.items()))
-        print("  get a token:  TOKEN=$(vault token alice)")
+        url_option = "" if url == "http://127.0.0.1:8000" else f" --url {url}"
+        print(f"  get a token:  TOKEN=$(.venv/bin/vault token alice{url_option})")
         print(f'  then:         curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/me')
     sys.stdout.flush()
 
