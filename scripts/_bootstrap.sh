@@ -29,7 +29,12 @@ ensure_venv() {
   local extras="${1:-}"
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating virtualenv $VENV"
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+      # Debian's own python3 ships venv support separately
+      rm -rf "$VENV"
+      ensure_apt python3-venv
+      python3 -m venv "$VENV"
+    fi
   fi
   if [ ! -x "$VENV/bin/uv" ]; then
     "$VENV/bin/python" -m pip install -q uv
