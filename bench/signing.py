@@ -46,13 +46,14 @@ class Bench:
 async def bench_on(vault: Vault, token: str) -> AsyncIterator[Bench]:
     env = {key.removeprefix("VAULT_").lower(): value for key, value in vault.env.items() if key.startswith("VAULT_")}
     settings = Settings.model_validate(env)  # exactly the vault process's VAULT_* values, nothing else
-    signer, verifier = build_signing(settings)
+    setup = build_signing(settings)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with httpx.AsyncClient(base_url=vault.url, headers=headers, timeout=120) as api:
-            yield Bench(api, signer, verifier, MINIMAL_PDF.read_bytes())
+            yield Bench(api, setup.service, setup.verifier, MINIMAL_PDF.read_bytes())
     finally:
-        await signer.aclose()
+        await setup.service.aclose()
+        setup.backend.close()
 
 
 async def upload_pdf(bench: Bench) -> str:

@@ -85,8 +85,14 @@ def _open_session(module_path: str, token_label: str, pin: str) -> Any:
     from pyhanko.config.pkcs11 import TokenCriteria
     from pyhanko.sign import pkcs11 as hanko_p11
 
+    criteria = TokenCriteria(label=token_label)
     try:
-        return hanko_p11.open_pkcs11_session(module_path, token_criteria=TokenCriteria(label=token_label), user_pin=pin)
+        try:
+            return hanko_p11.open_pkcs11_session(module_path, token_criteria=criteria, user_pin=pin)
+        except p11_exc.UserAlreadyLoggedIn:
+            # PKCS#11 login state is per process: the key provider (or another signer) on the same token
+            # already logged in, and every new session shares that login.
+            return hanko_p11.open_pkcs11_session(module_path, token_criteria=criteria, user_pin=None)
     except (p11_exc.PKCS11Error, OSError, RuntimeError) as exc:
         raise SignerUnavailable("The PKCS#11 token could not be opened.") from exc
 

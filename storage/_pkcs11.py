@@ -7,6 +7,7 @@ Wrapping runs AES-256-GCM inside the token with the context as AAD; blobs have t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from typing import Any
@@ -186,6 +187,6 @@ class Pkcs11KeyProvider:
                 raise KeyProviderUnavailable() from exc
 
     def close(self) -> None:
-        """Close the session."""
-        with self._lock:
+        """Close the session (idempotent: a session already closed or lost with its token is left as it is)."""
+        with self._lock, contextlib.suppress(PKCS11Error):
             self._session.close()

@@ -107,7 +107,10 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         stack.push_async_callback(db.dispose)
         store = storage.store_from_url(settings.resolved_storage_url)
         stack.push_async_callback(store.close)
-        keys = KeyService(storage.key_provider_from_url(settings.resolved_key_provider))
+        provider = storage.key_provider_from_url(settings.resolved_key_provider)
+        if callable(close_provider := getattr(provider, "close", None)):
+            stack.callback(close_provider)  # the PKCS#11 session
+        keys = KeyService(provider)
         dev: auth.DevIdentityProvider | None = state.dev_idp
         http = _dev_provider_client(dev) if dev else httpx.AsyncClient(timeout=httpx.Timeout(5.0))
         stack.push_async_callback(http.aclose)
@@ -129,11 +132,12 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         state.update(
             sharing_services(state, settings, db=db, store=store, keys=keys, events=events, documents=state.documents)
         )
-        signer, verifier = await asyncio.to_thread(build_signing, settings)
-        stack.push_async_callback(signer.aclose)
+        setup = await asyncio.to_thread(build_signing, settings)
+        stack.callback(setup.backend.close)
+        stack.push_async_callback(setup.service.aclose)
         state.update(
-            pdf_verifier=verifier,
-            signatures=SignatureService(state.documents, events, signer, verifier),
+            pdf_verifier=setup.verifier,
+            signatures=SignatureService(state.documents, events, setup.service, setup.verifier),
             accounts=AccountService(db, store, state.documents, events),
         )
         stop = asyncio.Event()

@@ -15,6 +15,8 @@ from litestar.testing import TestClient
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import DOCS, upload
 from tests.integration.test_documents_errors import assert_problem
+from tests.integration.test_signing_pkcs11 import _generate, _issue, _public_key
+from tests.services.pki import MINIMAL_PDF, PkiServices
 from tests.services.softhsm import SoftHsmToken
 from tests.support.vault_app import make_settings, vault_client
 
@@ -58,3 +60,34 @@ def test_a_lost_token_is_503_and_nothing_is_decrypted(hsm_client: TestClient[Lit
         DOCS, content=b"new", headers={**tokens("bob"), "Content-Type": "text/plain", "X-Document-Title": "t"}
     )
     assert_problem(response, 503)
+
+
+@pytest.mark.pki
+def test_the_seal_in_the_token_signs_through_the_api(
+    tmp_path: Path, softhsm_token: SoftHsmToken, pki: PkiServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pkcs11 import Attribute, ObjectClass
+    from pkcs11.util.x509 import decode_x509_certificate
+
+    label = f"vault-seal-{secrets.token_hex(4)}"
+    with softhsm_token.open_session() as session:
+        public, _ = _generate(session, "ec", label)
+        attributes = decode_x509_certificate(_issue(pki, _public_key("ec", public), "HSM Vault Seal"))
+        attributes.update({Attribute.TOKEN: True, Attribute.LABEL: label, Attribute.CLASS: ObjectClass.CERTIFICATE})
+        session.create_object(attributes)
+    monkeypatch.setenv("VAULT_TEST_HSM_PIN", softhsm_token.pin)
+    seal = (
+        f"pkcs11:{softhsm_token.module_path}?token={softhsm_token.token_label}&pin-env=VAULT_TEST_HSM_PIN"
+        f"&key={label}&cert={label}&chain={pki.cert_path('interm')}"
+    )
+    settings = make_settings(tmp_path, signing_pkcs11=seal, trust_roots=str(pki.root_cert_path), tsa_url=pki.tsa_url)
+    with vault_client(settings) as client:
+        tokens = DevTokens(client.app)
+        doc = upload(client, tokens("alice"), MINIMAL_PDF.read_bytes(), media_type="application/pdf")
+        signed = client.post(f"{DOCS}/{doc['id']}/signatures", json={"level": "B-T"}, headers=tokens("alice"))
+        assert signed.status_code == 201, signed.text
+        report = client.get(f"{DOCS}/{doc['id']}/signatures", headers=tokens("alice")).json()
+    [signature] = report["signatures"]
+    assert "HSM Vault Seal" in signature["signer"]["subject"]
+    assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True)
+    assert signature["timestamp"]["trusted"] is True

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import signing
 from vault.settings import Settings
 
-__all__ = ("build_signing", "trust_roots")
+__all__ = ("SigningSetup", "build_signing", "trust_roots")
 
 
 def _pkcs11_signer(url: str) -> signing.DocumentSigner:
@@ -37,7 +38,16 @@ def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[byte
     return roots
 
 
-def build_signing(settings: Settings) -> tuple[signing.PdfSigningService, signing.PdfVerifier]:
+@dataclass(frozen=True)
+class SigningSetup:
+    """The signing service, the verifier, and the signer back end (whose key or HSM session the caller closes)."""
+
+    service: signing.PdfSigningService
+    verifier: signing.PdfVerifier
+    backend: signing.DocumentSigner
+
+
+def build_signing(settings: Settings) -> SigningSetup:
     """The seal signer (HSM, key file, or the development PKI created on first start) and the verifier."""
     dev_pki = None
     if settings.env == "development":
@@ -59,4 +69,4 @@ def build_signing(settings: Settings) -> tuple[signing.PdfSigningService, signin
         allow_fetching=settings.signing_fetch_revocation,
     )
     verifier = signing.PdfVerifier(roots, allow_fetching=settings.verify_fetch_revocation)
-    return signer_service, verifier
+    return SigningSetup(signer_service, verifier, signer)
