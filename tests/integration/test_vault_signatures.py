@@ -58,6 +58,12 @@ def test_citizen_signs_a_pdf_into_a_new_version_and_the_report_is_valid(
     public = client.post("/api/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"})
     assert public.status_code == 200, public.text
     assert public.json()["signatures"][0]["intact"] is True
+    assert "etsi_reports" not in public.json()
+    etsi = client.post("/api/v1/verify?etsi=true", content=pdf, headers={"Content-Type": "application/pdf"})
+    [xml] = etsi.json()["etsi_reports"]
+    assert "urn:etsi:019102:mainindication" in xml
+    with_xml = client.get(f"{DOCS}/{doc['id']}/signatures", params={"etsi": "true"}, headers=as_user("alice"))
+    assert len(with_xml.json()["etsi_reports"]) == 1
     assert len(client.get(DOCS, headers=as_user("alice")).json()["items"]) == 1
 
 

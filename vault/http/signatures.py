@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from vault.documents.media import normalise_media_type
 from vault.documents.schemas import DocumentRead
@@ -50,9 +50,11 @@ class SignatureController(Controller):
         request: Request[Caller, Any, Any],
         signatures: NamedDependency[SignatureService],
         document_id: FromPath[uuid.UUID],
+        etsi: FromQuery[bool] = False,
     ) -> dict[str, Any]:
-        """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication)."""
-        return await signatures.report_for_document(request.user, document_id)
+        """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication);
+        `?etsi=true` adds the ETSI TS 119 102-2 XML report of each signature."""
+        return await signatures.report_for_document(request.user, document_id, etsi=etsi)
 
 
 @post(
@@ -64,9 +66,9 @@ class SignatureController(Controller):
     dependencies={"signatures": Provide(provide_signatures, sync_to_thread=False)},
 )
 async def verify_upload(
-    request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService]
+    request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService], etsi: FromQuery[bool] = False
 ) -> dict[str, Any]:
     """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed."""
     if normalise_media_type(request.headers.get("content-type")) != "application/pdf":
         raise UnsupportedMediaType("send the PDF as the raw body with Content-Type: application/pdf")
-    return await signatures.report(await request.body())
+    return await signatures.report(await request.body(), etsi=etsi)

@@ -89,19 +89,24 @@ class SignatureService:
             caller, document_id, content, origin="signature", permission=Permission.SIGN
         )
 
-    async def report_for_document(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+    async def report_for_document(
+        self, caller: Caller, document_id: uuid.UUID, *, etsi: bool = False
+    ) -> dict[str, Any]:
         """The verification report of a vault document's current version."""
         pdf, media_type = await self._documents.read_bytes(
             caller, document_id, permission=Permission.VIEW, action="document.verify", max_bytes=MAX_PDF_BYTES
         )
         if media_type != "application/pdf":
             raise UnprocessableContent("only PDF documents carry signatures")
-        return await self.report(pdf)
+        return await self.report(pdf, etsi=etsi)
 
-    async def report(self, pdf: bytes) -> dict[str, Any]:
-        """The verification report of any PDF (never stored)."""
+    async def report(self, pdf: bytes, *, etsi: bool = False) -> dict[str, Any]:
+        """The verification report of any PDF (never stored); with `etsi`, also the ETSI TS 119 102-2 XML
+        validation report of each signature (`etsi_reports`)."""
         try:
-            report = await self._verifier.verify(pdf)
+            report = (await self._verifier.verify(pdf)).to_dict()
+            if etsi:
+                report["etsi_reports"] = await self._verifier.etsi_report_xml(pdf)
         except signing.SigningError as exc:
             raise map_signing_error(exc) from exc
-        return report.to_dict()
+        return report
