@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from tests.integration.test_audit_support import (
     ORIGIN,
@@ -19,7 +19,6 @@ from tests.integration.test_audit_support import (
     event,
     export,
     fill,
-    fresh_engine,
     new_log,
     raw,
     sign,
@@ -35,17 +34,6 @@ from vault.audit import (
 from vault.audit.note import open_checkpoint
 from vault.audit.verify import main as verify_main
 from vault.audit.verify import verify_bundle
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with fresh_engine(database_url) as engine:
-        yield engine
-
-
-@pytest.fixture
-def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 import rfc8785
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.integration.test_audit_support import export, fill, fresh_engine, new_log, raw, sign
+from tests.integration.test_audit_support import export, fill, new_log, raw, sign
 from vault.audit import AuditLog, merkle, tree_store
 from vault.audit.verify import verify_bundle
 
 SIZE = 20
 Tamper = Callable[[AsyncEngine], Awaitable[None]]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with fresh_engine(database_url) as engine:
-        yield engine
-
-
-@pytest.fixture
-def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture
