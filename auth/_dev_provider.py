@@ -128,21 +128,14 @@ class DevIdentityProvider:
             AuthorizationRequestError: Unknown user.
         """
         user = _demo_user(username)
-        now = int(self._clock())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "sub": user.subject,
-            "aud": self.audience,
-            "exp": now + lifetime,
-            "iat": now,
-            "nbf": now,
-            "jti": secrets.token_urlsafe(16),
-            "client_id": client_id,
-            "scope": scope,
-            "roles": list(user.roles),
-            "name": user.name,
-            "preferred_username": username,
-        }
+        claims = self._user_claims(username, user, self.audience, lifetime)
+        claims.update(
+            nbf=claims["iat"],
+            jti=secrets.token_urlsafe(16),
+            client_id=client_id,
+            scope=scope,
+            roles=list(user.roles),
+        )
         if user.agency is not None:
             claims["agency"] = user.agency
         return self._sign("at+jwt", claims)
@@ -155,21 +148,24 @@ class DevIdentityProvider:
         Raises:
             AuthorizationRequestError: Unknown user.
         """
-        user = _demo_user(username)
-        now = int(self._clock())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "sub": user.subject,
-            "aud": client_id,
-            "exp": now + lifetime,
-            "iat": now,
-            "auth_time": now,
-            "name": user.name,
-            "preferred_username": username,
-        }
+        claims = self._user_claims(username, _demo_user(username), client_id, lifetime)
+        claims["auth_time"] = claims["iat"]
         if nonce is not None:
             claims["nonce"] = nonce
         return self._sign("JWT", claims)
+
+    def _user_claims(self, username: str, user: DemoUser, audience: str, lifetime: int) -> dict[str, Any]:
+        """The claims every token of a demo user carries: issuer, subject, audience, times, names."""
+        now = int(self._clock())
+        return {
+            "iss": self.issuer,
+            "sub": user.subject,
+            "aud": audience,
+            "exp": now + lifetime,
+            "iat": now,
+            "name": user.name,
+            "preferred_username": username,
+        }
 
     def begin_authorization(
         self,
