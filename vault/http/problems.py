@@ -18,10 +18,10 @@ from vault.errors import (
     KeysUnavailable,
     StorageUnavailableError,
     Unauthorized,
-    UnprocessableContent,
     UpstreamUnavailable,
     VaultError,
 )
+from vault.signatures.service import map_signing_error
 
 __all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
 
@@ -79,10 +79,8 @@ def _library_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
         mapped = StorageUnavailableError()
     elif isinstance(exc, storage.IntegrityError):
         mapped = IntegrityFailure()
-    elif isinstance(exc, signing.InvalidPdf):
-        mapped = UnprocessableContent(getattr(exc, "detail", "not a usable PDF"))
     elif isinstance(exc, signing.SigningError):
-        mapped = UpstreamUnavailable(getattr(exc, "detail", "signing failed"))
+        mapped = map_signing_error(exc)
     else:
         mapped = BadRequest(getattr(exc, "detail", "the request could not be processed"))
     mapped.__cause__ = exc

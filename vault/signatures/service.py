@@ -10,7 +10,7 @@ import signing
 from vault.documents.access import Permission
 from vault.documents.schemas import DocumentRead
 from vault.documents.service import DocumentService, IncomingContent
-from vault.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, UpstreamUnavailable
+from vault.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, UpstreamUnavailable, VaultError
 from vault.events import EventRecorder
 from vault.principal import Caller
 from vault.signatures.schemas import SignOptions
@@ -45,7 +45,7 @@ def to_request(options: SignOptions, caller: Caller) -> signing.SignRequest:
     )
 
 
-def map_signing_error(exc: signing.SigningError) -> Exception:
+def map_signing_error(exc: signing.SigningError) -> VaultError:
     """Signing library errors as service errors (the library's `detail` is client-safe)."""
     detail = getattr(exc, "detail", None)
     if isinstance(exc, signing.InvalidPdf):
