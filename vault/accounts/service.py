@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 import storage
 from vault.accounts.models import Account, SubjectKey
@@ -54,7 +54,10 @@ class AccountService:
                     .where(Document.owner_id == account.id)
                 )
             )
-            documents = len(set(await session.scalars(select(Document.id).where(Document.owner_id == account.id))))
+            documents = (
+                await session.scalar(select(func.count()).select_from(Document).where(Document.owner_id == account.id))
+                or 0
+            )
             owner_ref = await self._documents.owner_ref(session, account.id)
             await self._events.append(
                 session,
