@@ -73,7 +73,7 @@ def _cmd_token(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from vault.verification import verify_file_cli
+    from vault.signatures.offline import verify_file_cli
 
     return verify_file_cli(Path(args.file), [Path(p) for p in args.trust], as_json=args.json)
 
@@ -87,7 +87,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 def _cmd_keys_rotate(_: argparse.Namespace) -> int:
     import storage
     from vault.accounts.keys import KeyService
-    from vault.database import Database, create_engine
+    from vault.core.database import Database, create_engine
 
     settings = _settings()
     provider = storage.key_provider_from_url(settings.resolved_key_provider)
@@ -140,9 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_verify.add_argument("--key", help="the log's verifier key, pinned out of band (GET /api/v1/audit/key)")
     audit_verify.set_defaults(func=_cmd_audit_verify)
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
-    keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(
-        func=_cmd_keys_rotate
-    )
+    keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(func=_cmd_keys_rotate)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
     return parser

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vault.audit.entry import AuditEvent
 from vault.audit.log import AuditLog, AuditUnavailable
-from vault.errors import AuditUnavailableError
-from vault.principal import Caller
+from vault.core.errors import AuditUnavailableError
+from vault.core.principal import Caller
 
 __all__ = ("EventRecorder",)
 

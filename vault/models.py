@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from vault.accounts.models import Account, ServiceSecret, SubjectKey
 from vault.audit.models import *  # noqa: F403 - registers the audit tables
-from vault.db import Base
+from vault.core.base import Base
 from vault.documents.models import Document, DocumentVersion
-from vault.sharing.models import AgencyRequest, Grant, ShareLink
+from vault.grants.models import Grant
+from vault.links.models import ShareLink
+from vault.requests.models import AgencyRequest
 
 __all__ = (
     "Account",

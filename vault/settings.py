@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ("ConfigurationError", "Settings")
@@ -45,14 +45,18 @@ class Settings(BaseSettings):
             instances start at once; run `vault db upgrade` as a release step instead).
         verify_fetch_revocation: fetch OCSP/CRL while verifying (off: only what the document embeds is used,
             and no URL inside an uploaded document is ever contacted).
+        db_pool_size / db_pool_timeout: PostgreSQL connections per instance, and how long a request waits for
+            one before it answers 503.
+        link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
+            database, across instances).
     """
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore", frozen=True)
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("./var")
-    database_url: str = ""
-    storage_url: str = ""
+    database_url: SecretStr = SecretStr("")
+    storage_url: SecretStr = SecretStr("")
     key_provider: str = ""
     oidc_issuer: str = ""
     oidc_audience: str = "citizen-vault"
@@ -73,14 +77,17 @@ class Settings(BaseSettings):
     signing_fetch_revocation: bool = True
     auto_migrate: bool = True
     verify_fetch_revocation: bool = False
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
+    link_password_attempts: int = Field(default=10, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
         if self.env != "production":
             return self
         required = {
-            "VAULT_DATABASE_URL": self.database_url,
-            "VAULT_STORAGE_URL": self.storage_url,
+            "VAULT_DATABASE_URL": self.database_url.get_secret_value(),
+            "VAULT_STORAGE_URL": self.storage_url.get_secret_value(),
             "VAULT_KEY_PROVIDER": self.key_provider,
             "VAULT_OIDC_ISSUER": self.oidc_issuer,
             "VAULT_TRUST_ROOTS": self.trust_roots,
@@ -92,7 +99,7 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "production mode needs a seal: VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY + VAULT_SIGNING_CERT"
             )
-        if self.database_url.startswith("sqlite") or self.storage_url.startswith("file:"):
+        if self.resolved_database_url.startswith("sqlite") or self.resolved_storage_url.startswith("file:"):
             raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
         return self
 
@@ -104,11 +111,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.resolved_data_dir / 'vault.db'}"
+        return (
+            self.database_url.get_secret_value() or f"sqlite+aiosqlite:///{self.resolved_data_dir / 'vault.core.base'}"
+        )
 
     @property
     def resolved_storage_url(self) -> str:
-        return self.storage_url or f"file://{self.resolved_data_dir / 'objects'}"
+        return self.storage_url.get_secret_value() or f"file://{self.resolved_data_dir / 'objects'}"
 
     @property
     def resolved_key_provider(self) -> str:

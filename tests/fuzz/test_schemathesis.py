@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.support.vault_app import LiveServer, bearer, make_settings, running_server
+from vault.app import services_of
 
 # CI runs a fixed, reproducible sample; VAULT_FUZZ_RANDOM=1 VAULT_FUZZ_EXAMPLES=500 explores further.
 EXAMPLES = int(os.environ.get("VAULT_FUZZ_EXAMPLES", "30"))
@@ -31,7 +32,7 @@ def api_schema(live_vault: LiveServer) -> schemathesis.BaseSchema:
 
 @pytest.fixture(scope="module")
 def citizen_headers(live_vault: LiveServer) -> dict[str, str]:
-    return bearer(live_vault.app.state.dev_idp.issue_access_token("alice"))
+    return bearer(services_of(live_vault.app).dev_idp.issue_access_token("alice"))
 
 
 def test_no_input_yields_a_server_error(api_schema: schemathesis.BaseSchema, citizen_headers: dict[str, str]) -> None:

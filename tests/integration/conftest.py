@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.support.vault_app import make_settings, vault_client
+from vault.app import services_of
 from vault.settings import Settings
 
 
@@ -29,7 +30,7 @@ class DevTokens:
     """Access tokens from the built-in development provider, by demo user name."""
 
     def __init__(self, app: Litestar) -> None:
-        self._provider = app.state.dev_idp
+        self._provider = services_of(app).dev_idp
 
     def __call__(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._provider.issue_access_token(user)}"}

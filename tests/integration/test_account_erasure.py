@@ -17,6 +17,7 @@ from tests.integration.test_sharing_grants import share
 from tests.integration.test_sharing_links import make_link
 from tests.support.vault_app import run_in_app
 from vault.accounts.models import Account, SubjectKey
+from vault.app import services_of
 from vault.audit.models import AuditEntryRow
 from vault.audit.verify import verify_bundle
 from vault.settings import Settings
@@ -30,7 +31,7 @@ def _objects(settings: Settings) -> list[Path]:
 
 def _rows(client: TestClient[Litestar]) -> tuple[int, int, set[str | None]]:
     async def read() -> tuple[int, int, set[str | None]]:
-        async with client.app.state.db.sessions() as session:
+        async with services_of(client.app).db.sessions() as session:
             accounts = len((await session.scalars(select(Account))).all())
             keys = len((await session.scalars(select(SubjectKey))).all())
             refs = set((await session.scalars(select(AuditEntryRow.owner_ref))).all())

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vault.audit import AuditEvent, AuditLog, generate_signing_key
 from vault.audit.models import AuditCheckpointRow, AuditEntryRow, AuditTreeNodeRow
-from vault.db import Base
+from vault.core.base import Base
 
 AUDIT_TABLES = [AuditEntryRow.__table__, AuditTreeNodeRow.__table__, AuditCheckpointRow.__table__]
 ORIGIN = "vault.test/audit"

@@ -132,9 +132,7 @@ def test_every_dev_idp_route_is_excluded_from_auth(app: Litestar) -> None:
     )
 
 
-async def test_pkce_login_gives_tokens_that_validate(
-    client: TestClient[Litestar], validator: TokenValidator
-) -> None:
+async def test_pkce_login_gives_tokens_that_validate(client: TestClient[Litestar], validator: TokenValidator) -> None:
     verifier = secrets.token_urlsafe(48)
     query = log_in(client, "olga", verifier)
     assert query["state"] == ["st-1"]
@@ -164,9 +162,7 @@ async def test_pkce_login_gives_tokens_that_validate(
         pytest.param({"client_id": "other-client"}, id="wrong client"),
     ],
 )
-def test_a_mismatched_code_exchange_is_refused(
-    client: TestClient[Litestar], overrides: dict[str, str]
-) -> None:
+def test_a_mismatched_code_exchange_is_refused(client: TestClient[Litestar], overrides: dict[str, str]) -> None:
     verifier = secrets.token_urlsafe(48)
     code = log_in(client, "alice", verifier)["code"][0]
     refused = exchange(client, code, verifier, **overrides)
@@ -260,9 +256,7 @@ async def test_the_dev_user_grant_mints_tokens_that_validate(
     assert principal.client_id == "vault-cli"
 
 
-async def test_tokens_from_another_dev_provider_instance_are_refused(
-    tmp_path: Path, validator: TokenValidator
-) -> None:
+async def test_tokens_from_another_dev_provider_instance_are_refused(tmp_path: Path, validator: TokenValidator) -> None:
     impostor = DevIdentityProvider.load_or_create(tmp_path / "other.pem", ISSUER, AUDIENCE)
     with pytest.raises(InvalidToken) as caught:
         await validator.validate(impostor.issue_access_token("admin"))

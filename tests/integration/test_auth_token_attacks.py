@@ -181,9 +181,7 @@ async def test_a_genuine_token_passes(oidc_provider: OidcProvider, validator: To
     assert principal.expires_at > time.time()
 
 
-async def test_the_forging_helper_makes_valid_tokens(
-    oidc_provider: OidcProvider, validator: TokenValidator
-) -> None:
+async def test_the_forging_helper_makes_valid_tokens(oidc_provider: OidcProvider, validator: TokenValidator) -> None:
     # control for the table below: unchanged claims under the provider's key pass; a refusal is the change's
     assert (await validator.validate(forged()(oidc_provider))).subject == "citizen-a"
 
@@ -228,9 +226,7 @@ async def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
 ) -> None:
     clock = Clock()
     jwks = JwksCache(oidc_provider.issuer, http, min_refetch_interval=30.0, clock=clock)
-    validator = TokenValidator(
-        TokenPolicy(issuer=oidc_provider.issuer, audience=oidc_provider.audience), jwks
-    )
+    validator = TokenValidator(TokenPolicy(issuer=oidc_provider.issuer, audience=oidc_provider.audience), jwks)
     await validator.validate(oidc_provider.token("citizen-a"))
     assert transport.jwks_fetches == 1
     for _ in range(5):
@@ -248,9 +244,7 @@ async def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
     assert transport.jwks_fetches == 2
 
 
-async def test_a_provider_that_is_down_is_unavailable(
-    oidc_provider: OidcProvider, http: httpx.AsyncClient
-) -> None:
+async def test_a_provider_that_is_down_is_unavailable(oidc_provider: OidcProvider, http: httpx.AsyncClient) -> None:
     issuer = f"http://127.0.0.1:{free_port()}"
     validator = TokenValidator(
         TokenPolicy(issuer=issuer, audience=oidc_provider.audience),

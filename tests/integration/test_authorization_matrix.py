@@ -189,7 +189,7 @@ def signed_pdf(agency_pki: signing.DevPki) -> bytes:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """Authorisation does not depend on the back end (the sharing suites run on both): SQLite keeps this fast."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
+    return f"sqlite+aiosqlite:///{tmp_path / 'vault.core.base'}"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import DOCS, upload
 from tests.support.vault_app import make_settings, run_in_app, vault_client
+from vault.app import services_of
 from vault.settings import Settings
 
 PROBLEM = "application/problem+json"
@@ -260,7 +261,7 @@ def _audit_actions(client: TestClient[Litestar]) -> list[str]:
     from vault.audit.models import AuditEntryRow
 
     async def read() -> list[str]:
-        async with client.app.state.db.sessions() as session:
+        async with services_of(client.app).db.sessions() as session:
             return list((await session.scalars(select(AuditEntryRow.action).order_by(AuditEntryRow.seq))).all())
 
     return run_in_app(client, read)

@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 import auth
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import upload
+from tests.support.vault_app import clock_of
 
 DOCS = "/api/v1/documents"
 
@@ -28,7 +29,7 @@ def later(**delta: float) -> str:
 
 def move_clock(client: TestClient[Litestar], **delta: float) -> None:
     """Move the sharing services' clock (no sleeping): expiry is checked against it on every request."""
-    client.app.state.sharing_clock = lambda: datetime.now(UTC) + timedelta(**delta)
+    clock_of(client.app).move(**delta)
 
 
 def share(client: TestClient[Litestar], owner: dict[str, str], document_id: str, **body: Any) -> dict[str, Any]:

@@ -10,13 +10,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
+from vault.http.link_redaction import LinkTokenFilter
 
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import upload
 from tests.integration.test_sharing_grants import later, move_clock
+from vault.app import services_of
 from vault.audit.models import AuditEntryRow
-from vault.http.link_redaction import LinkTokenFilter
-from vault.sharing.models import ShareLink
+from vault.links.models import ShareLink
 
 DOCS = "/api/v1/documents"
 
@@ -32,7 +33,7 @@ def stored(client: TestClient[Litestar]) -> tuple[list[ShareLink], list[bytes]]:
     """Every share-link row and every audit entry, read straight from the database."""
 
     async def read() -> tuple[list[ShareLink], list[bytes]]:
-        async with client.app.state.db.transaction() as session:
+        async with services_of(client.app).db.transaction() as session:
             links = list(await session.scalars(select(ShareLink)))
             entries = [bytes(c) for c in await session.scalars(select(AuditEntryRow.canonical))]
             return links, entries

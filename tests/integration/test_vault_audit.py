@@ -17,6 +17,7 @@ from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import DOCS, upload
 from tests.integration.test_documents_errors import assert_problem
 from tests.support.vault_app import run_in_app
+from vault.app import services_of
 from vault.audit import merkle
 
 AUDIT = "/api/v1/audit"
@@ -24,7 +25,7 @@ AUDIT = "/api/v1/audit"
 
 def _sql(client: TestClient[Litestar], *statements: str) -> None:
     async def run() -> None:
-        async with client.app.state.db.engine.begin() as connection:
+        async with services_of(client.app).db.engine.begin() as connection:
             for statement in statements:
                 await connection.execute(text(statement))
 

@@ -18,6 +18,7 @@ from tests.integration.test_documents_errors import assert_problem
 from tests.services._proc import free_port
 from tests.services.seaweedfs import S3Server
 from tests.support.vault_app import make_settings, run_in_app, vault_client
+from vault.app import services_of
 
 MiB = 1024 * 1024
 
@@ -35,7 +36,7 @@ def _count_documents(client: TestClient[Litestar]) -> int:
     from vault.documents.models import Document, DocumentVersion
 
     async def count() -> int:
-        async with client.app.state.db.sessions() as session:
+        async with services_of(client.app).db.sessions() as session:
             documents = await session.scalar(select(func.count()).select_from(Document))
             versions = await session.scalar(select(func.count()).select_from(DocumentVersion))
             return int(documents or 0) + int(versions or 0)
@@ -66,7 +67,7 @@ def test_store_killed_mid_upload_is_503_with_no_row_and_no_parts_after_sweep(
     assert [d["title"] for d in listing.json()["items"]] == ["Birth certificate"]
 
     throwaway_s3_server.start()
-    store: storage.S3Store = s3_client.app.state.store
+    store: storage.S3Store = services_of(s3_client.app).store
 
     async def sweep() -> list[str]:
         await store.sweep_incomplete(older_than=0)
@@ -118,4 +119,3 @@ def test_ready_reports_every_dependency(client: TestClient[Litestar]) -> None:
         "status": "ok",
         "checks": {"database": "ok", "object_store": "ok", "key_provider": "ok"},
     }
-

@@ -19,6 +19,7 @@ from tests.integration.test_signing_pkcs11 import _generate, _issue, _public_key
 from tests.services.pki import MINIMAL_PDF, PkiServices
 from tests.services.softhsm import SoftHsmToken
 from tests.support.vault_app import make_settings, vault_client
+from vault.app import services_of
 
 pytestmark = pytest.mark.hsm
 
@@ -49,7 +50,7 @@ def test_a_lost_token_is_503_and_nothing_is_decrypted(hsm_client: TestClient[Lit
     tokens = DevTokens(hsm_client.app)
     data = os.urandom(100_000)
     doc = upload(hsm_client, tokens("alice"), data)
-    hsm_client.app.state.key_service.provider.close()  # the token session is gone (HSM unplugged, network cut)
+    services_of(hsm_client.app).keys.provider.close()  # the token session is gone (HSM unplugged, network cut)
     response = hsm_client.get(f"{DOCS}/{doc['id']}/content", headers=tokens("alice"))
     assert_problem(response, 503)
     assert data[:64] not in response.content

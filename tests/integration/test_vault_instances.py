@@ -12,6 +12,7 @@ import httpx
 
 from tests.services import postgres
 from tests.support.vault_app import bearer, make_settings, running_server
+from vault.app import services_of
 from vault.audit.verify import verify_bundle
 
 
@@ -34,7 +35,7 @@ def test_two_instances_share_one_gap_free_verifiable_log(tmp_path: Path, postgre
         # one public URL for both, as behind a load balancer (it names the issuer of the development provider)
         settings = make_settings(tmp_path, postgres.database_url(name), public_url="https://vault.example")
         with running_server(settings) as first, running_server(settings) as second:
-            tokens = {user: first.app.state.dev_idp.issue_access_token(user) for user in ("alice", "bob")}
+            tokens = {user: services_of(first.app).dev_idp.issue_access_token(user) for user in ("alice", "bob")}
             jobs = [
                 (server.url, tokens[user], 50_000 + 70_000 * i)
                 for i in range(6)
@@ -53,7 +54,7 @@ def test_two_instances_share_one_gap_free_verifiable_log(tmp_path: Path, postgre
             assert len(owned["alice"]) == len(owned["bob"]) == len(jobs) // 2
             assert not owned["alice"] & owned["bob"]  # no cross-user leak
 
-            auditor = bearer(second.app.state.dev_idp.issue_access_token("audrey"))
+            auditor = bearer(services_of(second.app).dev_idp.issue_access_token("audrey"))
             with httpx.Client(base_url=first.url, headers=auditor, timeout=60) as http:
                 assert http.post("/api/v1/audit/checkpoints").status_code == 201
                 bundle = http.get("/api/v1/audit/export").json()

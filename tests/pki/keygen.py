@@ -10,7 +10,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 __all__ = ("EC_KEYS", "KEY_NAMES", "generate_keys")
 
 KEY_NAMES = (
-    "root", "interm", "interm-ocsp", "tsa", "citizen", "agency", "revoked", "expired", "rogue-root", "rogue",
+    "root",
+    "interm",
+    "interm-ocsp",
+    "tsa",
+    "citizen",
+    "agency",
+    "revoked",
+    "expired",
+    "rogue-root",
+    "rogue",
 )
 EC_KEYS = frozenset({"agency"})  # the agency seal uses ECDSA P-256, everything else RSA-2048
 

@@ -41,9 +41,7 @@ RESOURCE = "urn:citizen-vault"
 # the browser-login client of provider.mjs; its ID tokens carry aud = citizen-vault on purpose
 BROWSER_CLIENT = "citizen-vault"
 BROWSER_REDIRECT_URI = "http://127.0.0.1/callback"
-_FORM = re.compile(
-    r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>.*?name="prompt" value="(?P<prompt>\w+)"', re.S
-)
+_FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>.*?name="prompt" value="(?P<prompt>\w+)"', re.S)
 
 
 @dataclass

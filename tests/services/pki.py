@@ -133,7 +133,10 @@ def pdfsig(pdf: Path, nssdb: Path) -> str:
     """poppler's pdfsig output for `pdf`, trusting the NSS db's roots (its exit code means nothing: read this)."""
     result = subprocess.run(
         ["pdfsig", "-nssdir", f"sql:{nssdb}", str(pdf)],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     return result.stdout + result.stderr
 

@@ -57,7 +57,7 @@ def postgres_url() -> Iterator[str]:
 def database_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database of each back end."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / 'vault.core.base'}"
         return
     request.getfixturevalue("postgres_url")  # fails loudly when PostgreSQL is unreachable
     name = create_database()

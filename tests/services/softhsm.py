@@ -57,9 +57,20 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmT
     os.environ["SOFTHSM2_CONF"] = str(conf)
     token = SoftHsmToken(MODULE_PATH, "vault-test", "1234", "5678", conf)
     result = subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", token.token_label,
-         "--pin", token.pin, "--so-pin", token.so_pin],
-        capture_output=True, text=True, check=False,
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            token.token_label,
+            "--pin",
+            token.pin,
+            "--so-pin",
+            token.so_pin,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         pytest.fail(f"softhsm2-util --init-token failed: {result.stdout}{result.stderr}")

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,11 +18,21 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.services._proc import free_port
-from vault.app import create_app
+from vault.app import create_app, services_of
 from vault.migrations import upgrade
 from vault.settings import Settings
 
-__all__ = ("LiveServer", "bearer", "make_settings", "migrate", "run_in_app", "running_server", "vault_client")
+__all__ = (
+    "LiveServer",
+    "MovableClock",
+    "bearer",
+    "clock_of",
+    "make_settings",
+    "migrate",
+    "run_in_app",
+    "running_server",
+    "vault_client",
+)
 
 T = TypeVar("T")
 
@@ -30,7 +41,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
     """Settings with everything under `tmp_path`, the given database, and no `.env` file."""
     values: dict[str, Any] = {
         "data_dir": tmp_path / "var",
-        "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'vault.db'}",
+        "database_url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'vault.core.base'}",
         "checkpoint_interval_seconds": 3600.0,
     }
     values.update(overrides)
@@ -42,11 +53,32 @@ def migrate(settings: Settings) -> None:
     upgrade(settings.resolved_database_url)
 
 
+class MovableClock:
+    """The app's injected clock in tests: the wall clock plus an offset that a test moves (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def move(self, **delta: float) -> None:
+        """Set the offset from now, e.g. `move(days=8)`."""
+        self.offset = timedelta(**delta)
+
+
+def clock_of(app: Litestar) -> MovableClock:
+    """The movable clock of an app built by `vault_client`."""
+    clock = services_of(app).clock
+    assert isinstance(clock, MovableClock)
+    return clock
+
+
 @contextlib.contextmanager
-def vault_client(settings: Settings, **state: Any) -> Iterator[TestClient[Litestar]]:
-    """A migrated database and a started app behind Litestar's test client."""
+def vault_client(settings: Settings) -> Iterator[TestClient[Litestar]]:
+    """A migrated database and a started app (with a `MovableClock`) behind Litestar's test client."""
     migrate(settings)
-    app = create_app(settings, **state)
+    app = create_app(settings, clock=MovableClock())
     with TestClient(app, raise_server_exceptions=False, timeout=60) as client:
         yield client
 

@@ -38,9 +38,7 @@ class Clock:
 def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _ = token.split(".")
     pad = lambda part: part + "=" * (-len(part) % 4)  # noqa: E731
-    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(
-        base64.urlsafe_b64decode(pad(payload))
-    )
+    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload)))
 
 
 @pytest.fixture
@@ -250,9 +248,7 @@ def test_logging_in_as_an_unknown_user_keeps_the_transaction(provider: DevIdenti
         pytest.param({"redirect_uri": ""}, id="no redirect"),
     ],
 )
-def test_bad_authorization_requests_are_refused(
-    provider: DevIdentityProvider, overrides: dict[str, str]
-) -> None:
+def test_bad_authorization_requests_are_refused(provider: DevIdentityProvider, overrides: dict[str, str]) -> None:
     request = {
         "client_id": "portal",
         "redirect_uri": REDIRECT,
@@ -276,10 +272,6 @@ def test_bad_authorization_requests_are_refused(
         f"{ISSUER}/../portal/callback",
     ],
 )
-def test_loopback_and_own_origin_redirects_are_allowed(
-    provider: DevIdentityProvider, redirect_uri: str
-) -> None:
-    pending = provider.begin_authorization(
-        "portal", redirect_uri, s256("v" * 43), "S256", state=None, nonce=None
-    )
+def test_loopback_and_own_origin_redirects_are_allowed(provider: DevIdentityProvider, redirect_uri: str) -> None:
+    pending = provider.begin_authorization("portal", redirect_uri, s256("v" * 43), "S256", state=None, nonce=None)
     assert pending.redirect_uri == redirect_uri

@@ -78,9 +78,7 @@ async def make_cache(idp: FakeIdp, clock: Clock) -> AsyncIterator[Callable[..., 
         yield make
 
 
-async def test_keys_are_found_through_discovery_and_cached(
-    idp: FakeIdp, make_cache: Callable[..., JwksCache]
-) -> None:
+async def test_keys_are_found_through_discovery_and_cached(idp: FakeIdp, make_cache: Callable[..., JwksCache]) -> None:
     cache = make_cache()
     assert kids(await cache.get_key_set()) == {"k1"}
     assert kids(await cache.get_key_set()) == {"k1"}
@@ -199,9 +197,7 @@ async def test_failed_fetches_count_for_the_rate_limit(
     assert len(idp.requests) == attempts
 
 
-async def test_the_issuer_trailing_slash_is_not_doubled(
-    idp: FakeIdp, make_cache: Callable[..., JwksCache]
-) -> None:
+async def test_the_issuer_trailing_slash_is_not_doubled(idp: FakeIdp, make_cache: Callable[..., JwksCache]) -> None:
     idp.discovery = {"issuer": ISSUER + "/", "jwks_uri": f"{ISSUER}/certs"}
     await make_cache(ISSUER + "/").get_key_set()
     assert idp.requests[0] == "/realms/citizens/.well-known/openid-configuration"

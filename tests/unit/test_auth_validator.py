@@ -87,9 +87,7 @@ async def make_validator(idp: FakeIdp) -> AsyncIterator[Callable[..., TokenValid
 
         def make(**policy: Any) -> TokenValidator:
             jwks = JwksCache(ISSUER, http)
-            return TokenValidator(
-                TokenPolicy(issuer=ISSUER, audience=AUDIENCE, **policy), jwks, clock=lambda: NOW
-            )
+            return TokenValidator(TokenPolicy(issuer=ISSUER, audience=AUDIENCE, **policy), jwks, clock=lambda: NOW)
 
         yield make
 
@@ -183,9 +181,7 @@ def _signed_bytes(idp: FakeIdp, payload: bytes, **header: Any) -> str:
 
 
 HEADER_AND_FORMAT_CASES: list[Any] = [
-    pytest.param(
-        lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}), "structure", id="alg none"
-    ),
+    pytest.param(lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}), "structure", id="alg none"),
     pytest.param(
         lambda idp: _unsigned({"alg": "none", "typ": "at+jwt", "kid": "ec-1"}, "c2ln"),
         "algorithm",
@@ -210,9 +206,7 @@ HEADER_AND_FORMAT_CASES: list[Any] = [
         "key use",
         id="alg not the key's",
     ),
-    pytest.param(
-        lambda idp: _signed_bytes(idp, json.dumps(claims()).encode()), None, id="control: raw signer"
-    ),
+    pytest.param(lambda idp: _signed_bytes(idp, json.dumps(claims()).encode()), None, id="control: raw signer"),
     pytest.param(lambda idp: _signed_bytes(idp, b"not json"), "payload", id="payload not JSON"),
     pytest.param(lambda idp: _signed_bytes(idp, b"[1, 2]"), "payload", id="payload not an object"),
     pytest.param(lambda idp: "", "size", id="empty"),
@@ -240,9 +234,7 @@ async def test_no_kid_header_at_all_is_refused(idp: FakeIdp, validator: TokenVal
 
 
 @pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "application/at+jwt"])
-async def test_rfc9068_types_are_accepted_case_insensitively(
-    idp: FakeIdp, validator: TokenValidator, typ: str
-) -> None:
+async def test_rfc9068_types_are_accepted_case_insensitively(idp: FakeIdp, validator: TokenValidator, typ: str) -> None:
     assert (await validator.validate(sign(idp, claims(), typ=typ))).subject == "user-1"
 
 
@@ -331,6 +323,4 @@ def test_an_empty_or_insecure_policy_is_refused(policy: dict[str, Any]) -> None:
 async def test_a_key_cache_for_another_issuer_is_refused() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ValueError):
-            TokenValidator(
-                TokenPolicy(issuer=ISSUER, audience=AUDIENCE), JwksCache("https://other.example", http)
-            )
+            TokenValidator(TokenPolicy(issuer=ISSUER, audience=AUDIENCE), JwksCache("https://other.example", http))

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from vault.errors import UnprocessableContent
-from vault.sharing.expiry import checked_expiry
+from vault.core.clock import checked_expiry
+from vault.core.errors import UnprocessableContent
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import storage
-from vault.accounts.models import Account, ServiceSecret, SubjectKey
-from vault.errors import IntegrityFailure, KeysUnavailable
+from vault.accounts.models import ServiceSecret, SubjectKey
+from vault.core.errors import IntegrityFailure, KeysUnavailable
 
 __all__ = ("KeyService", "SubjectKeyMaterial", "dek_context", "object_context", "subject_key_context")
 
@@ -65,9 +67,10 @@ class KeyService:
         """The key provider holding the KEK."""
         return self._provider
 
-    def _call_provider(self, method: str, *args: bytes) -> bytes:
+    async def _call_provider(self, call: Callable[[], bytes]) -> bytes:
+        """A key-provider call in a worker thread (an HSM round trip must not block the event loop)."""
         try:
-            return getattr(self._provider, method)(*args)  # type: ignore[no-any-return]
+            return await asyncio.to_thread(call)
         except storage.KeyProviderUnavailable as exc:
             raise KeysUnavailable() from exc
         except storage.IntegrityError as exc:
@@ -79,9 +82,11 @@ class KeyService:
             select(SubjectKey).where(SubjectKey.account_id == account_id).order_by(SubjectKey.version.desc()).limit(1)
         )
         if row is not None:
-            return SubjectKeyMaterial(account_id, row.version, self._unwrap_row(row))
+            return SubjectKeyMaterial(account_id, row.version, await self._unwrap_row(row))
         key = storage.generate_key()
-        wrapped = self._call_provider("wrap", key, subject_key_context(account_id, 1))
+        wrapped = await self._call_provider(
+            functools.partial(self._provider.wrap, key, subject_key_context(account_id, 1))
+        )
         try:
             async with session.begin_nested():
                 session.add(
@@ -102,10 +107,11 @@ class KeyService:
         row = await session.get(SubjectKey, (account_id, version))
         if row is None:
             raise IntegrityFailure("the subject key of this document no longer exists")
-        return SubjectKeyMaterial(account_id, version, self._unwrap_row(row))
+        return SubjectKeyMaterial(account_id, version, await self._unwrap_row(row))
 
-    def _unwrap_row(self, row: SubjectKey) -> bytes:
-        return self._call_provider("unwrap", row.wrapped, subject_key_context(row.account_id, row.version))
+    async def _unwrap_row(self, row: SubjectKey) -> bytes:
+        context = subject_key_context(row.account_id, row.version)
+        return await self._call_provider(functools.partial(self._provider.unwrap, row.wrapped, context))
 
     @staticmethod
     def wrap_data_key(sk: SubjectKeyMaterial, dek: bytes, context: bytes) -> bytes:
@@ -123,19 +129,18 @@ class KeyService:
         current = self._provider.current_version()
         rows = (await session.scalars(select(SubjectKey).where(SubjectKey.kek_version != current))).all()
         for row in rows:
-            row.wrapped = self._call_provider("rewrap", row.wrapped, subject_key_context(row.account_id, row.version))
+            context = subject_key_context(row.account_id, row.version)
+            row.wrapped = await self._call_provider(functools.partial(self._provider.rewrap, row.wrapped, context))
             row.kek_version = current
         await session.flush()
         return len(rows)
 
-    def check(self) -> None:
+    async def check(self) -> None:
+        """Raise KeysUnavailable unless the key provider answers (in a worker thread)."""
         try:
-            self._provider.check()
+            await asyncio.to_thread(self._provider.check)
         except storage.KeyProviderUnavailable as exc:
             raise KeysUnavailable() from exc
-
-    async def check_async(self) -> None:
-        self.check()
 
     async def service_secret(self, session: AsyncSession, name: str, generate: Callable[[], bytes]) -> bytes:
         """A named service secret, generated and stored wrapped on first use (shared by all instances)."""
@@ -148,7 +153,7 @@ class KeyService:
                     session.add(
                         ServiceSecret(
                             name=name,
-                            wrapped=self._call_provider("wrap", secret, context),
+                            wrapped=await self._call_provider(functools.partial(self._provider.wrap, secret, context)),
                             kek_version=self._provider.current_version(),
                         )
                     )
@@ -157,20 +162,4 @@ class KeyService:
             else:
                 return secret
         assert row is not None
-        return self._call_provider("unwrap", row.wrapped, context)
-
-
-async def account_for(session: AsyncSession, issuer: str, subject: str) -> Account:
-    """The account of (issuer, subject), created on first sight."""
-    account = await session.scalar(select(Account).where(Account.issuer == issuer, Account.subject == subject))
-    if account is not None:
-        return account
-    try:
-        async with session.begin_nested():
-            account = Account(issuer=issuer, subject=subject)
-            session.add(account)
-    except sa_exc.IntegrityError:
-        # A concurrent first request created it.
-        account = await session.scalar(select(Account).where(Account.issuer == issuer, Account.subject == subject))
-        assert account is not None
-    return account
+        return await self._call_provider(functools.partial(self._provider.unwrap, row.wrapped, context))

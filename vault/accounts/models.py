@@ -9,7 +9,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vault.db import Base
+from vault.core.base import Base
 
 __all__ = ("Account", "ServiceSecret", "SubjectKey")
 

@@ -9,8 +9,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vault.core.principal import Caller
 from vault.documents.models import Document
-from vault.principal import Caller
 
 __all__ = ("Access", "AccessPolicy", "OwnerOnly", "Permission")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from vault.errors import UnsupportedMediaType
+from vault.core.errors import UnsupportedMediaType
 
 __all__ = ("ACCEPTED_MEDIA_TYPES", "normalise_media_type", "sniffed")
 

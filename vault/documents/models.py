@@ -9,7 +9,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vault.db import Base
+from vault.core.base import Base
 
 __all__ = ("Document", "DocumentVersion")
 
@@ -28,6 +28,7 @@ class Document(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("accounts.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255), default=None)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     issuer_agency: Mapped[str | None] = mapped_column(String(128), default=None)
     issuer_subject: Mapped[str | None] = mapped_column(String(255), default=None)

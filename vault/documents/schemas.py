@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+from vault.core.fields import Kind
 
 __all__ = ("DocumentPage", "DocumentRead", "NewDocument", "VersionRead")
 
@@ -38,6 +41,7 @@ class DocumentRead(msgspec.Struct, frozen=True):
     created_at: datetime
     updated_at: datetime
     owned: bool = True
+    filename: str | None = None
 
 
 class DocumentPage(msgspec.Struct, frozen=True):
@@ -53,3 +57,11 @@ class NewDocument(msgspec.Struct, frozen=True):
     title: str
     kind: str
     media_type: str
+    filename: str | None = None
+
+
+class DocumentUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`PATCH /api/v1/documents/{id}`: a new title, a new kind, or both (kinds from the configured vocabulary)."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    kind: Kind | None = None

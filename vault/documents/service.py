@@ -1,133 +1,39 @@
-"""The rules of documents: upload, versions, listing, download and erasure (crypto-shredding)."""
+"""The rules of documents: upload, versions, listing, reading, downloading and erasure (crypto-shredding)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import logging
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-import storage
-from vault.accounts.keys import KeyService, SubjectKeyMaterial, account_for, dek_context, object_context
-from vault.accounts.models import Account
-from vault.audit.entry import AuditEvent
-from vault.database import Database
-from vault.documents.access import Access, AccessPolicy, OwnerOnly, Permission
-from vault.documents.media import sniffed
+from vault.accounts.keys import KeyService
+from vault.accounts.repository import AccountRepository
+from vault.accounts.trail import AuditTrail, Detail
+from vault.audit.actions import AuditAction, Outcome
+from vault.core.clock import Clock
+from vault.core.database import Database
+from vault.core.errors import Conflict, IntegrityFailure, NotFound, PayloadTooLarge
+from vault.core.paging import clamp_limit, split_page
+from vault.core.principal import Caller
+from vault.documents.access import Access, AccessPolicy, Permission
+from vault.documents.content import Content, ContentVault, IncomingContent, resolve_range
 from vault.documents.models import Document, DocumentVersion
-from vault.documents.schemas import DocumentPage, DocumentRead, NewDocument, VersionRead
-from vault.errors import (
-    BadRequest,
-    Conflict,
-    IntegrityFailure,
-    NotFound,
-    PayloadTooLarge,
-    StorageUnavailableError,
-)
-from vault.events import EventRecorder
-from vault.principal import Caller
+from vault.documents.repository import DocumentRepository
+from vault.documents.schemas import DocumentPage, DocumentRead, DocumentUpdate, NewDocument, VersionRead
+from vault.documents.views import document_read, version_read
 
-__all__ = ("Content", "DocumentService", "IncomingContent", "UnlockedVersion")
-
-log = logging.getLogger(__name__)
-MAX_PAGE = 100
-PSEUDONYM_CACHE_SIZE = 10_000
+__all__ = ("DocumentService",)
 
 
-@dataclass(frozen=True)
-class IncomingContent:
-    """A document body as it streams in."""
+@dataclass
+class _Denied(Exception):
+    """The caller may not touch the document: recorded after the transaction ends, answered as 404."""
 
-    media_type: str
-    body: AsyncIterator[bytes]
-    declared_size: int | None = None
-
-
-@dataclass(frozen=True)
-class Content:
-    """Decrypted bytes on their way out: `chunks` yields [start, end) of a `size`-byte version."""
-
-    media_type: str
-    size: int
-    sha256: str
-    start: int
-    end: int
-    version: int
-    title: str
-    chunks: AsyncGenerator[bytes, None]
-
-
-@dataclass(frozen=True)
-class UnlockedVersion:
-    """A version whose data key is unwrapped: everything needed to decrypt it, nothing of the ORM."""
-
-    owner_id: uuid.UUID
-    document_id: uuid.UUID
-    title: str
-    version_id: uuid.UUID
-    number: int
-    media_type: str
-    size: int
-    sha256: str
-    object_key: str
-    dek: bytes = field(repr=False)
-
-
-def _object_key(owner: uuid.UUID, document: uuid.UUID, version: uuid.UUID) -> str:
-    return f"v1/{owner}/{document}/{version}"
-
-
-def _cursor_encode(document: Document) -> str:
-    raw = f"{document.created_at.isoformat()}|{document.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, ident = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("invalid cursor") from exc
-
-
-def to_read(document: Document, *, owned: bool = True) -> DocumentRead:
-    current = document.versions[-1]
-    return DocumentRead(
-        id=document.id,
-        title=document.title,
-        kind=document.kind,
-        media_type=current.media_type,
-        size=current.size,
-        sha256=current.sha256,
-        version=current.number,
-        versions=len(document.versions),
-        issued=document.issuer_agency is not None,
-        issuer=document.issuer_agency,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-        owned=owned,
-    )
-
-
-def version_read(version: DocumentVersion) -> VersionRead:
-    return VersionRead(
-        id=version.id,
-        number=version.number,
-        media_type=version.media_type,
-        size=version.size,
-        sha256=version.sha256,
-        origin=version.origin,
-        created_at=version.created_at,
-    )
+    owner_ref: str | None
 
 
 class DocumentService:
@@ -136,47 +42,81 @@ class DocumentService:
     def __init__(
         self,
         db: Database,
-        store: storage.ObjectStore,
+        content: ContentVault,
         keys: KeyService,
-        events: EventRecorder,
-        *,
-        max_upload_bytes: int,
-        access: AccessPolicy | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        trail: AuditTrail,
+        access: AccessPolicy,
+        clock: Clock,
     ) -> None:
         self._db = db
-        self._store = store
+        self.content = content
         self._keys = keys
-        self._events = events
-        self._max_upload_bytes = max_upload_bytes
-        self.access = access or OwnerOnly()
+        self._trail = trail
+        self._access = access
         self._clock = clock
-        self._pseudonyms: OrderedDict[uuid.UUID, str] = OrderedDict()
 
-    # ----- owner pseudonyms for audit entries -------------------------------------------------------------
+    # ----- authorisation ----------------------------------------------------------------------------------
 
-    async def owner_ref(self, session: AsyncSession, owner_id: uuid.UUID) -> str:
-        """The owner's audit pseudonym (unlinkable once their subject key is destroyed).
+    @contextlib.asynccontextmanager
+    async def authorised_unit(
+        self, caller: Caller, document_id: uuid.UUID, action: AuditAction
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work in which `authorise` may deny: a denial is recorded after it ends (one more
+        connection, never two at once) and answered as 404, like a document that does not exist."""
+        try:
+            async with self._db.transaction() as session:
+                yield session
+        except _Denied as denied:
+            await self._trail.record_now(
+                self._trail.entry(action, Outcome.DENIED, caller, owner_ref=denied.owner_ref, document_id=document_id)
+            )
+            raise NotFound("no such document") from None
 
-        Pseudonyms are not secrets, only unlinkable without the key: a bounded in-process cache saves a subject
-        key unwrap on every audited read.
-        """
-        from vault.audit.pseudonym import derive_pseudonym_key, owner_pseudonym
+    async def authorise(
+        self, session: AsyncSession, caller: Caller, document_id: uuid.UUID, permission: Permission
+    ) -> tuple[Document, Access]:
+        """The document and the caller's access to it (inside `authorised_unit`)."""
+        document = await DocumentRepository(session).load(document_id)
+        owner_ref = None
+        if document is not None:
+            owner = await AccountRepository(session).get_one_or_none(id=document.owner_id)
+            if owner is not None and owner.issuer == caller.issuer and owner.subject == caller.subject:
+                return document, Access(as_owner=True)
+            if permission is not Permission.MANAGE:
+                access = await self._access.non_owner_access(session, caller, document, permission)
+                if access is not None:
+                    return document, access
+            with contextlib.suppress(IntegrityFailure):
+                owner_ref = await self._trail.pseudonyms.of(session, document.owner_id)
+        raise _Denied(owner_ref)
 
-        cached = self._pseudonyms.get(owner_id)
-        if cached is not None:
-            self._pseudonyms.move_to_end(owner_id)
-            return cached
-        sk = await self._keys.subject_key(session, owner_id, 1)
-        ref = owner_pseudonym(derive_pseudonym_key(sk.key), owner_id)
-        self._pseudonyms[owner_id] = ref
-        if len(self._pseudonyms) > PSEUDONYM_CACHE_SIZE:
-            self._pseudonyms.popitem(last=False)
-        return ref
-
-    def forget_owner(self, owner_id: uuid.UUID) -> None:
-        """Drop a cached pseudonym (the owner's keys were destroyed)."""
-        self._pseudonyms.pop(owner_id, None)
+    async def access_event(
+        self,
+        session: AsyncSession,
+        action: AuditAction,
+        caller: Caller,
+        document: Document,
+        access: Access,
+        version: DocumentVersion | None = None,
+        details: Mapping[str, Detail] | None = None,
+    ) -> None:
+        """Record a successful access in the caller's transaction (fail closed)."""
+        await self._trail.record(
+            session,
+            await self._trail.event(
+                session,
+                action,
+                Outcome.SUCCESS,
+                caller,
+                owner_id=document.owner_id,
+                document_id=document.id,
+                version_id=version.id if version else None,
+                grant_id=access.grant_id,
+                request_id=access.request_id,
+                purpose=access.purpose,
+                details=details,
+            ),
+        )
 
     # ----- writing ----------------------------------------------------------------------------------------
 
@@ -192,26 +132,26 @@ class DocumentService:
         content: IncomingContent,
         *,
         issued: bool = False,
-        details: Mapping[str, str | int | bool | None] | None = None,
+        details: Mapping[str, Detail] | None = None,
     ) -> DocumentRead:
         """Stream-encrypt a new document into `owner_subject`'s vault, then commit its rows and audit entry.
 
         With `issued`, the caller's agency is recorded as the issuer (agency issuance into a citizen's vault).
         """
         async with self._db.transaction() as session:
-            account = await account_for(session, caller.issuer, owner_subject)
+            account = await AccountRepository(session).ensure(caller.issuer, owner_subject)
             sk = await self._keys.current_subject_key(session, account.id)
-            owner_id = account.id
-        document_id, version_id = uuid.uuid4(), uuid.uuid4()
+        document_id = uuid.uuid4()
         origin = "issued" if issued else "upload"
-        version = await self._store_version(sk, document_id, version_id, 1, caller, content, origin)
-        async with self._db.transaction(on_failure=self._discard(version.object_key)) as session:
+        version = await self.content.store_version(sk, document_id, 1, caller.subject, content, origin)
+        async with self._db.transaction(on_failure=lambda: self.content.discard(version.object_key)) as session:
             now = self._clock()
             document = Document(
                 id=document_id,
-                owner_id=owner_id,
+                owner_id=account.id,
                 title=meta.title,
                 kind=meta.kind,
+                filename=meta.filename,
                 current_version=1,
                 issuer_agency=caller.agency if issued else None,
                 issuer_subject=caller.subject if issued else None,
@@ -222,19 +162,16 @@ class DocumentService:
             document.versions.append(version)
             session.add(document)
             await session.flush()
-            await self._events.append(
+            await self.access_event(
                 session,
-                self._events.event(
-                    "document.issue" if issued else "document.upload",
-                    "success",
-                    caller,
-                    owner_ref=await self.owner_ref(session, owner_id),
-                    document_id=document_id,
-                    version_id=version_id,
-                    details={"size": version.size, "media_type": version.media_type, **(details or {})},
-                ),
+                AuditAction.DOCUMENT_ISSUE if issued else AuditAction.DOCUMENT_UPLOAD,
+                caller,
+                document,
+                Access(as_owner=not issued),
+                version,
+                {"size": version.size, "media_type": version.media_type, **(details or {})},
             )
-            return to_read(document, owned=not issued)
+            return document_read(document, owned=not issued)
 
     async def add_version(
         self,
@@ -247,197 +184,79 @@ class DocumentService:
         """Store a new version of a document; issued documents cannot be altered, only signed again.
 
         Owners may add versions; `permission=SIGN` lets a grantee with a signing grant add the signed result.
+        Two versions racing for the same number: one wins, the other is a 409 and its object is removed.
         """
-        async with self._db.transaction() as session:
-            document, _ = await self._authorise(session, caller, document_id, permission)
+        action = AuditAction.DOCUMENT_SIGN if permission is Permission.SIGN else AuditAction.DOCUMENT_VERSION
+        async with self.authorised_unit(caller, document_id, action) as session:
+            document, _ = await self.authorise(session, caller, document_id, permission)
             if document.issuer_agency is not None and origin == "upload":
                 raise Conflict("an issued document cannot be altered; hold, share or erase it")
             sk = await self._keys.current_subject_key(session, document.owner_id)
             number = document.versions[-1].number + 1
-        version_id = uuid.uuid4()
-        version = await self._store_version(sk, document_id, version_id, number, caller, content, origin)
-        async with self._db.transaction(on_failure=self._discard(version.object_key)) as session:
-            current = await self._load(session, document_id)
-            if current is None or current.versions[-1].number != number - 1:
-                raise Conflict("the document changed while the version was uploading; try again")
-            document = current
-            now = self._clock()
-            version.created_at = now
-            document.versions.append(version)
-            document.current_version = number
-            document.updated_at = now
-            await session.flush()
-            await self._events.append(
-                session,
-                self._events.event(
-                    "document.version",
-                    "success",
-                    caller,
-                    owner_ref=await self.owner_ref(session, document.owner_id),
-                    document_id=document_id,
-                    version_id=version_id,
-                    details={"size": version.size, "number": number, "origin": origin},
-                ),
-            )
-            return to_read(document)
-
-    async def _store_version(
-        self,
-        sk: SubjectKeyMaterial,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-        number: int,
-        caller: Caller,
-        content: IncomingContent,
-        origin: str = "upload",
-    ) -> DocumentVersion:
-        if content.declared_size is not None and content.declared_size > self._max_upload_bytes:
-            raise PayloadTooLarge(f"documents are limited to {self._max_upload_bytes} bytes")
-        dek = storage.generate_key()
-        key = _object_key(sk.account_id, document_id, version_id)
+        version = await self.content.store_version(sk, document_id, number, caller.subject, content, origin)
         try:
-            stored = await storage.encrypt_to_store(
-                self._store,
-                key,
-                dek,
-                object_context(sk.account_id, document_id, version_id),
-                sniffed(content.media_type, content.body),
-                max_bytes=self._max_upload_bytes,
-                plaintext_size=content.declared_size,
-            )
-        except storage.TooLarge as exc:
-            raise PayloadTooLarge(f"documents are limited to {self._max_upload_bytes} bytes") from exc
-        except storage.StorageUnavailable as exc:
-            raise StorageUnavailableError() from exc
-        except storage.StorageError as exc:
-            raise BadRequest(exc.detail if hasattr(exc, "detail") else "upload failed") from exc
-        wrapped = self._keys.wrap_data_key(sk, dek, dek_context(sk.account_id, document_id, version_id, sk.version))
-        return DocumentVersion(
-            id=version_id,
-            number=number,
-            media_type=content.media_type,
-            size=stored.plaintext_size,
-            sha256=stored.sha256,
-            object_key=key,
-            wrapped_dek=wrapped,
-            sk_version=sk.version,
-            created_by=caller.subject[:64],
-            origin=origin,
-        )
+            async with self._db.transaction(on_failure=lambda: self.content.discard(version.object_key)) as session:
+                current = await DocumentRepository(session).load(document_id)
+                if current is None or current.versions[-1].number != number - 1:
+                    raise Conflict("the document changed while the version was uploading; try again")
+                now = self._clock()
+                version.created_at = now
+                current.versions.append(version)
+                current.current_version = number
+                current.updated_at = now
+                await session.flush()
+                await self.access_event(
+                    session,
+                    AuditAction.DOCUMENT_VERSION,
+                    caller,
+                    current,
+                    Access(as_owner=True),
+                    version,
+                    {"size": version.size, "number": number, "origin": origin},
+                )
+                return document_read(current)
+        except sa_exc.IntegrityError as exc:  # the UNIQUE (document, number) constraint: a concurrent version won
+            raise Conflict("another version of this document was stored at the same time; try again") from exc
 
-    def _discard(self, object_key: str) -> Callable[[], Awaitable[None]]:
-        async def discard() -> None:
-            with contextlib.suppress(storage.StorageError):
-                await self._store.delete(object_key)
-
-        return discard
+    async def update(self, caller: Caller, document_id: uuid.UUID, change: DocumentUpdate) -> DocumentRead:
+        """Change the title or kind of one of the caller's documents (issued documents keep theirs)."""
+        async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_UPDATE) as session:
+            document, access = await self.authorise(session, caller, document_id, Permission.MANAGE)
+            if document.issuer_agency is not None:
+                raise Conflict("an issued document keeps the title and kind its issuer gave it")
+            if change.title is not None:
+                document.title = change.title
+            if change.kind is not None:
+                document.kind = change.kind
+            document.updated_at = self._clock()
+            await session.flush()
+            await self.access_event(session, AuditAction.DOCUMENT_UPDATE, caller, document, access)
+            return document_read(document)
 
     # ----- reading ----------------------------------------------------------------------------------------
 
-    async def _load(self, session: AsyncSession, document_id: uuid.UUID) -> Document | None:
-        return await session.scalar(
-            select(Document).where(Document.id == document_id).options(selectinload(Document.versions))
-        )
-
-    async def _authorise(
-        self, session: AsyncSession, caller: Caller, document_id: uuid.UUID, permission: Permission
-    ) -> tuple[Document, Access]:
-        """The document and the caller's access to it, or 404 (recorded as a denied attempt)."""
-        document = await self._load(session, document_id)
-        if document is not None:
-            owner = await session.get(Account, document.owner_id)
-            if owner is not None and owner.issuer == caller.issuer and owner.subject == caller.subject:
-                return document, Access(as_owner=True)
-            if permission is not Permission.MANAGE:
-                access = await self.access.non_owner_access(session, caller, document, permission)
-                if access is not None:
-                    return document, access
-        await self._record_denied(caller, document, document_id, permission)
-        raise NotFound("no such document")
-
-    async def _record_denied(
-        self, caller: Caller, document: Document | None, document_id: uuid.UUID, permission: Permission
-    ) -> None:
-        owner_ref = None
-        if document is not None:
-            async with self._db.transaction() as session:
-                with contextlib.suppress(IntegrityFailure):
-                    owner_ref = await self.owner_ref(session, document.owner_id)
-        await self._events.append_now(
-            self._events.event(
-                f"document.{permission.value}",
-                "denied",
-                caller,
-                owner_ref=owner_ref,
-                document_id=document_id,
-            )
-        )
-
     async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentRead:
-        async with self._db.transaction() as session:
-            document, access = await self._authorise(session, caller, document_id, Permission.VIEW)
-            await self._events.append(
-                session, await self._access_event(session, "document.read", caller, document, access)
-            )
-            return to_read(document, owned=access.as_owner)
+        async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
+            document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
+            await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access)
+            return document_read(document, owned=access.as_owner)
 
     async def versions(self, caller: Caller, document_id: uuid.UUID) -> list[VersionRead]:
-        async with self._db.transaction() as session:
-            document, access = await self._authorise(session, caller, document_id, Permission.VIEW)
-            await self._events.append(
-                session, await self._access_event(session, "document.read", caller, document, access)
-            )
+        async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
+            document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
+            await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access)
             return [version_read(v) for v in document.versions]
-
-    async def _access_event(
-        self,
-        session: AsyncSession,
-        action: str,
-        caller: Caller,
-        document: Document,
-        access: Access,
-        version: DocumentVersion | None = None,
-    ) -> AuditEvent:
-        return self._events.event(
-            action,
-            "success",
-            caller,
-            owner_ref=await self.owner_ref(session, document.owner_id),
-            document_id=document.id,
-            version_id=version.id if version else None,
-            grant_id=access.grant_id,
-            request_id=access.request_id,
-            purpose=access.purpose,
-        )
 
     async def list_owned(self, caller: Caller, cursor: str | None, limit: int) -> DocumentPage:
         """The caller's own documents, newest first, keyset-paginated."""
-        limit = max(1, min(limit, MAX_PAGE))
+        limit = clamp_limit(limit)
         async with self._db.transaction() as session:
-            account = await session.scalar(
-                select(Account).where(Account.issuer == caller.issuer, Account.subject == caller.subject)
-            )
+            account = await AccountRepository(session).of(caller)
             if account is None:
                 return DocumentPage(items=[], next_cursor=None)
-            query = (
-                select(Document)
-                .where(Document.owner_id == account.id)
-                .options(selectinload(Document.versions))
-                .order_by(Document.created_at.desc(), Document.id.desc())
-                .limit(limit + 1)
-            )
-            if cursor:
-                stamp, ident = _cursor_decode(cursor)
-                query = query.where(
-                    or_(Document.created_at < stamp, and_(Document.created_at == stamp, Document.id < ident))
-                )
-            rows = list((await session.scalars(query)).all())
-            more = len(rows) > limit
-            rows = rows[:limit]
-            return DocumentPage(
-                items=[to_read(d) for d in rows],
-                next_cursor=_cursor_encode(rows[-1]) if more and rows else None,
-            )
+            rows = await DocumentRepository(session).page(account.id, cursor, limit)
+            page, next_cursor = split_page(rows, limit, lambda d: (d.created_at, d.id))
+            return DocumentPage(items=[document_read(d) for d in page], next_cursor=next_cursor)
 
     async def open_content(
         self,
@@ -447,113 +266,23 @@ class DocumentService:
         version: int | None = None,
         byte_range: tuple[int, int | None] | None = None,
         permission: Permission = Permission.DOWNLOAD,
-        action: str = "document.download",
+        action: AuditAction = AuditAction.DOCUMENT_DOWNLOAD,
     ) -> Content:
         """Authorise, record the access (fail closed), unwrap the keys, and start decrypting.
 
         The first piece is decrypted before this returns, so a tampered header, a truncated or swapped object
         or an unavailable store fails here, before any byte or status line goes out.
         """
-        async with self._db.transaction() as session:
-            document, access = await self._authorise(session, caller, document_id, permission)
-            chosen = self._pick_version(document, version)
-            start, end = _resolve_range(byte_range, chosen.size)
-            unlocked = await self.unlock(session, document, chosen)
-            await self._events.append(
-                session, await self._access_event(session, action, caller, document, access, chosen)
-            )
-        return await self.decrypt(unlocked, caller, start, end)
-
-    async def unlock(self, session: AsyncSession, document: Document, version: DocumentVersion) -> UnlockedVersion:
-        """Unwrap the version's data key (subject key under the KEK, data key under the subject key)."""
-        sk = await self._keys.subject_key(session, document.owner_id, version.sk_version)
-        dek = self._keys.unwrap_data_key(
-            sk, version.wrapped_dek, dek_context(document.owner_id, document.id, version.id, version.sk_version)
-        )
-        return UnlockedVersion(
-            owner_id=document.owner_id,
-            document_id=document.id,
-            title=document.title,
-            version_id=version.id,
-            number=version.number,
-            media_type=version.media_type,
-            size=version.size,
-            sha256=version.sha256,
-            object_key=version.object_key,
-            dek=dek,
-        )
-
-    async def decrypt(
-        self, unlocked: UnlockedVersion, caller: Caller | None, start: int = 0, end: int | None = None
-    ) -> Content:
-        """Start decrypting [start, end) of an unlocked version (call it after the transaction committed).
-
-        The first piece is decrypted before this returns, so a tampered header, a truncated or swapped object
-        or an unavailable store fails here (and is audited), before any byte or status line goes out.
-        """
-        end = unlocked.size if end is None else end
-        chunks = storage.decrypt_from_store(
-            self._store,
-            unlocked.object_key,
-            unlocked.dek,
-            object_context(unlocked.owner_id, unlocked.document_id, unlocked.version_id),
-            unlocked.size,
-            start,
-            end,
-        )
-        primed = await self._prime(chunks, caller, unlocked.document_id, unlocked.version_id)
-        return Content(
-            unlocked.media_type, unlocked.size, unlocked.sha256, start, end, unlocked.number, unlocked.title, primed
-        )
-
-    async def _prime(
-        self,
-        chunks: AsyncGenerator[bytes, None],
-        caller: Caller | None,
-        document_id: uuid.UUID,
-        version_id: uuid.UUID,
-    ) -> AsyncGenerator[bytes, None]:
-        try:
-            first = await anext(chunks)
-        except StopAsyncIteration:
-            first = b""
-        except storage.IntegrityError as exc:
-            await self._events.append_now(
-                self._events.event(
-                    "document.integrity_failure", "failed", caller, document_id=document_id, version_id=version_id
-                )
-            )
-            raise IntegrityFailure() from exc
-        except (storage.StorageUnavailable, storage.ObjectNotFound) as exc:
-            raise StorageUnavailableError() from exc
-
-        async def rest() -> AsyncGenerator[bytes, None]:
-            try:
-                if first:
-                    yield first
-                async for piece in chunks:
-                    yield piece
-            except storage.IntegrityError:
-                log.error("integrity failure mid-stream: document %s version %s", document_id, version_id)
-                raise
-            finally:
-                await chunks.aclose()
-
-        return rest()
-
-    @staticmethod
-    def _pick_version(document: Document, number: int | None) -> DocumentVersion:
-        if number is None:
-            return document.versions[-1]
-        for candidate in document.versions:
-            if candidate.number == number:
-                return candidate
-        raise NotFound("no such version")
-
-    # ----- erasure ----------------------------------------------------------------------------------------
+        async with self.authorised_unit(caller, document_id, action) as session:
+            document, access = await self.authorise(session, caller, document_id, permission)
+            chosen = _pick_version(document, version)
+            start, end = resolve_range(byte_range, chosen.size)
+            unlocked = await self.content.unlock(session, document, chosen)
+            await self.access_event(session, action, caller, document, access, chosen)
+        return await self.content.decrypt(unlocked, caller, start, end)
 
     async def read_bytes(
-        self, caller: Caller, document_id: uuid.UUID, *, permission: Permission, action: str, max_bytes: int
+        self, caller: Caller, document_id: uuid.UUID, *, permission: Permission, action: AuditAction, max_bytes: int
     ) -> tuple[bytes, str]:
         """The whole current version in memory (for PDF signing and verification), with its media type."""
         content = await self.open_content(caller, document_id, permission=permission, action=action)
@@ -563,46 +292,28 @@ class DocumentService:
         pieces = [piece async for piece in content.chunks]
         return b"".join(pieces), content.media_type
 
+    # ----- erasure ----------------------------------------------------------------------------------------
+
     async def erase(self, caller: Caller, document_id: uuid.UUID) -> None:
         """Crypto-shred: delete every wrapped data key with the rows (committed), then the objects."""
-        async with self._db.transaction() as session:
-            document, _ = await self._authorise(session, caller, document_id, Permission.MANAGE)
-            owner = await session.get(Account, document.owner_id)
+        async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_ERASE) as session:
+            document, access = await self.authorise(session, caller, document_id, Permission.MANAGE)
+            owner = await AccountRepository(session).get_one_or_none(id=document.owner_id)
             if owner is not None and owner.legal_hold:
                 raise Conflict("this account is under legal hold; erasure is blocked")
             object_keys = [v.object_key for v in document.versions]
-            await self._events.append(
-                session,
-                self._events.event(
-                    "document.erase",
-                    "success",
-                    caller,
-                    owner_ref=await self.owner_ref(session, document.owner_id),
-                    document_id=document_id,
-                    details={"versions": len(object_keys)},
-                ),
+            await self.access_event(
+                session, AuditAction.DOCUMENT_ERASE, caller, document, access, details={"versions": len(object_keys)}
             )
             await session.delete(document)
-        for key in object_keys:
-            try:
-                await self._store.delete(key)
-            except storage.StorageError:
-                # The data key is already gone: the object is unreadable; the sweeper removes it later.
-                log.warning("object of an erased document left for the sweeper")
+        await self._db.erased()
+        await self.content.delete_objects(object_keys)
 
 
-def _resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int]:
-    """[start, end) for a parsed `Range` (start, inclusive last or None); 416 when unsatisfiable."""
-    from vault.errors import RangeNotSatisfiable
-
-    if byte_range is None:
-        return 0, size
-    first, last = byte_range
-    if first < 0:  # suffix range: the last -first bytes
-        if size == 0:
-            raise RangeNotSatisfiable(size=size)
-        return max(0, size + first), size
-    if first >= size:
-        raise RangeNotSatisfiable(size=size)
-    end = size if last is None else min(last + 1, size)
-    return first, end
+def _pick_version(document: Document, number: int | None) -> DocumentVersion:
+    if number is None:
+        return document.versions[-1]
+    for candidate in document.versions:
+        if candidate.number == number:
+            return candidate
+    raise NotFound("no such version")

@@ -13,9 +13,9 @@ from litestar.params import FromQuery, QueryParameter
 
 from vault.audit.log import AuditUnavailable, Checkpoint
 from vault.audit.note import public_key_note_verifier
-from vault.errors import AuditUnavailableError, BadRequest, NotFound
+from vault.core.errors import AuditUnavailableError, BadRequest, NotFound
+from vault.core.principal import Caller
 from vault.http.security import PUBLIC, require_roles
-from vault.principal import Caller
 
 __all__ = ("AuditController", "audit_key")
 

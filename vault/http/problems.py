@@ -9,19 +9,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-import auth
-import signing
-import storage
-from vault.errors import (
-    BadRequest,
-    IntegrityFailure,
-    KeysUnavailable,
-    StorageUnavailableError,
-    Unauthorized,
-    UpstreamUnavailable,
-    VaultError,
-)
-from vault.signatures.service import map_signing_error
+from vault.core.errors import VaultError
+from vault.core.translate import LIBRARY_ERRORS, library_error
 
 __all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
 
@@ -67,24 +56,8 @@ def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[d
 
 
 def _library_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """Errors of the libraries that escaped a service: map by kind, never leak internals."""
-    mapped: VaultError
-    if isinstance(exc, auth.InvalidToken):
-        mapped = Unauthorized("the access token is not valid", invalid_token=True)
-    elif isinstance(exc, auth.ProviderUnavailable):
-        mapped = UpstreamUnavailable("the identity provider is unavailable")
-    elif isinstance(exc, storage.KeyProviderUnavailable):
-        mapped = KeysUnavailable()
-    elif isinstance(exc, storage.StorageUnavailable):
-        mapped = StorageUnavailableError()
-    elif isinstance(exc, storage.IntegrityError):
-        mapped = IntegrityFailure()
-    elif isinstance(exc, signing.SigningError):
-        mapped = map_signing_error(exc)
-    else:
-        mapped = BadRequest(getattr(exc, "detail", "the request could not be processed"))
-    mapped.__cause__ = exc
-    return _vault_error(request, mapped)
+    """Errors of the libraries that escaped a service."""
+    return _vault_error(request, library_error(exc))
 
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -115,9 +88,7 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     VaultError: _vault_error,
-    auth.AuthError: _library_error,
-    storage.StorageError: _library_error,
-    signing.SigningError: _library_error,
+    **dict.fromkeys(LIBRARY_ERRORS, _library_error),
     HTTPException: _http_exception,
     Exception: _internal_error,
 }

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
 
 import auth
-from vault.errors import Forbidden, Unauthorized, UpstreamUnavailable
-from vault.principal import ROLES, Caller
+from vault.core.errors import Forbidden, Unauthorized, UpstreamUnavailable
+from vault.core.principal import ROLES, Caller
 
 __all__ = (
     "PUBLIC",
     "BearerAuthMiddleware",
+    "TokenGate",
     "caller_from_principal",
     "require_roles",
 )
@@ -44,28 +47,43 @@ def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return token.strip()
 
 
+DenialHook = Callable[[str], Awaitable[None]]
+
+
+class TokenGate:
+    """What the authentication middleware checks tokens with. Built with the app, armed in its lifespan (the
+    validator needs the HTTP client and JWKS cache that only exist while the app runs).
+
+    Attributes:
+        validator: the access-token validator.
+        on_denied: awaited with the (token-free) reason of each presented but invalid token.
+    """
+
+    def __init__(self) -> None:
+        self.validator: auth.TokenValidator | None = None
+        self.on_denied: DenialHook | None = None
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     """Every request needs a valid access token unless its handler is marked PUBLIC."""
 
+    def __init__(self, app: ASGIApp, gate: TokenGate, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._gate = gate
+
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        validator: auth.TokenValidator = connection.app.state.token_validator
         token = _bearer_token(connection)
+        validator = self._gate.validator
+        if validator is None:
+            raise UpstreamUnavailable("the service is starting")
         try:
             principal = await validator.validate(token)
         except auth.InvalidToken as exc:
-            await _record_denied_token(connection, exc)
+            if self._gate.on_denied is not None:
+                with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
+                    await self._gate.on_denied(str(getattr(exc, "reason", "invalid"))[:64])
             raise Unauthorized("the access token is not valid", invalid_token=True) from exc
         return AuthenticationResult(user=caller_from_principal(principal), auth=None)
-
-
-async def _record_denied_token(connection: ASGIConnection[Any, Any, Any, Any], exc: auth.InvalidToken) -> None:
-    """A presented but invalid token is a denied attempt (no token, subject or claim from it is recorded)."""
-    events = getattr(connection.app.state, "events", None)
-    if events is None:
-        return
-    details = {"reason": str(getattr(exc, "reason", "invalid"))[:64], "method": connection.scope.get("method", "")}
-    with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
-        await events.append_now(events.event("auth.token", "denied", None, details=details))
 
 
 def require_roles(*roles: str) -> Any:

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from vault.database import create_engine
+from vault.core.database import create_engine
 from vault.models import metadata
 
 config = context.config

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import signing
+from vault.audit.actions import AuditAction
+from vault.core.errors import BadRequest, Forbidden, UnprocessableContent
+from vault.core.principal import Caller
+from vault.core.translate import library_error
 from vault.documents.access import Permission
+from vault.documents.content import IncomingContent
 from vault.documents.schemas import DocumentRead
-from vault.documents.service import DocumentService, IncomingContent
-from vault.errors import BadRequest, Conflict, Forbidden, UnprocessableContent, UpstreamUnavailable, VaultError
-from vault.events import EventRecorder
-from vault.principal import Caller
+from vault.documents.service import DocumentService
 from vault.signatures.schemas import SignOptions
 
 __all__ = ("SignatureService",)
@@ -45,30 +47,16 @@ def to_request(options: SignOptions, caller: Caller) -> signing.SignRequest:
     )
 
 
-def map_signing_error(exc: signing.SigningError) -> VaultError:
-    """Signing library errors as service errors (the library's `detail` is client-safe)."""
-    detail = getattr(exc, "detail", None)
-    if isinstance(exc, signing.InvalidPdf):
-        return UnprocessableContent(detail or "not a usable PDF")
-    if isinstance(exc, signing.SignatureFieldError):
-        return Conflict(detail or "the document does not allow this signature")
-    if isinstance(exc, signing.TimestampUnavailable):
-        return UpstreamUnavailable(detail or "the timestamp authority is unavailable; nothing was signed")
-    return UpstreamUnavailable(detail or "the signer is unavailable")
-
-
 class SignatureService:
     """Signs with the deployment's seal; verifies against the configured trust roots."""
 
     def __init__(
         self,
         documents: DocumentService,
-        events: EventRecorder,
         signer: signing.PdfSigningService,
         verifier: signing.PdfVerifier,
     ) -> None:
         self._documents = documents
-        self._events = events
         self._signer = signer
         self._verifier = verifier
 
@@ -76,14 +64,14 @@ class SignatureService:
         """Sign the current PDF version; the signed document becomes a new version (the original is kept)."""
         request = to_request(options, caller)
         pdf, media_type = await self._documents.read_bytes(
-            caller, document_id, permission=Permission.SIGN, action="document.sign", max_bytes=MAX_PDF_BYTES
+            caller, document_id, permission=Permission.SIGN, action=AuditAction.DOCUMENT_SIGN, max_bytes=MAX_PDF_BYTES
         )
         if media_type != "application/pdf":
             raise UnprocessableContent("only PDF documents can be signed")
         try:
             signed = await self._signer.sign(pdf, request)
         except signing.SigningError as exc:
-            raise map_signing_error(exc) from exc
+            raise library_error(exc) from exc
         content = IncomingContent("application/pdf", _once(signed), len(signed))
         return await self._documents.add_version(
             caller, document_id, content, origin="signature", permission=Permission.SIGN
@@ -94,7 +82,7 @@ class SignatureService:
     ) -> dict[str, Any]:
         """The verification report of a vault document's current version."""
         pdf, media_type = await self._documents.read_bytes(
-            caller, document_id, permission=Permission.VIEW, action="document.verify", max_bytes=MAX_PDF_BYTES
+            caller, document_id, permission=Permission.VIEW, action=AuditAction.DOCUMENT_VERIFY, max_bytes=MAX_PDF_BYTES
         )
         if media_type != "application/pdf":
             raise UnprocessableContent("only PDF documents carry signatures")
@@ -108,5 +96,5 @@ class SignatureService:
             if etsi:
                 report["etsi_reports"] = await self._verifier.etsi_report_xml(pdf)
         except signing.SigningError as exc:
-            raise map_signing_error(exc) from exc
+            raise library_error(exc) from exc
         return report

@@ -1,0 +1,102 @@
+"""The audit trail every service writes through: one way to turn "who did what to whose data" into an entry.
+
+Owners appear only as pseudonyms (computed here from the owner's account id), so no service builds entries or
+pseudonyms itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vault.accounts.pseudonyms import PseudonymService
+from vault.audit.actions import AuditAction, Outcome
+from vault.audit.entry import AuditEvent
+from vault.core.principal import Caller
+from vault.events import EventRecorder
+
+__all__ = ("AuditTrail", "Detail")
+
+Detail = str | int | bool | None
+
+
+class AuditTrail:
+    """Records audit entries for the services (fail closed: a failed append raises a 503 error)."""
+
+    def __init__(self, recorder: EventRecorder, pseudonyms: PseudonymService) -> None:
+        self._recorder = recorder
+        self.pseudonyms = pseudonyms
+
+    async def event(
+        self,
+        session: AsyncSession,
+        action: AuditAction,
+        outcome: Outcome,
+        caller: Caller | None,
+        *,
+        owner_id: uuid.UUID | None = None,
+        owner_ref: str | None = None,
+        document_id: uuid.UUID | None = None,
+        version_id: uuid.UUID | None = None,
+        grant_id: uuid.UUID | None = None,
+        request_id: uuid.UUID | None = None,
+        link_id: uuid.UUID | None = None,
+        purpose: str | None = None,
+        details: Mapping[str, Detail] | None = None,
+    ) -> AuditEvent:
+        """An entry, with the owner's pseudonym looked up from `owner_id` unless `owner_ref` is given."""
+        if owner_ref is None and owner_id is not None:
+            owner_ref = await self.pseudonyms.of(session, owner_id)
+        return self.entry(
+            action,
+            outcome,
+            caller,
+            owner_ref=owner_ref,
+            document_id=document_id,
+            version_id=version_id,
+            grant_id=grant_id,
+            request_id=request_id,
+            link_id=link_id,
+            purpose=purpose,
+            details=details,
+        )
+
+    def entry(
+        self,
+        action: AuditAction,
+        outcome: Outcome,
+        caller: Caller | None,
+        *,
+        owner_ref: str | None = None,
+        document_id: uuid.UUID | None = None,
+        version_id: uuid.UUID | None = None,
+        grant_id: uuid.UUID | None = None,
+        request_id: uuid.UUID | None = None,
+        link_id: uuid.UUID | None = None,
+        purpose: str | None = None,
+        details: Mapping[str, Detail] | None = None,
+    ) -> AuditEvent:
+        """An entry whose owner pseudonym (if any) the caller already has."""
+        return self._recorder.event(
+            action.value,
+            outcome.value,
+            caller,
+            owner_ref=owner_ref,
+            document_id=document_id,
+            version_id=version_id,
+            grant_id=grant_id,
+            request_id=request_id,
+            link_id=link_id,
+            purpose=purpose,
+            details=details,
+        )
+
+    async def record(self, session: AsyncSession, event: AuditEvent) -> None:
+        """Append inside the caller's transaction: the entry commits or vanishes with the caller's rows."""
+        await self._recorder.append(session, event)
+
+    async def record_now(self, event: AuditEvent) -> None:
+        """Append in a transaction of its own (denied attempts, reads after their transaction ended)."""
+        await self._recorder.append_now(event)

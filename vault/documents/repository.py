@@ -1,0 +1,63 @@
+"""Documents in queries: loading with versions, ownership, and the owner's keyset-paged listing."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from vault.accounts.models import Account
+from vault.core.paging import after_cursor
+from vault.core.principal import Caller
+from vault.core.repository import Repository
+from vault.documents.models import Document, DocumentVersion
+
+__all__ = ("DocumentRepository",)
+
+
+class DocumentRepository(Repository[Document]):
+    """Documents with their versions (ordered by number)."""
+
+    model_type = Document
+
+    async def load(self, document_id: uuid.UUID) -> Document | None:
+        """A document with its versions, or None."""
+        return await self.session.scalar(
+            select(Document).where(Document.id == document_id).options(selectinload(Document.versions))
+        )
+
+    async def owned(self, caller: Caller, document_id: uuid.UUID) -> Document | None:
+        """The caller's own document (None for a missing one and for anybody else's)."""
+        return await self.session.scalar(
+            select(Document)
+            .join(Account, Account.id == Document.owner_id)
+            .where(Document.id == document_id, Account.issuer == caller.issuer, Account.subject == caller.subject)
+        )
+
+    async def page(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> list[Document]:
+        """Up to `limit + 1` of the owner's documents, newest first, after `cursor`."""
+        query = (
+            select(Document)
+            .where(Document.owner_id == owner_id)
+            .options(selectinload(Document.versions))
+            .order_by(Document.created_at.desc(), Document.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor:
+            query = query.where(after_cursor(cursor, Document.created_at, Document.id))
+        return list(await self.session.scalars(query))
+
+    async def object_keys_of_owner(self, owner_id: uuid.UUID) -> list[str]:
+        """Every object key of every version the owner holds."""
+        query = (
+            select(DocumentVersion.object_key)
+            .join(Document, Document.id == DocumentVersion.document_id)
+            .where(Document.owner_id == owner_id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def count_of_owner(self, owner_id: uuid.UUID) -> int:
+        """How many documents the owner holds."""
+        query = select(func.count()).select_from(Document).where(Document.owner_id == owner_id)
+        return int(await self.session.scalar(query) or 0)

@@ -1,0 +1,289 @@
+"""The composition root: one init plugin that builds settings, leaves, repositories' services and routes.
+
+Every part is created in the app's lifespan (nothing connects at import or build time), put in a typed
+`Services` container, and handed to route handlers by name (`documents: NamedDependency[DocumentService]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar import Litestar, Request
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import InitPluginProtocol
+
+import auth
+import storage
+from vault.access_log.controllers import AccessLogController
+from vault.access_log.service import AccessLogService
+from vault.accounts.controllers import MeController
+from vault.accounts.keys import KeyService
+from vault.accounts.pseudonyms import PseudonymService
+from vault.accounts.trail import AuditTrail
+from vault.admin.controllers import AdminController
+from vault.admin.service import LegalHoldService
+from vault.audit.actions import AuditAction, Outcome
+from vault.audit.log import AuditLog
+from vault.background import Chores
+from vault.container import Services, ServiceSlot
+from vault.core.clock import Clock, utcnow
+from vault.core.database import Database, create_engine
+from vault.core.errors import UpstreamUnavailable
+from vault.core.principal import Caller
+from vault.documents.content import ContentVault
+from vault.documents.controllers import DocumentController
+from vault.documents.service import DocumentService
+from vault.erasure.controllers import erase_account
+from vault.erasure.service import AccountErasure
+from vault.events import EventRecorder
+from vault.grants.controllers import GrantController, SharedController
+from vault.grants.policy import GrantAccessPolicy
+from vault.grants.service import GrantService
+from vault.http.audit import AuditController, audit_key
+from vault.http.health import ReadinessProbe, SystemController
+from vault.http.problems import exception_handlers
+from vault.http.security import BearerAuthMiddleware, TokenGate
+from vault.issuance.controllers import IssuanceController
+from vault.issuance.service import IssuanceService
+from vault.links.controllers import LinkController, ShareLinkController
+from vault.links.redaction import install_link_token_filter
+from vault.links.service import LinkService
+from vault.requests.controllers import RequestController
+from vault.requests.service import RequestService
+from vault.settings import Settings
+from vault.signatures.controllers import SignatureController, verify_upload
+from vault.signatures.service import MAX_PDF_BYTES, SignatureService
+from vault.signatures.setup import build_signing
+
+__all__ = ("VaultPlugin",)
+
+log = logging.getLogger(__name__)
+DEV_IDP_PATH = "/dev-idp"
+ROUTES: tuple[Any, ...] = (
+    SystemController,
+    MeController,
+    erase_account,
+    DocumentController,
+    SignatureController,
+    verify_upload,
+    GrantController,
+    SharedController,
+    LinkController,
+    ShareLinkController,
+    RequestController,
+    IssuanceController,
+    AccessLogController,
+    AuditController,
+    audit_key,
+    AdminController,
+)
+
+
+class VaultPlugin(InitPluginProtocol):
+    """Wires the vault into a Litestar app: routes, dependencies, authentication, errors, OpenAPI, lifespan."""
+
+    def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.slot = ServiceSlot()
+        self.gate = TokenGate()
+        self.dev_idp = _dev_provider(settings)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        self._configure_routes(app_config)
+        self._configure_dependencies(app_config)
+        self._configure_security(app_config)
+        app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
+        app_config.openapi_config = _openapi()
+        app_config.lifespan = [*app_config.lifespan, self._lifespan]
+        app_config.request_max_body_size = 1024 * 1024
+        return app_config
+
+    def _configure_routes(self, app_config: AppConfig) -> None:
+        app_config.route_handlers = [*app_config.route_handlers, *ROUTES]
+        if self.dev_idp is not None:
+            from vault.http.dev_idp import dev_idp_router
+
+            app_config.route_handlers.append(dev_idp_router(self.dev_idp, on_login=self._record_dev_login))
+
+    def _configure_dependencies(self, app_config: AppConfig) -> None:
+        slot = self.slot
+
+        def provider(name: str) -> Provide:
+            return Provide(lambda: getattr(slot.get(), name), sync_to_thread=False)
+
+        app_config.dependencies = {**{name: provider(name) for name in Services.names()}, **app_config.dependencies}
+
+    def _configure_security(self, app_config: AppConfig) -> None:
+        middleware = DefineMiddleware(BearerAuthMiddleware, gate=self.gate, exclude=["^/schema"])
+        app_config.middleware = [middleware, *app_config.middleware]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        """Open every client the service needs; close them all on shutdown."""
+        settings = self.settings
+        settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        install_link_token_filter()  # share-link tokens travel in /s/<token> paths: keep them out of logs
+        async with contextlib.AsyncExitStack() as stack:
+            services = await self._build(settings, stack)
+            self.slot.fill(services)
+            self.gate.validator = _token_validator(settings, await _http_client(self.dev_idp, stack))
+            chores = Chores(services)
+            self.gate.on_denied = chores.count_token_denial
+            await chores.start()
+            try:
+                yield
+            finally:
+                await chores.stop()
+                self.gate.validator = None
+                self.slot.fill(None)
+
+    async def _build(self, settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
+        db = Database(
+            create_engine(
+                settings.resolved_database_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout
+            )
+        )
+        stack.push_async_callback(db.dispose)
+        store = storage.store_from_url(settings.resolved_storage_url)
+        stack.push_async_callback(store.close)
+        provider = storage.key_provider_from_url(settings.resolved_key_provider)
+        if callable(close_provider := getattr(provider, "close", None)):
+            stack.callback(close_provider)  # the PKCS#11 session
+        keys = KeyService(provider)
+        events = EventRecorder(lambda: _open_audit_log(settings, db, keys), db.sessions)
+        try:
+            await events.log()
+        except UpstreamUnavailable:
+            log.warning("database or key provider unavailable at start; the audit log opens on first use")
+        trail = AuditTrail(events, PseudonymService(keys))
+        content = ContentVault(store, keys, trail, settings.max_upload_bytes)
+        documents = DocumentService(db, content, keys, trail, GrantAccessPolicy(self.clock), self.clock)
+        setup = await asyncio.to_thread(build_signing, settings)
+        stack.callback(setup.backend.close)
+        stack.push_async_callback(setup.service.aclose)
+        return Services(
+            settings=settings,
+            clock=self.clock,
+            db=db,
+            store=store,
+            keys=keys,
+            events=events,
+            trail=trail,
+            documents=documents,
+            grants=GrantService(db, trail, self.clock),
+            links=LinkService(
+                db,
+                content,
+                trail,
+                public_url=settings.resolved_public_url,
+                clock=self.clock,
+                max_password_failures=settings.link_password_attempts,
+            ),
+            requests=RequestService(db, keys, trail, self.clock),
+            issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
+            access_log=AccessLogService(db, trail.pseudonyms),
+            signatures=SignatureService(documents, setup.service, setup.verifier),
+            verifier=setup.verifier,
+            erasure=AccountErasure(db, content, trail),
+            legal_holds=LegalHoldService(db, trail),
+            readiness=ReadinessProbe(
+                [("database", db.check), ("object_store", store.check), ("key_provider", keys.check)]
+            ),
+            dev_idp=self.dev_idp,
+        )
+
+    async def _record_dev_login(self, _: Request[Any, Any, Any], username: str) -> None:
+        """A sign-in at the development provider is an audit event like any other login."""
+        user = auth.DEMO_USERS.get(username)
+        if user is None:
+            return
+        caller = Caller(
+            subject=user.subject,
+            issuer=self.settings.resolved_issuer,
+            roles=frozenset(user.roles),
+            agency=user.agency,
+            client_id="dev-idp",
+        )
+        trail = self.slot.get().trail
+        await trail.record_now(trail.entry(AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller))
+
+
+def _dev_provider(settings: Settings) -> auth.DevIdentityProvider | None:
+    if not settings.uses_dev_identity_provider:
+        return None
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return auth.DevIdentityProvider.load_or_create(
+        settings.resolved_data_dir / "dev-idp-key.pem",
+        settings.resolved_issuer,
+        settings.oidc_audience,
+        env=settings.env,
+    )
+
+
+async def _http_client(dev: auth.DevIdentityProvider | None, stack: contextlib.AsyncExitStack) -> httpx.AsyncClient:
+    """The client for discovery and JWKS; the built-in provider is answered in-process (no request to ourselves)."""
+    if dev is None:
+        client = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    else:
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            path = request.url.path
+            if path.endswith("/.well-known/openid-configuration"):
+                return httpx.Response(200, json=dev.discovery_document())
+            if path.endswith("/jwks"):
+                return httpx.Response(200, json=dev.jwks())
+            return httpx.Response(404)
+
+        client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    stack.push_async_callback(client.aclose)
+    return client
+
+
+def _token_validator(settings: Settings, http: httpx.AsyncClient) -> auth.TokenValidator:
+    policy = auth.TokenPolicy(
+        issuer=settings.resolved_issuer,
+        audience=settings.oidc_audience,
+        algorithms=settings.algorithms,
+        roles_claim=settings.oidc_roles_claim,
+        agency_claim=settings.oidc_agency_claim,
+    )
+    return auth.TokenValidator(policy, auth.JwksCache(settings.resolved_issuer, http))
+
+
+async def _open_audit_log(settings: Settings, db: Database, keys: KeyService) -> AuditLog:
+    """The audit log with its checkpoint key (an Ed25519 seed stored wrapped under the KEK)."""
+    async with db.transaction() as session:
+        seed = await keys.service_secret(
+            session,
+            "audit-checkpoint-ed25519",
+            lambda: Ed25519PrivateKey.generate().private_bytes_raw(),
+        )
+    return AuditLog(settings.resolved_audit_origin, Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Citizen Vault",
+        version="1",
+        description="Encrypted document vault and e-signature service.",
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description="OIDC access token"
+                )
+            }
+        ),
+        security=[{"bearer": []}],
+    )

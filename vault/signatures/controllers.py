@@ -1,0 +1,67 @@
+"""Signature endpoints: sign a vault PDF, the report of a vault document, and public verification."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from vault.core.errors import UnsupportedMediaType
+from vault.core.principal import Caller
+from vault.documents.media import normalise_media_type
+from vault.documents.schemas import DocumentRead
+from vault.http.security import PUBLIC, require_roles
+from vault.signatures.schemas import SignOptions
+from vault.signatures.service import MAX_PDF_BYTES, SignatureService
+
+__all__ = ("SignatureController", "verify_upload")
+
+
+class SignatureController(Controller):
+    """Signatures of vault documents."""
+
+    path = "/api/v1/documents/{document_id:uuid}/signatures"
+    tags = ["signatures"]
+    guards = [require_roles("citizen", "agency")]
+
+    @post("/", status_code=201)
+    async def sign(
+        self,
+        request: Request[Caller, Any, Any],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[SignOptions],
+    ) -> DocumentRead:
+        """Sign the current PDF version (owner, or a grantee allowed to sign); the result is a new version."""
+        return await signatures.sign(request.user, document_id, data)
+
+    @get("/")
+    async def report(
+        self,
+        request: Request[Caller, Any, Any],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+        etsi: FromQuery[bool] = False,
+    ) -> dict[str, Any]:
+        """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication);
+        `?etsi=true` adds the ETSI TS 119 102-2 XML report of each signature."""
+        return await signatures.report_for_document(request.user, document_id, etsi=etsi)
+
+
+@post(
+    "/api/v1/verify",
+    opt=PUBLIC,
+    tags=["signatures"],
+    status_code=200,
+    request_max_body_size=MAX_PDF_BYTES,
+)
+async def verify_upload(
+    request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService], etsi: FromQuery[bool] = False
+) -> dict[str, Any]:
+    """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed."""
+    if normalise_media_type(request.headers.get("content-type")) != "application/pdf":
+        raise UnsupportedMediaType("send the PDF as the raw body with Content-Type: application/pdf")
+    return await signatures.report(await request.body(), etsi=etsi)
