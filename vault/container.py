@@ -8,6 +8,7 @@ import auth
 import signing
 import storage
 from vault.access_log.service import AccessLogService
+from vault.accounts.directory import AccountDirectory
 from vault.accounts.keys import KeyService
 from vault.accounts.trail import AuditTrail
 from vault.admin.service import LegalHoldService
@@ -49,6 +50,7 @@ class Services:
     verifier: signing.PdfVerifier
     erasure: AccountErasure
     legal_holds: LegalHoldService
+    directory: AccountDirectory
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
 

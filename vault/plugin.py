@@ -18,15 +18,14 @@ from litestar import Litestar, Request
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 
 import auth
 import storage
 from vault.access_log.controllers import AccessLogController
 from vault.access_log.service import AccessLogService
-from vault.accounts.controllers import MeController
+from vault.accounts.controllers import MeController, directory_search
+from vault.accounts.directory import AccountDirectory
 from vault.accounts.keys import KeyService
 from vault.accounts.pseudonyms import PseudonymService
 from vault.accounts.trail import AuditTrail
@@ -50,7 +49,10 @@ from vault.grants.controllers import GrantController, SharedController
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.audit import AuditController, audit_key
+from vault.http.headers import SecurityHeadersMiddleware
 from vault.http.health import ReadinessProbe, SystemController
+from vault.http.openapi import docs_assets_router, openapi_config
+from vault.http.params import reject_unknown_query
 from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware, TokenGate
 from vault.issuance.controllers import IssuanceController
@@ -72,6 +74,7 @@ DEV_IDP_PATH = "/dev-idp"
 ROUTES: tuple[Any, ...] = (
     SystemController,
     MeController,
+    directory_search,
     erase_account,
     DocumentController,
     SignatureController,
@@ -104,9 +107,11 @@ class VaultPlugin(InitPluginProtocol):
         self._configure_dependencies(app_config)
         self._configure_security(app_config)
         app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
-        app_config.openapi_config = _openapi()
+        app_config.openapi_config = openapi_config()
+        app_config.route_handlers = [*app_config.route_handlers, docs_assets_router()]
         app_config.lifespan = [*app_config.lifespan, self._lifespan]
         app_config.request_max_body_size = 1024 * 1024
+        app_config.before_request = reject_unknown_query
         return app_config
 
     def _configure_routes(self, app_config: AppConfig) -> None:
@@ -125,8 +130,12 @@ class VaultPlugin(InitPluginProtocol):
         app_config.dependencies = {**{name: provider(name) for name in Services.names()}, **app_config.dependencies}
 
     def _configure_security(self, app_config: AppConfig) -> None:
-        middleware = DefineMiddleware(BearerAuthMiddleware, gate=self.gate, exclude=["^/schema"])
-        app_config.middleware = [middleware, *app_config.middleware]
+        https = self.settings.resolved_public_url.startswith("https://")
+        app_config.middleware = [
+            DefineMiddleware(SecurityHeadersMiddleware, https=https),
+            DefineMiddleware(BearerAuthMiddleware, gate=self.gate, exclude=["^/schema"]),
+            *app_config.middleware,
+        ]
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
@@ -140,6 +149,7 @@ class VaultPlugin(InitPluginProtocol):
             self.gate.validator = _token_validator(settings, await _http_client(self.dev_idp, stack))
             chores = Chores(services)
             self.gate.on_denied = chores.count_token_denial
+            self.gate.on_seen = services.directory.seen
             await chores.start()
             try:
                 yield
@@ -197,6 +207,7 @@ class VaultPlugin(InitPluginProtocol):
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
+            directory=AccountDirectory(db),
             readiness=ReadinessProbe(
                 [("database", db.check), ("object_store", store.check), ("key_provider", keys.check)]
             ),
@@ -270,20 +281,3 @@ async def _open_audit_log(settings: Settings, db: Database, keys: KeyService) ->
             lambda: Ed25519PrivateKey.generate().private_bytes_raw(),
         )
     return AuditLog(settings.resolved_audit_origin, Ed25519PrivateKey.from_private_bytes(seed))
-
-
-def _openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="Citizen Vault",
-        version="1",
-        description="Encrypted document vault and e-signature service.",
-        path="/schema",
-        components=Components(
-            security_schemes={
-                "bearer": SecurityScheme(
-                    type="http", scheme="bearer", bearer_format="JWT", description="OIDC access token"
-                )
-            }
-        ),
-        security=[{"bearer": []}],
-    )

@@ -10,8 +10,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.support.api import DevTokens
 from tests.support.vault_app import make_settings, vault_client
-from vault.app import services_of
 from vault.settings import Settings
 
 
@@ -24,16 +24,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with vault_client(settings) as test:
         yield test
-
-
-class DevTokens:
-    """Access tokens from the built-in development provider, by demo user name."""
-
-    def __init__(self, app: Litestar) -> None:
-        self._provider = services_of(app).dev_idp
-
-    def __call__(self, user: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._provider.issue_access_token(user)}"}
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import upload
-from tests.integration.test_requests_flow import answer, ask
-from tests.integration.test_sharing_grants import share, subject
-from tests.integration.test_sharing_links import make_link
+from tests.support.api import DevTokens, answer, ask, make_link, share, subject, upload
 
 LOG = "/api/v1/me/access-log"
 
@@ -44,7 +40,7 @@ def test_the_log_names_who_did_what_under_which_grant_and_purpose(
         ("request.create", "success", subject("oscar"), "city-registry", "address check"),
         ("link.use", "success", None, None, "share link"),
         ("link.create", "success", subject("alice"), None, None),
-        ("document.view", "denied", subject("bob"), None, None),
+        ("document.read", "denied", subject("bob"), None, None),
         ("document.download", "success", subject("olga"), "tax-office", "tax check"),
         ("grant.create", "success", subject("alice"), None, "tax check"),
         ("document.upload", "success", subject("alice"), None, None),

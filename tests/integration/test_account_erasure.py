@@ -10,16 +10,13 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
-from tests.integration.test_sharing_grants import share
-from tests.integration.test_sharing_links import make_link
+from tests.support.api import DOCS, DevTokens, assert_problem, make_link, share, subject, upload
 from tests.support.vault_app import run_in_app
 from vault.accounts.models import Account, SubjectKey
 from vault.app import services_of
 from vault.audit.models import AuditEntryRow
 from vault.audit.verify import verify_bundle
+from vault.documents.models import Document, DocumentVersion
 from vault.settings import Settings
 
 ERASE = "/api/v1/me?confirm=erase-my-account"
@@ -29,13 +26,25 @@ def _objects(settings: Settings) -> list[Path]:
     return [p for p in (settings.resolved_data_dir / "objects").rglob("*") if p.is_file()]
 
 
-def _rows(client: TestClient[Litestar]) -> tuple[int, int, set[str | None]]:
-    async def read() -> tuple[int, int, set[str | None]]:
+def _rows(client: TestClient[Litestar], subject: str) -> tuple[int, int, int, set[str | None]]:
+    """What the database holds of `subject`: accounts, subject keys, document versions (with their wrapped data
+    keys), and every owner pseudonym in the log."""
+
+    async def read() -> tuple[int, int, int, set[str | None]]:
         async with services_of(client.app).db.sessions() as session:
-            accounts = len((await session.scalars(select(Account))).all())
-            keys = len((await session.scalars(select(SubjectKey))).all())
+            ids = list(await session.scalars(select(Account.id).where(Account.subject == subject)))
+            keys = len((await session.scalars(select(SubjectKey).where(SubjectKey.account_id.in_(ids)))).all())
+            versions = len(
+                (
+                    await session.scalars(
+                        select(DocumentVersion.wrapped_dek)
+                        .join(Document, Document.id == DocumentVersion.document_id)
+                        .where(Document.owner_id.in_(ids))
+                    )
+                ).all()
+            )
             refs = set((await session.scalars(select(AuditEntryRow.owner_ref))).all())
-            return accounts, keys, refs
+            return len(ids), keys, versions, refs
 
     return run_in_app(client, read)
 
@@ -50,7 +59,8 @@ def test_erasing_an_account_shreds_everything_and_keeps_the_log_verifiable(
     link = make_link(client, alice, first["id"])
     bobs = upload(client, bob, b"bob keeps this")
     assert len(_objects(settings)) == 3
-    _, _, refs_before = _rows(client)
+    assert _rows(client, subject("alice"))[:3] == (1, 1, 2)
+    _, _, _, refs_before = _rows(client, subject("alice"))
 
     assert_problem(client.delete("/api/v1/me", headers=alice), 400)  # irreversible: needs the confirmation
     assert client.delete(ERASE, headers=alice).status_code == 204
@@ -60,13 +70,14 @@ def test_erasing_an_account_shreds_everything_and_keeps_the_log_verifiable(
     assert client.get(f"/s/{link['token']}").status_code in {404, 410}
     assert client.get(DOCS, headers=alice).json()["items"] == []
     assert client.get(f"{DOCS}/{bobs['id']}/content", headers=bob).content == b"bob keeps this"
-    accounts, keys, refs_after = _rows(client)
-    assert (accounts, keys) == (1, 1)  # bob's
+    accounts, keys, versions, refs_after = _rows(client, subject("alice"))
+    assert (accounts, keys, versions) == (0, 0, 0)  # no account, no subject key, no version row or wrapped key
+    assert _rows(client, subject("bob"))[:3] == (1, 1, 1)
     assert refs_before <= refs_after  # the erased citizen's entries stay, under the old pseudonym
 
     # alice comes back: a new account, a new key, a pseudonym nobody can link to the old one
     upload(client, alice, b"a fresh start")
-    _, _, refs_now = _rows(client)
+    _, _, _, refs_now = _rows(client, subject("alice"))
     assert len(refs_now - refs_after) == 1
 
     auditor = as_user("audrey")

@@ -20,12 +20,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 import signing
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import upload
-from tests.integration.test_issuance_api import MINIMAL, sign_with
-from tests.integration.test_requests_flow import ask
-from tests.integration.test_sharing_grants import later, share, subject
-from tests.integration.test_sharing_links import make_link
+from tests.support.api import MINIMAL, DevTokens, ask, later, make_link, share, sign_with, subject, upload
 from tests.support.vault_app import make_settings
 from vault.settings import Settings
 

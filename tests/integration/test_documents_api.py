@@ -9,26 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-
-DOCS = "/api/v1/documents"
-
-
-def upload(
-    client: TestClient[Litestar],
-    headers: dict[str, str],
-    data: bytes,
-    title: str = "Birth certificate",
-    media_type: str = "application/octet-stream",
-    kind: str = "certificate",
-) -> dict:
-    response = client.post(
-        DOCS,
-        content=data,
-        headers={**headers, "Content-Type": media_type, "X-Document-Title": title, "X-Document-Kind": kind},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.support.api import DOCS, DevTokens, upload
 
 
 def test_upload_list_read_download_round_trip(client: TestClient[Litestar], as_user: DevTokens) -> None:

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+import auth
 import signing
-from tests.integration.conftest import DevTokens
-from tests.integration.test_sharing_grants import later, subject
+from tests.support.api import MINIMAL, DevTokens, assert_problem, later, sign_with, subject
 from tests.support.vault_app import make_settings
 from vault.settings import Settings
 
-MINIMAL = Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf"
 DOCS = "/api/v1/documents"
-
-
-def sign_with(pki: signing.DevPki) -> bytes:
-    """minimal.pdf signed (PAdES B-B) with the seal of a development PKI."""
-
-    async def run() -> bytes:
-        service = signing.PdfSigningService(
-            pki.load_signer(), tsa_url=None, trust_roots=pki.trust_roots(), allow_fetching=False
-        )
-        try:
-            return await service.sign(MINIMAL.read_bytes(), signing.SignRequest(reason="issued"))
-        finally:
-            await service.aclose()
-
-    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -46,7 +29,7 @@ def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> S
 
 def issue(client: TestClient[Litestar], officer: dict[str, str], citizen: str, pdf: bytes, **headers: str):
     return client.post(
-        f"/api/v1/citizens/{subject(citizen)}/documents",
+        f"/api/v1/citizens/{subject(citizen) if citizen in auth.DEMO_USERS else citizen}/documents",
         content=pdf,
         headers={
             **officer,
@@ -128,4 +111,14 @@ def test_wrong_content_type_is_415(
     client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
 ) -> None:
     response = issue(client, as_user("olga"), "alice", sign_with(agency_pki), content_type="image/png")
-    assert response.status_code == 415
+    body = assert_problem(response, 415)
+    assert "application/pdf" in body["detail"]
+    assert client.get(DOCS, headers=as_user("alice")).json()["items"] == []  # nothing stored
+
+
+def test_issuing_to_somebody_who_never_signed_in_is_422_and_creates_no_vault(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
+) -> None:
+    response = issue(client, as_user("olga"), "made-up-subject", sign_with(agency_pki))
+    body = assert_problem(response, 422)
+    assert "never signed in" in body["detail"]

@@ -8,31 +8,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import upload
-from tests.integration.test_sharing_grants import later, move_clock, reads, subject
+from tests.support.api import DevTokens, answer, ask, later, move_clock, reads, subject, upload
 
 REQUESTS = "/api/v1/requests"
-
-
-def ask(client: TestClient[Litestar], officer: dict[str, str], citizen: str = "alice", **body: Any) -> dict[str, Any]:
-    body = {
-        "citizen": subject(citizen),
-        "kinds": ["certificate"],
-        "purpose": "income tax assessment 2026",
-        "legal_basis": "Tax Code s. 93",
-        "expires_at": later(days=30),
-        **body,
-    }
-    response = client.post(REQUESTS, json=body, headers=officer)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def answer(client: TestClient[Litestar], citizen: dict[str, str], request_id: str, documents: list[str] | None) -> Any:
-    if documents is None:
-        return client.post(f"{REQUESTS}/{request_id}/deny", headers=citizen)
-    return client.post(f"{REQUESTS}/{request_id}/approve", json={"documents": documents}, headers=citizen)
 
 
 def listing(client: TestClient[Litestar], headers: dict[str, str]) -> list[dict[str, Any]]:

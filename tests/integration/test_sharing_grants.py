@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-import auth
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import upload
-from tests.support.vault_app import clock_of
+from tests.support.api import DevTokens, later, move_clock, reads, share, subject, upload
 
 DOCS = "/api/v1/documents"
-
-
-def subject(user: str) -> str:
-    """The `sub` of a demo user of the development provider."""
-    return auth.DEMO_USERS[user].subject
-
-
-def later(**delta: float) -> str:
-    """An ISO time `delta` from now (UTC)."""
-    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
-
-
-def move_clock(client: TestClient[Litestar], **delta: float) -> None:
-    """Move the sharing services' clock (no sleeping): expiry is checked against it on every request."""
-    clock_of(client.app).move(**delta)
-
-
-def share(client: TestClient[Litestar], owner: dict[str, str], document_id: str, **body: Any) -> dict[str, Any]:
-    body.setdefault("permissions", ["view", "download"])
-    body.setdefault("expires_at", later(days=7))
-    response = client.post(f"{DOCS}/{document_id}/grants", json=body, headers=owner)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def reads(client: TestClient[Litestar], headers: dict[str, str], document_id: str) -> tuple[int, int]:
-    """(metadata status, content status) for a caller."""
-    meta = client.get(f"{DOCS}/{document_id}", headers=headers).status_code
-    content = client.get(f"{DOCS}/{document_id}/content", headers=headers).status_code
-    return meta, content
 
 
 @pytest.mark.parametrize(

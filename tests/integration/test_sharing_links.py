@@ -10,23 +10,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
-from vault.http.link_redaction import LinkTokenFilter
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import upload
-from tests.integration.test_sharing_grants import later, move_clock
+from tests.support.api import DevTokens, later, make_link, move_clock, upload
 from vault.app import services_of
 from vault.audit.models import AuditEntryRow
 from vault.links.models import ShareLink
+from vault.links.redaction import LinkTokenFilter
 
 DOCS = "/api/v1/documents"
-
-
-def make_link(client: TestClient[Litestar], owner: dict[str, str], document_id: str, **body: Any) -> dict[str, Any]:
-    body.setdefault("expires_at", later(days=1))
-    response = client.post(f"{DOCS}/{document_id}/links", json=body, headers=owner)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def stored(client: TestClient[Litestar]) -> tuple[list[ShareLink], list[bytes]]:

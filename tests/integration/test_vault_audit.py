@@ -13,9 +13,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import text
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
+from tests.support.api import DOCS, DevTokens, assert_problem, upload
 from tests.support.vault_app import run_in_app
 from vault.app import services_of
 from vault.audit import merkle
@@ -51,7 +49,7 @@ def test_every_document_action_lands_in_the_log_with_no_content(
     for expected in [
         ("document.upload", "success"),
         ("document.download", "success"),
-        ("document.view", "denied"),
+        ("document.read", "denied"),
         ("document.erase", "success"),
     ]:
         assert expected in actions

@@ -12,11 +12,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 import storage
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
 from tests.services._proc import free_port
 from tests.services.seaweedfs import S3Server
+from tests.support.api import DOCS, DevTokens, assert_problem, upload
 from tests.support.vault_app import make_settings, run_in_app, vault_client
 from vault.app import services_of
 

@@ -12,12 +12,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
 from tests.integration.test_signing_pkcs11 import _generate, _issue, _public_key
 from tests.services.pki import MINIMAL_PDF, PkiServices
 from tests.services.softhsm import SoftHsmToken
+from tests.support.api import DOCS, DevTokens, assert_problem, upload
 from tests.support.vault_app import make_settings, vault_client
 from vault.app import services_of
 

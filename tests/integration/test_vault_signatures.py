@@ -10,9 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
+from tests.support.api import DOCS, DevTokens, assert_problem, upload
 
 PDF_DIR = Path(__file__).resolve().parents[1] / "data" / "pdf"
 MINIMAL = (PDF_DIR / "minimal.pdf").read_bytes()

@@ -17,6 +17,7 @@ import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 
+import auth
 from tests.services._proc import free_port
 from vault.app import create_app, services_of
 from vault.migrations import upgrade
@@ -31,6 +32,7 @@ __all__ = (
     "migrate",
     "run_in_app",
     "running_server",
+    "sign_in_demo_users",
     "vault_client",
 )
 
@@ -74,12 +76,23 @@ def clock_of(app: Litestar) -> MovableClock:
     return clock
 
 
+def sign_in_demo_users(client: httpx.Client | TestClient[Litestar], provider: auth.DevIdentityProvider) -> None:
+    """Every demo user makes one request, as a person who signed in would: the directory knows them after."""
+    for name in auth.DEMO_USERS:
+        response = client.get("/api/v1/me", headers=bearer(provider.issue_access_token(name)))
+        assert response.status_code == 200, response.text
+
+
 @contextlib.contextmanager
-def vault_client(settings: Settings) -> Iterator[TestClient[Litestar]]:
-    """A migrated database and a started app (with a `MovableClock`) behind Litestar's test client."""
+def vault_client(settings: Settings, *, signed_in: bool = True) -> Iterator[TestClient[Litestar]]:
+    """A migrated database and a started app (with a `MovableClock`) behind Litestar's test client; with
+    `signed_in`, the demo users of the development provider have each signed in once."""
     migrate(settings)
     app = create_app(settings, clock=MovableClock())
     with TestClient(app, raise_server_exceptions=False, timeout=60) as client:
+        dev = services_of(app).dev_idp
+        if signed_in and dev is not None:
+            sign_in_demo_users(client, dev)
         yield client
 
 
@@ -123,7 +136,12 @@ def running_server(settings: Settings) -> Iterator[LiveServer]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app, server)
+        live = LiveServer(f"http://127.0.0.1:{port}", app, server)
+        dev = services_of(app).dev_idp
+        if dev is not None:
+            with live.client() as client:
+                sign_in_demo_users(client, dev)
+        yield live
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -108,7 +108,7 @@ def test_agency_request_approve_download_log_revoke(act_as: Any) -> None:
     agency.call("GET", content, 404)
     agency.call("GET", f"/api/v1/documents/{document}", 404)
     after = [(e["action"], e["outcome"]) for e in citizen.call("GET", "/api/v1/me/access-log", 200)["items"]]
-    assert after[:3] == [("document.view", "denied"), ("document.download", "denied"), ("grant.revoke", "success")]
+    assert after[:3] == [("document.read", "denied"), ("document.download", "denied"), ("grant.revoke", "success")]
 
 
 def test_single_use_link_under_ten_concurrent_downloads(server: LiveServer, act_as: Any) -> None:

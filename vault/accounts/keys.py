@@ -102,6 +102,13 @@ class KeyService:
             return await self.subject_key(session, account_id, 1)
         return SubjectKeyMaterial(account_id, 1, key)
 
+    async def first_subject_key(self, session: AsyncSession, account_id: uuid.UUID) -> SubjectKeyMaterial:
+        """Version 1 of the owner's subject key (what pseudonyms derive from), created on first use."""
+        row = await session.get(SubjectKey, (account_id, 1))
+        if row is None:
+            return await self.current_subject_key(session, account_id)
+        return SubjectKeyMaterial(account_id, 1, await self._unwrap_row(row))
+
     async def subject_key(self, session: AsyncSession, account_id: uuid.UUID, version: int) -> SubjectKeyMaterial:
         """A given version of the owner's subject key; gone after the account's keys were destroyed."""
         row = await session.get(SubjectKey, (account_id, version))

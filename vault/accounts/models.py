@@ -29,6 +29,11 @@ class Account(Base):
     subject: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC, default=_now)
     legal_hold: Mapped[bool] = mapped_column(default=False)
+    # the directory: how people find each other (from the identity provider's claims at the last sign-in)
+    handle: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    roles: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    agency: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
 
 
 class SubjectKey(Base):

@@ -30,12 +30,12 @@ class PseudonymService:
         self._cache: OrderedDict[uuid.UUID, str] = OrderedDict()
 
     async def of(self, session: AsyncSession, account_id: uuid.UUID) -> str:
-        """The account's pseudonym (from version 1 of its subject key; IntegrityFailure once that is destroyed)."""
+        """The account's pseudonym, from version 1 of its subject key (created with the account's first event)."""
         cached = self._cache.get(account_id)
         if cached is not None:
             self._cache.move_to_end(account_id)
             return cached
-        sk = await self._keys.subject_key(session, account_id, 1)
+        sk = await self._keys.first_subject_key(session, account_id)
         ref = owner_pseudonym(derive_pseudonym_key(sk.key), account_id)
         self._cache[account_id] = ref
         if len(self._cache) > self._capacity:

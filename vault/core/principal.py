@@ -19,6 +19,9 @@ class Caller:
         roles: the caller's known roles (unknown role names are dropped).
         agency: the agency an officer acts for, from the configured claim.
         client_id: the OAuth client that obtained the token.
+        name: the person's name, for display and for certificates that name their signer.
+        handle: the identity provider's handle (username or e-mail), how others find the person.
+        acr: the assurance level of the sign-in, as the identity provider reports it.
     """
 
     subject: str
@@ -26,6 +29,9 @@ class Caller:
     roles: frozenset[str]
     agency: str | None = None
     client_id: str | None = None
+    name: str | None = None
+    handle: str | None = None
+    acr: str | None = None
 
     @property
     def primary_role(self) -> str | None:

@@ -51,6 +51,7 @@ class Content:
     version: int
     title: str
     chunks: AsyncGenerator[bytes, None]
+    filename: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class UnlockedVersion:
     owner_id: uuid.UUID
     document_id: uuid.UUID
     title: str
+    filename: str | None
     version_id: uuid.UUID
     number: int
     media_type: str
@@ -74,13 +76,16 @@ def object_key(owner: uuid.UUID, document: uuid.UUID, version: uuid.UUID) -> str
     return f"v1/{owner}/{document}/{version}"
 
 
-def resolve_range(byte_range: tuple[int, int | None] | None, size: int) -> tuple[int, int]:
-    """[start, end) for a parsed `Range` (start, inclusive last or None); 416 when unsatisfiable."""
+def resolve_range(byte_range: tuple[int | None, int | None] | None, size: int) -> tuple[int, int]:
+    """[start, end) for a parsed `Range`: (first, inclusive last or None), or (None, suffix length); 416 when
+    unsatisfiable (including `bytes=-0`, which asks for nothing)."""
     if byte_range is None:
         return 0, size
     first, last = byte_range
-    if first < 0:  # suffix range: the last -first bytes
-        return max(0, size + first), size
+    if first is None:  # suffix range: the last `last` bytes
+        if not last or size == 0:
+            raise RangeNotSatisfiable(size=size)
+        return max(0, size - last), size
     if first >= size:
         raise RangeNotSatisfiable(size=size)
     end = size if last is None else min(last + 1, size)
@@ -167,6 +172,7 @@ class ContentVault:
             owner_id=document.owner_id,
             document_id=document.id,
             title=document.title,
+            filename=document.filename,
             version_id=version.id,
             number=version.number,
             media_type=version.media_type,
@@ -196,7 +202,15 @@ class ContentVault:
         )
         primed = await self._prime(chunks, caller, unlocked)
         return Content(
-            unlocked.media_type, unlocked.size, unlocked.sha256, start, end, unlocked.number, unlocked.title, primed
+            unlocked.media_type,
+            unlocked.size,
+            unlocked.sha256,
+            start,
+            end,
+            unlocked.number,
+            unlocked.title,
+            primed,
+            unlocked.filename,
         )
 
     async def _prime(

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, delete, get, post, route
+from litestar import Controller, Request, Response, delete, get, patch, post, route
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from vault.core.principal import Caller
 from vault.documents.content import Content
-from vault.documents.schemas import DocumentPage, DocumentRead, VersionRead
+from vault.documents.schemas import DocumentPage, DocumentRead, DocumentUpdate, VersionRead
 from vault.documents.service import DocumentService
 from vault.documents.uploads import read_upload
 from vault.http.params import Limit
@@ -23,15 +24,16 @@ from vault.http.security import require_roles
 
 __all__ = ("DocumentController", "content_response", "parse_range")
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")  # 19 digits: past any file size, never a huge integer
+ByteRange = tuple[int | None, int | None]
 
 
-def parse_range(header: str | None) -> tuple[int, int | None] | None:
-    """One byte range as (first, last-inclusive or None), (-suffix, None), or None to serve everything.
+def parse_range(header: str | None) -> ByteRange | None:
+    """One byte range as (first, last-inclusive or None), or (None, suffix length); None serves everything.
 
-    Invalid or multi-range headers are ignored, as RFC 9110 allows.
+    Invalid or multi-range headers are ignored, as RFC 9110 allows; nothing here can fail on hostile input.
     """
-    if not header:
+    if not header or len(header) > 64:
         return None
     match = _RANGE.match(header.strip())
     if match is None:
@@ -40,23 +42,31 @@ def parse_range(header: str | None) -> tuple[int, int | None] | None:
     if not first and not last:
         return None
     if not first:
-        return -int(last), None
+        return None, int(last)
     if last and int(last) < int(first):
         return None
     return int(first), int(last) if last else None
 
 
-def _disposition(title: str) -> str:
-    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", title)[:100] or "document"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title[:150], safe='')}"
+def download_name(title: str, filename: str | None, media_type: str) -> str:
+    """The name a download is saved under: the uploaded file name, else the title with the type's extension."""
+    if filename:
+        return filename
+    extension = mimetypes.guess_extension(media_type, strict=False) or ""
+    return title if not extension or title.lower().endswith(extension) else f"{title}{extension}"
 
 
-def content_response(content: Content, title: str, ranged: bool) -> Stream:
+def _disposition(name: str) -> str:
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:100] or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name[:150], safe='')}"
+
+
+def content_response(content: Content, ranged: bool) -> Stream:
     """A streamed body for decrypted content; the decryptor is closed even if the client goes away."""
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Length": str(content.end - content.start),
-        "Content-Disposition": _disposition(title),
+        "Content-Disposition": _disposition(download_name(content.title, content.filename, content.media_type)),
         "ETag": f'"{content.sha256}"',
         "X-Content-Type-Options": "nosniff",
         "X-Document-Version": str(content.version),
@@ -74,6 +84,18 @@ def content_response(content: Content, title: str, ranged: bool) -> Stream:
     )
 
 
+def created(document: DocumentRead) -> Response[DocumentRead]:
+    """201 with the document and its `Location`."""
+    return Response(document, status_code=201, headers={"Location": f"/api/v1/documents/{document.id}"})
+
+
+def _etags(header: str | None) -> frozenset[str]:
+    """The entity tags of an `If-None-Match` header (weak or strong; `*` kept as is)."""
+    if not header or len(header) > 4096:
+        return frozenset()
+    return frozenset(tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip())
+
+
 class DocumentController(Controller):
     """The caller's documents and documents shared with them."""
 
@@ -83,11 +105,12 @@ class DocumentController(Controller):
     @post("/", guards=[require_roles("citizen")], status_code=201, request_max_body_size=None)
     async def upload(
         self, request: Request[Caller, Any, Any], documents: NamedDependency[DocumentService]
-    ) -> DocumentRead:
+    ) -> Response[DocumentRead]:
         """Upload a document: a raw streamed body (title/kind in X-Document-Title / X-Document-Kind headers or
-        the query) or multipart/form-data with `title`, `kind` and then `file`."""
+        the query; `X-Document-Title*: UTF-8''...` for non-ASCII titles) or multipart/form-data with `title`,
+        `kind` and then `file`."""
         meta, content = await read_upload(request)
-        return await documents.upload(request.user, meta, content)
+        return created(await documents.upload(request.user, meta, content))
 
     @get("/", guards=[require_roles("citizen")])
     async def list_documents(
@@ -131,11 +154,20 @@ class DocumentController(Controller):
         documents: NamedDependency[DocumentService],
         document_id: FromPath[uuid.UUID],
         version: Annotated[int | None, QueryParameter(ge=1)] = None,
-    ) -> Stream:
-        """The document's bytes (current or `?version=`), streamed; one `Range` supported."""
+    ) -> Stream | Response[None]:
+        """The document's bytes (current or `?version=`), streamed; one `Range` supported; `If-None-Match`
+        with the ETag (the quoted SHA-256) answers 304."""
         byte_range = parse_range(request.headers.get("range"))
-        content = await documents.open_content(request.user, document_id, version=version, byte_range=byte_range)
-        return content_response(content, content.title, byte_range is not None)
+        content = await documents.open_content(
+            request.user,
+            document_id,
+            version=version,
+            byte_range=byte_range,
+            unless_etag=_etags(request.headers.get("if-none-match")),
+        )
+        if content is None:  # the client holds this version already: 304, nothing decrypted
+            return Response(content=None, status_code=304)
+        return content_response(content, byte_range is not None)
 
     @post(
         "/{document_id:uuid}/versions",
@@ -148,10 +180,21 @@ class DocumentController(Controller):
         request: Request[Caller, Any, Any],
         documents: NamedDependency[DocumentService],
         document_id: FromPath[uuid.UUID],
-    ) -> DocumentRead:
+    ) -> Response[DocumentRead]:
         """Upload a new version (same body forms as upload; title is not needed)."""
         _, content = await read_upload(request, require_title=False)
-        return await documents.add_version(request.user, document_id, content)
+        return created(await documents.add_version(request.user, document_id, content))
+
+    @patch("/{document_id:uuid}", guards=[require_roles("citizen")])
+    async def update(
+        self,
+        request: Request[Caller, Any, Any],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
+        data: JSONBody[DocumentUpdate],
+    ) -> DocumentRead:
+        """Change the title or the kind of one of the caller's documents."""
+        return await documents.update(request.user, document_id, data)
 
     @delete("/{document_id:uuid}", guards=[require_roles("citizen")], status_code=204)
     async def erase(

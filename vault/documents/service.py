@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vault.accounts.directory import AccountDirectory
 from vault.accounts.keys import KeyService
 from vault.accounts.repository import AccountRepository
 from vault.accounts.trail import AuditTrail, Detail
@@ -139,7 +140,11 @@ class DocumentService:
         With `issued`, the caller's agency is recorded as the issuer (agency issuance into a citizen's vault).
         """
         async with self._db.transaction() as session:
-            account = await AccountRepository(session).ensure(caller.issuer, owner_subject)
+            accounts = AccountRepository(session)
+            if issued:  # only into the vault of somebody who exists: no vault for a made-up subject
+                account = await AccountDirectory.person(accounts, caller.issuer, owner_subject)
+            else:
+                account = await accounts.ensure(caller.issuer, owner_subject)
             sk = await self._keys.current_subject_key(session, account.id)
         document_id = uuid.uuid4()
         origin = "issued" if issued else "upload"
@@ -264,18 +269,23 @@ class DocumentService:
         document_id: uuid.UUID,
         *,
         version: int | None = None,
-        byte_range: tuple[int, int | None] | None = None,
+        byte_range: tuple[int | None, int | None] | None = None,
         permission: Permission = Permission.DOWNLOAD,
         action: AuditAction = AuditAction.DOCUMENT_DOWNLOAD,
-    ) -> Content:
+        unless_etag: frozenset[str] = frozenset(),
+    ) -> Content | None:
         """Authorise, record the access (fail closed), unwrap the keys, and start decrypting.
 
         The first piece is decrypted before this returns, so a tampered header, a truncated or swapped object
-        or an unavailable store fails here, before any byte or status line goes out.
+        or an unavailable store fails here, before any byte or status line goes out. None when the version's
+        ETag is in `unless_etag` (the client has it: nothing is decrypted, the read is recorded as a read).
         """
         async with self.authorised_unit(caller, document_id, action) as session:
             document, access = await self.authorise(session, caller, document_id, permission)
             chosen = _pick_version(document, version)
+            if f'"{chosen.sha256}"' in unless_etag or "*" in unless_etag:
+                await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access, chosen)
+                return None
             start, end = resolve_range(byte_range, chosen.size)
             unlocked = await self.content.unlock(session, document, chosen)
             await self.access_event(session, action, caller, document, access, chosen)
@@ -286,6 +296,7 @@ class DocumentService:
     ) -> tuple[bytes, str]:
         """The whole current version in memory (for PDF signing and verification), with its media type."""
         content = await self.open_content(caller, document_id, permission=permission, action=action)
+        assert content is not None  # no ETag was given
         if content.size > max_bytes:
             await content.chunks.aclose()
             raise PayloadTooLarge(f"documents over {max_bytes} bytes cannot be signed or verified here")

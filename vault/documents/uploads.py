@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from litestar import Request
 from python_multipart import MultipartParser
@@ -17,11 +18,12 @@ from vault.documents.content import IncomingContent
 from vault.documents.media import normalise_media_type
 from vault.documents.schemas import NewDocument
 
-__all__ = ("read_upload",)
+__all__ = ("clean_filename", "header_text", "read_upload")
 
 MAX_FIELD_BYTES = 1024
 TITLE_MAX = 200
 KIND_MAX = 64
+FILENAME_MAX = 255
 
 
 def _clean(value: str | None, limit: int, name: str) -> str | None:
@@ -33,6 +35,38 @@ def _clean(value: str | None, limit: int, name: str) -> str | None:
     if len(value) > limit or any(ord(c) < 32 for c in value):
         raise BadRequest(f"{name} must be at most {limit} printable characters")
     return value
+
+
+def header_text(request: Request[Any, Any, Any], name: str) -> str | None:
+    """A text header: RFC 8187 `NAME*: UTF-8''percent-encoded` first, else the raw value read as UTF-8 (HTTP
+    stacks hand header bytes over as Latin-1), else as Latin-1."""
+    extended = request.headers.get(f"{name}*")
+    if extended is not None:
+        charset, _, rest = extended.partition("'")
+        _, _, encoded = rest.partition("'")
+        if charset.lower() != "utf-8" or not encoded:
+            raise BadRequest(f"{name}* must be UTF-8''<percent-encoded text> (RFC 8187)")
+        try:
+            return unquote(encoded, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"{name}* is not valid UTF-8") from exc
+    raw = request.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+def clean_filename(value: str | None) -> str | None:
+    """The last path segment of a client's file name, printable and at most 255 characters, or None."""
+    if not value:
+        return None
+    name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or name in {".", ".."} or any(ord(c) < 32 or c == "\x7f" for c in name):
+        return None
+    return name[:FILENAME_MAX]
 
 
 def _declared_length(request: Request[Any, Any, Any]) -> int | None:
@@ -56,11 +90,14 @@ async def read_upload(
     if content_type.lower().startswith("multipart/form-data"):
         return await _read_multipart(request, content_type, require_title)
     media_type = normalise_media_type(content_type)
-    title = _clean(request.headers.get("x-document-title") or request.query_params.get("title"), TITLE_MAX, "title")
+    title = _clean(header_text(request, "x-document-title") or request.query_params.get("title"), TITLE_MAX, "title")
     kind = _clean(request.headers.get("x-document-kind") or request.query_params.get("kind"), KIND_MAX, "kind")
+    filename = clean_filename(header_text(request, "x-document-filename") or request.query_params.get("filename"))
+    if require_title and title is None:
+        title = filename
     if require_title and title is None:
         raise BadRequest("a title is required (X-Document-Title header or ?title=)")
-    meta = NewDocument(title=title or "", kind=kind or "other", media_type=media_type)
+    meta = NewDocument(title=title or "", kind=kind or "other", media_type=media_type, filename=filename)
     return meta, IncomingContent(media_type, request.stream(), _declared_length(request))
 
 
@@ -177,10 +214,10 @@ async def _read_multipart(
 
     file_headers = state.file_headers
     media_type = normalise_media_type(file_headers.get("content-type"))
-    filename = (file_headers.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    filename = clean_filename(file_headers.get("filename"))
     title = _clean(state.fields.get("title") or filename, TITLE_MAX, "title")
     kind = _clean(state.fields.get("kind"), KIND_MAX, "kind")
     if require_title and title is None:
         raise BadRequest("a title is required (form field 'title' or the file name)")
-    meta = NewDocument(title=title or "", kind=kind or "other", media_type=media_type)
+    meta = NewDocument(title=title or "", kind=kind or "other", media_type=media_type, filename=filename)
     return meta, IncomingContent(media_type, file_bytes(), None)

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import select, update
 
+from vault.accounts.directory import AccountDirectory
 from vault.accounts.repository import AccountRepository
 from vault.accounts.trail import AuditTrail
 from vault.audit.actions import AuditAction, Outcome
@@ -41,7 +42,13 @@ class GrantService:
             document = await DocumentRepository(session).owned(caller, document_id)
             if document is None:
                 raise NotFound("no such document")
-            if body.subject == caller.subject:
+            accounts = AccountRepository(session)
+            grantee_subject = None
+            if body.subject is not None:
+                grantee_subject = (await AccountDirectory.person(accounts, caller.issuer, body.subject)).subject
+            if body.agency is not None:
+                await AccountDirectory.require_agency(accounts, caller.issuer, body.agency)
+            if grantee_subject == caller.subject:
                 raise UnprocessableContent("an owner needs no grant to their own document")
             chosen = set(body.permissions)
             grant = Grant(
@@ -50,7 +57,7 @@ class GrantService:
                 owner_id=document.owner_id,
                 grantee_issuer=caller.issuer,
                 grantee_agency=body.agency,
-                grantee_subject=body.subject,
+                grantee_subject=grantee_subject,
                 can_view="view" in chosen,
                 can_download="download" in chosen,
                 can_sign="sign" in chosen,

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from litestar import Litestar
-from litestar.openapi.spec import Components, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.static_files import create_static_files_router
 
-__all__ = ("document_problem_responses",)
+__all__ = ("docs_assets_router", "document_problem_responses", "openapi_config")
 
 PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -92,3 +104,72 @@ def document_problem_responses(app: Litestar) -> None:
                     content={"application/problem+json": OpenAPIMediaType(schema=reference)},
                 )
             operation.responses = responses
+    _document_raw_bodies(schema)
+
+
+# Operations whose body is the document itself, streamed (Litestar cannot infer them from a `data` parameter).
+RAW_BODIES = {
+    ("/api/v1/documents", "post"): ("application/octet-stream", "multipart/form-data"),
+    ("/api/v1/documents/{document_id}/versions", "post"): ("application/octet-stream", "multipart/form-data"),
+    ("/api/v1/verify", "post"): ("application/pdf",),
+    ("/api/v1/citizens/{subject}/documents", "post"): ("application/pdf",),
+}
+DOCS_ASSETS = "/schema/assets"
+
+
+def _operation_id(handler: Any, method: Any, _components: list[Any]) -> str:
+    """Stable, readable operation ids: `<tag>.<handler>` (e.g. `documents.download`, `documents.download.head`
+    for the second method of one handler)."""
+    tags = handler.resolve_tags() or ["vault"]
+    name = f"{tags[0]}.{handler.handler_name}"
+    methods = sorted(str(m) for m in handler.http_methods)
+    return name if str(method) == methods[-1] or len(methods) == 1 else f"{name}.{str(method).lower()}"
+
+
+def openapi_config() -> OpenAPIConfig:
+    """OpenAPI at /schema, its UI served from local assets (no request leaves the deployment)."""
+    assets = DOCS_ASSETS
+    return OpenAPIConfig(
+        title="Citizen Vault",
+        version="1",
+        description="Encrypted document vault and e-signature service.",
+        path="/schema",
+        operation_id_creator=_operation_id,
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{assets}/swagger-ui-bundle.js",
+                css_url=f"{assets}/swagger-ui.css",
+                standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
+                path="/swagger",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description="OIDC access token"
+                )
+            }
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+def docs_assets_router() -> Router:
+    """The Swagger UI files, from the `swagger-ui-bundle` package."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    return create_static_files_router(
+        path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False, opt={"exclude_from_auth": True}
+    )
+
+
+def _document_raw_bodies(schema: Any) -> None:
+    for (path, method), media_types in RAW_BODIES.items():
+        operation = getattr((schema.paths or {}).get(path), method, None)
+        if operation is not None:
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            operation.request_body = RequestBody(
+                required=True,
+                description="the document, streamed (raw body) or as the `file` part of a form",
+                content={media: OpenAPIMediaType(schema=binary) for media in media_types},
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ __all__ = (
     "require_roles",
 )
 
+log = logging.getLogger(__name__)
+
 # Handlers opt out of authentication only by saying so: `opt=PUBLIC`.
 PUBLIC = {"exclude_from_auth": True}
 
@@ -34,6 +37,9 @@ def caller_from_principal(principal: auth.Principal) -> Caller:
         roles=frozenset(r for r in principal.roles if r in ROLES),
         agency=principal.agency,
         client_id=principal.client_id,
+        name=principal.name,
+        handle=principal.handle,
+        acr=principal.acr,
     )
 
 
@@ -48,6 +54,7 @@ def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 DenialHook = Callable[[str], Awaitable[None]]
+SeenHook = Callable[[Caller], Awaitable[None]]
 
 
 class TokenGate:
@@ -57,11 +64,13 @@ class TokenGate:
     Attributes:
         validator: the access-token validator.
         on_denied: awaited with the (token-free) reason of each presented but invalid token.
+        on_seen: awaited with each authenticated caller (the account directory keeps itself current).
     """
 
     def __init__(self) -> None:
         self.validator: auth.TokenValidator | None = None
         self.on_denied: DenialHook | None = None
+        self.on_seen: SeenHook | None = None
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -83,7 +92,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
                     await self._gate.on_denied(str(getattr(exc, "reason", "invalid"))[:64])
             raise Unauthorized("the access token is not valid", invalid_token=True) from exc
-        return AuthenticationResult(user=caller_from_principal(principal), auth=None)
+        caller = caller_from_principal(principal)
+        if self._gate.on_seen is not None:
+            try:
+                await self._gate.on_seen(caller)
+            except UpstreamUnavailable:  # the directory catches up at the next request; this one may not need it
+                log.warning("the account directory could not record a sign-in")
+        return AuthenticationResult(user=caller, auth=None)
 
 
 def require_roles(*roles: str) -> Any:

@@ -85,7 +85,7 @@ class ShareLinkController(Controller):
 
 
 def _link_response(content: Any) -> Stream:
-    response = content_response(content, content.title, ranged=False)
+    response = content_response(content, ranged=False)
     for name, value in LINK_HEADERS.items():
         response.headers[name] = value
     return response

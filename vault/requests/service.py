@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vault.accounts.directory import AccountDirectory
 from vault.accounts.keys import KeyService
 from vault.accounts.models import Account
 from vault.accounts.repository import AccountRepository
@@ -67,7 +68,7 @@ class RequestService:
         now = self.clock()
         expires_at = checked_expiry(body.expires_at, now, LONGEST_REQUEST, "a request's")
         async with self._db.transaction() as session:
-            citizen = await AccountRepository(session).ensure(caller.issuer, body.citizen)
+            citizen = await AccountDirectory.person(AccountRepository(session), caller.issuer, body.citizen)
             await self._keys.current_subject_key(session, citizen.id)  # the owner pseudonym needs it
             request = AgencyRequest(
                 id=uuid.uuid4(),
@@ -95,7 +96,7 @@ class RequestService:
                     "expires_at": expires_at.isoformat(),
                 },
             )
-            return self._read(request, body.citizen, now, as_agency=True, documents=[])
+            return self._read(request, citizen.subject, now, as_agency=True, documents=[])
 
     async def list_for(self, caller: Caller, cursor: str | None, limit: int) -> RequestPage:
         """Agency officers: their agency's requests; citizens: requests addressed to them. Newest first."""

@@ -1,4 +1,4 @@
-"""documents keep the uploaded file name; share links count wrong passwords
+"""documents keep the uploaded file name; share links count wrong passwords; the account directory
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("handle", sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column("display_name", sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column("roles", sa.String(length=64), nullable=False, server_default=""))
+        batch.add_column(sa.Column("agency", sa.String(length=128), nullable=True))
+        batch.create_index("ix_accounts_handle", ["handle"])
+        batch.create_index("ix_accounts_agency", ["agency"])
     with op.batch_alter_table("documents") as batch:
         batch.add_column(sa.Column("filename", sa.String(length=255), nullable=True))
     with op.batch_alter_table("share_links") as batch:
@@ -23,6 +30,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_index("ix_accounts_agency")
+        batch.drop_index("ix_accounts_handle")
+        for column in ("agency", "roles", "display_name", "handle"):
+            batch.drop_column(column)
     with op.batch_alter_table("share_links") as batch:
         batch.drop_column("failed_attempts")
     with op.batch_alter_table("documents") as batch:
