@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,9 +35,29 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
-    app = create_app(settings)
+    from vault.serving import uvicorn_options
+
     _print_banner(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False, server_header=False)
+    options = uvicorn_options(settings.serve_limits)
+    if args.workers > 1:
+        # each worker process builds its own app from the same settings (nothing is shared in memory)
+        os.environ.setdefault("VAULT_PUBLIC_URL", settings.resolved_public_url)
+        options["factory"] = True
+        target: Any = "vault.app:create_app"
+    else:
+        target = create_app(settings)
+    uvicorn.run(
+        target,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
+        root_path=args.root_path,
+        timeout_graceful_shutdown=args.graceful_seconds,
+        **options,
+    )
     return 0
 
 
@@ -123,6 +144,16 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (each a full, stateless instance)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        help="proxies trusted for X-Forwarded-For/-Proto (comma-separated IPs or CIDRs); empty trusts none",
+    )
+    serve.add_argument("--root-path", default="", help="the path prefix a reverse proxy serves the vault under")
+    serve.add_argument(
+        "--graceful-seconds", type=int, default=30, help="on SIGTERM, how long running requests (uploads) may finish"
+    )
     serve.set_defaults(func=_cmd_serve)
     token = sub.add_parser("token", help="print an access token for a demo user (development provider only)")
     token.add_argument("user")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from vault.serving import ServeLimits
 
 __all__ = ("ConfigurationError", "Settings")
 
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
             and no URL inside an uploaded document is ever contacted).
         db_pool_size / db_pool_timeout: PostgreSQL connections per instance, and how long a request waits for
             one before it answers 503.
+        max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
+            `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
+            while a body uploads, concurrent connections (503 above).
         link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
             database, across instances).
     """
@@ -80,6 +86,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
     link_password_attempts: int = Field(default=10, ge=1, le=1000)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_connections: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
@@ -104,6 +114,17 @@ class Settings(BaseSettings):
         return self
 
     # Resolved values: explicit configuration, else the embedded default under the data directory.
+
+    @property
+    def serve_limits(self) -> ServeLimits:
+        from vault.serving import ServeLimits
+
+        return ServeLimits(
+            max_header_bytes=self.max_header_bytes,
+            header_timeout=self.header_timeout_seconds,
+            body_idle_timeout=self.body_idle_timeout_seconds,
+            max_connections=self.max_connections,
+        )
 
     @property
     def resolved_data_dir(self) -> Path:

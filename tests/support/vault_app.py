@@ -21,6 +21,7 @@ import auth
 from tests.services._proc import free_port
 from vault.app import create_app, services_of
 from vault.migrations import upgrade
+from vault.serving import uvicorn_options
 from vault.settings import Settings
 
 __all__ = (
@@ -126,7 +127,8 @@ def running_server(settings: Settings) -> Iterator[LiveServer]:
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    options = uvicorn_options(settings.serve_limits)  # the limits `vault serve` runs with
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()

@@ -1,0 +1,106 @@
+"""How `vault serve` runs uvicorn so that anonymous callers have a bounded cost: a header size limit (431), a
+deadline for the whole header, an idle timeout while a body uploads, and a cap on concurrent connections."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = ("GuardedH11Protocol", "ServeLimits", "uvicorn_options")
+
+_431 = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+)
+_431_BODY = (
+    b'{"type":"https://citizen-vault.dev/problems/header-too-large","title":"Request header fields too large",'
+    b'"status":431,"detail":"the request headers are over the limit"}'
+)
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """Limits of one server process (settings `VAULT_MAX_HEADER_BYTES`, `VAULT_HEADER_TIMEOUT_SECONDS`,
+    `VAULT_BODY_IDLE_TIMEOUT_SECONDS`, `VAULT_MAX_CONNECTIONS`)."""
+
+    max_header_bytes: int = 64 * 1024
+    header_timeout: float = 10.0
+    body_idle_timeout: float = 30.0
+    max_connections: int = 1000
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits above (class attribute `limits`, set by `uvicorn_options`).
+
+    - Header bytes beyond `max_header_bytes` before the request line and headers are complete: 431, closed
+      (the size is counted as bytes arrive, so a huge header costs no parsing).
+    - Headers not complete `header_timeout` seconds after the connection (or the previous response): closed.
+      One byte every few seconds cannot hold a connection open.
+    - While a request body is being received, no byte for `body_idle_timeout` seconds: closed.
+    """
+
+    limits = ServeLimits()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_bytes = 0
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._header_bytes = 0
+        self._header_timer = self.loop.call_later(self.limits.header_timeout, self._too_slow)
+
+    def _waiting_for_headers(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _too_slow(self) -> None:
+        if self._waiting_for_headers() and not self.transport.is_closing():
+            self.transport.close()
+
+    def _idle(self) -> None:
+        if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+            self.transport.close()  # an upload that stopped sending
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiting_for_headers():
+            self._header_bytes += len(data)
+            if self._header_bytes > self.limits.max_header_bytes:
+                self.transport.write(_431 % (len(_431_BODY), _431_BODY))
+                self.transport.close()
+                return
+        super().data_received(data)
+        if not self._waiting_for_headers() and self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        if self.cycle is not None and self.cycle.more_body:
+            self._idle_timer = self.loop.call_later(self.limits.body_idle_timeout, self._idle)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._header_timer is None and not self.transport.is_closing():
+            self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in (self._header_timer, self._idle_timer):
+            if timer is not None:
+                timer.cancel()
+        super().connection_lost(exc)
+
+
+def uvicorn_options(limits: ServeLimits) -> dict[str, Any]:
+    """Options for `uvicorn.run`/`uvicorn.Config` that apply `limits`."""
+    protocol = type("VaultH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+    return {
+        "http": protocol,
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
+        "limit_concurrency": limits.max_connections,
+        "timeout_keep_alive": 5,
+        "server_header": False,
+    }
