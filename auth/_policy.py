@@ -21,6 +21,9 @@ class Principal:
         client_id: The OAuth client the token was issued to (RFC 9068 `client_id`), or None.
         token_id: The token's `jti`, or None.
         expires_at: The token's `exp` (seconds since the epoch).
+        name: The person's name (`name` claim), when the token carries it.
+        handle: The identity provider's handle of the person (`preferred_username`, else `email`), if any.
+        acr: The authentication context class (assurance level) the provider reports, if any.
     """
 
     subject: str
@@ -30,6 +33,9 @@ class Principal:
     client_id: str | None
     token_id: str | None
     expires_at: int | None
+    name: str | None = None
+    handle: str | None = None
+    acr: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import binascii
 import json
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from joserfc import jws
@@ -181,6 +181,9 @@ class TokenValidator:
             client_id=client_id if isinstance(client_id, str) else None,
             token_id=token_id if isinstance(token_id, str) else None,
             expires_at=int(claims["exp"]),
+            name=_text_claim(claims, "name"),
+            handle=_text_claim(claims, "preferred_username") or _text_claim(claims, "email"),
+            acr=_text_claim(claims, "acr"),
         )
 
 
@@ -203,3 +206,9 @@ def _find_key(key_set: KeySet, kid: str) -> Key | None:
         return key_set.get_by_kid(kid)
     except InvalidKeyIdError:
         return None
+
+
+def _text_claim(claims: Mapping[str, Any], name: str, limit: int = 255) -> str | None:
+    """A short, non-empty string claim, else None (a display value, never used for authorisation)."""
+    value = claims.get(name)
+    return value[:limit] if isinstance(value, str) and value.strip() else None
