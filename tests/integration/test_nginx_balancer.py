@@ -39,7 +39,7 @@ class NamedHandler(BaseHTTPRequestHandler):
             received = len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
         self._answer(f"{self.server.name} {received}")  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
