@@ -52,6 +52,14 @@ def run_script(name: str, directory: Path, env: dict[str, str]) -> subprocess.Co
     )  # fmt: skip
 
 
+def token(url: str, user: str) -> dict[str, str]:
+    """A bearer header for a demo user, from the served development provider's token endpoint (over HTTP)."""
+    form = {"grant_type": "urn:citizen-vault:dev-user", "username": user}
+    response = httpx.post(f"{url}/dev-idp/token", data=form, timeout=60)
+    response.raise_for_status()
+    return bearer(response.json()["access_token"])
+
+
 def upload(http: httpx.Client, data: bytes, title: str) -> str:
     response = http.post(
         "/api/v1/documents", content=data,
@@ -73,9 +81,8 @@ def test_a_restored_vault_serves_every_document_and_its_log_verifies(
     )  # fmt: skip
     expected: dict[str, tuple[str, str]] = {}  # document id -> (owner, sha256 of its current version)
     with running_server(live) as server:
-        dev_idp = server.app.state.dev_idp
         for user, sizes in (("alice", [1, 70_000, 300_000]), ("bob", [65_536, 1_000])):
-            with server.client(headers=bearer(dev_idp.issue_access_token(user))) as http:
+            with server.client(headers=token(server.url, user)) as http:
                 for index, size in enumerate(sizes):
                     data = os.urandom(size)
                     expected[upload(http, data, f"{user}-{index}")] = (user, hashlib.sha256(data).hexdigest())
@@ -87,7 +94,7 @@ def test_a_restored_vault_serves_every_document_and_its_log_verifies(
                 ).raise_for_status()  # fmt: skip
                 expected[first] = (user, hashlib.sha256(newer).hexdigest())
                 assert http.get(f"/api/v1/documents/{first}/content").status_code == 200
-        with server.client(headers=bearer(dev_idp.issue_access_token("audrey"))) as http:
+        with server.client(headers=token(server.url, "audrey")) as http:
             assert http.post("/api/v1/audit/checkpoints").status_code == 201
             pinned_key = http.get("/api/v1/audit/key").json()["note_verifier"]
             entries_before = len(http.get("/api/v1/audit/export").json()["entries"])
@@ -109,13 +116,12 @@ def test_a_restored_vault_serves_every_document_and_its_log_verifies(
         public_url=PUBLIC_URL,
     )  # fmt: skip
     with running_server(restored) as server:
-        dev_idp = server.app.state.dev_idp
         for document, (owner, sha256) in expected.items():
-            with server.client(headers=bearer(dev_idp.issue_access_token(owner))) as http:
+            with server.client(headers=token(server.url, owner)) as http:
                 response = http.get(f"/api/v1/documents/{document}/content")
                 assert response.status_code == 200, (document, response.text)
                 assert hashlib.sha256(response.content).hexdigest() == sha256
-        with server.client(headers=bearer(dev_idp.issue_access_token("audrey"))) as http:
+        with server.client(headers=token(server.url, "audrey")) as http:
             assert http.post("/api/v1/audit/checkpoints").status_code == 201
             bundle = http.get("/api/v1/audit/export").json()
     assert len(bundle["entries"]) > entries_before  # the old entries, then the reads after the restore
@@ -139,9 +145,7 @@ def test_restore_refuses_a_damaged_backup_and_non_empty_targets(
         tmp_path / "live", live_db, storage_url=store, key_provider=f"local:{keyring}?create=true",
         public_url=PUBLIC_URL,
     )  # fmt: skip
-    with running_server(settings) as server, server.client(
-        headers=bearer(server.app.state.dev_idp.issue_access_token("alice"))
-    ) as http:
+    with running_server(settings) as server, server.client(headers=token(server.url, "alice")) as http:
         upload(http, b"a document", "one")
     backup_dir = tmp_path / "backup"
     assert run_script("backup", backup_dir, operator_env(live_db, store, keyring)).returncode == 0
