@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,8 +13,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from auth._errors import ProviderUnavailable
+from auth._urls import is_secure_url
 
 __all__ = ("JwksCache",)
+
+log = logging.getLogger(__name__)
 
 _MAX_DOCUMENT_BYTES = 512 * 1024
 
@@ -32,6 +36,11 @@ class JwksCache:
         max_age: Seconds after which the key set is fetched again on the next use.
         timeout: Seconds allowed for each request, so an unresponsive provider is reported, not waited on.
         clock: Monotonic clock in seconds (replaceable in tests).
+        require_https: Refuse a plain-http issuer (at construction) and a plain-http `jwks_uri` in the
+            discovery document (as an unavailable provider), loopback aside. Production sets it.
+
+    Raises:
+        ValueError: No issuer, or a plain-http one while https is required.
     """
 
     def __init__(
@@ -43,9 +52,13 @@ class JwksCache:
         max_age: float = 3600.0,
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        require_https: bool = False,
     ) -> None:
         if not issuer:
             raise ValueError("an issuer is required")
+        if require_https and not is_secure_url(issuer):
+            raise ValueError("the issuer must be an https URL (plain http only on loopback)")
+        self._require_https = require_https
         self._issuer = issuer
         self._http = http
         self._min_refetch_interval = min_refetch_interval
@@ -62,6 +75,11 @@ class JwksCache:
     def issuer(self) -> str:
         """The issuer whose keys these are."""
         return self._issuer
+
+    @property
+    def require_https(self) -> bool:
+        """Whether plain-http provider URLs (loopback aside) are refused."""
+        return self._require_https
 
     @property
     def discovery_url(self) -> str:
@@ -131,6 +149,10 @@ class JwksCache:
             raise ProviderUnavailable()
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
+            raise ProviderUnavailable()
+        # keys fetched over plain http can be swapped by anyone on the path: refused where https is required
+        if self._require_https and not is_secure_url(jwks_uri):
+            log.warning("refusing the provider's jwks_uri %s: https is required", jwks_uri)
             raise ProviderUnavailable()
         return jwks_uri
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ("Principal", "TokenPolicy")
+from auth._urls import is_secure_url
+
+__all__ = ("DEFAULT_MAX_LIFETIME_SECONDS", "Principal", "TokenPolicy")
 
 _FORBIDDEN_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
+# one hour: what the npm oidc-provider, Google and Cognito issue by default, 12x Keycloak's 5 minutes; a token
+# minted "for years" is refused. Entra ID issues 60-90 minutes: such deployments raise it to 5400.
+DEFAULT_MAX_LIFETIME_SECONDS = 3600
+_LONGEST_MAX_LIFETIME_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,10 @@ class TokenPolicy:
         roles_claim: Dotted path to the list of roles (`roles`, `realm_access.roles`, ...).
         agency_claim: Dotted path to the agency name.
         max_token_bytes: Longer tokens are refused before any parsing.
+        max_lifetime_seconds: Longest accepted lifetime, both as issued (`exp - iat`) and as remaining
+            (`exp` - now, plus the leeway): a stolen long-lived token is a standing credential.
+        require_https: Refuse an issuer that is not `https://` (plain http on loopback aside). Production
+            sets it; the key cache must then refuse a plain-http JWKS URL too.
     """
 
     issuer: str
@@ -62,6 +72,8 @@ class TokenPolicy:
     roles_claim: str = "roles"
     agency_claim: str = "agency"
     max_token_bytes: int = 16384
+    max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS
+    require_https: bool = False
 
     def __post_init__(self) -> None:
         if not self.issuer or not self.audience:
@@ -79,3 +91,7 @@ class TokenPolicy:
             raise ValueError("roles_claim and agency_claim must name a claim")
         if self.max_token_bytes <= 0:
             raise ValueError("max_token_bytes must be positive")
+        if not 0 < self.max_lifetime_seconds <= _LONGEST_MAX_LIFETIME_SECONDS:
+            raise ValueError("max_lifetime_seconds must be between 1 second and 7 days")
+        if self.require_https and not is_secure_url(self.issuer):
+            raise ValueError("the issuer must be an https URL (plain http only on loopback)")

@@ -58,6 +58,8 @@ class TokenValidator:
     ) -> None:
         if jwks.issuer != policy.issuer:
             raise ValueError("the key cache must belong to the policy's issuer")
+        if policy.require_https and not jwks.require_https:
+            raise ValueError("the policy requires https: the key cache must require it too")
         self._policy = policy
         self._jwks = jwks
         self._clock = clock
@@ -164,6 +166,16 @@ class TokenValidator:
         missing = [name for name in _REQUIRED_CLAIMS if claims.get(name) in (None, "", [])]
         if missing or not isinstance(claims["sub"], str):
             raise InvalidToken(f"missing_claim: {','.join(missing) or 'sub'}")
+        self._check_lifetime(float(claims["iat"]), float(claims["exp"]))
+
+    def _check_lifetime(self, issued_at: float, expires_at: float) -> None:
+        longest = self._policy.max_lifetime_seconds
+        # lifetime as issued: a provider (or a stolen signing key) minting long-lived tokens is refused
+        if expires_at - issued_at > longest:
+            raise InvalidToken("lifetime")
+        # lifetime left: holds even when iat is back-dated to hide a long lifetime
+        if expires_at - self._clock() > longest + self._policy.leeway_seconds:
+            raise InvalidToken("lifetime")
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         roles = claim_at_path(claims, self._policy.roles_claim)

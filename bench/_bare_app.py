@@ -1,4 +1,4 @@
-"""The baseline for bench/metadata_rps.py: a bare Litestar handler returning a small JSON document, nothing else.
+"""Baselines for bench/metadata_rps.py and bench/http_rps.py: bare Litestar handlers returning JSON, nothing else.
 
 Served by uvicorn with the same options as `vault serve`:
 ``uvicorn bench._bare_app:app --host 127.0.0.1 --port PORT --no-proxy-headers --no-server-header``.
@@ -21,9 +21,21 @@ def read(document_id: uuid.UUID) -> dict[str, object]:
     }  # fmt: skip
 
 
+_ITEMS = [
+    {"id": f"00000000-0000-4000-8000-{index:012d}", "title": f"item {index}", "kind": "other", "size": 1234 + index}
+    for index in range(20)
+]
+
+
+@get("/items", sync_to_thread=False)
+def items() -> list[dict[str, object]]:
+    """A 20-item JSON list: the request-rate ceiling of Litestar + uvicorn on this machine (bench/http_rps.py)."""
+    return _ITEMS
+
+
 @get("/health", sync_to_thread=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-app = Litestar([read, health])
+app = Litestar([read, items, health])

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.services.oidc_provider",
     "tests.services.softhsm",
     "tests.services.pki",
+    "tests.services.nginx",
 ]

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
         oidc_roles_claim: dotted path to the roles list in the token.
         oidc_agency_claim: claim naming an agency officer's agency.
         oidc_algorithms: comma-separated JWS algorithms accepted on access tokens.
+        oidc_max_token_lifetime_seconds: longest accepted access-token lifetime (`exp - iat`, and `exp` from now).
         public_url: the URL clients reach the service at (used for the development issuer).
         max_upload_bytes: largest accepted document.
         tsa_url: RFC 3161 timestamp authority for B-T and higher signatures.
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = "roles"
     oidc_agency_claim: str = "agency"
     oidc_algorithms: str = "RS256,PS256,ES256,EdDSA"
+    oidc_max_token_lifetime_seconds: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
     public_url: str = ""
     max_upload_bytes: int = Field(default=GIB, gt=0)
     tsa_url: str = ""
@@ -111,6 +113,10 @@ class Settings(BaseSettings):
             )
         if self.resolved_database_url.startswith("sqlite") or self.resolved_storage_url.startswith("file:"):
             raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
+        from auth import is_secure_url
+
+        if not is_secure_url(self.oidc_issuer):
+            raise ConfigurationError("production mode needs an https VAULT_OIDC_ISSUER (plain http only on loopback)")
         return self
 
     # Resolved values: explicit configuration, else the embedded default under the data directory.

@@ -20,7 +20,15 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from auth import InvalidToken, JwksCache, ProviderUnavailable, TokenPolicy, TokenValidator
+from auth import (
+    TOKEN_PROBLEM_DESCRIPTIONS,
+    InvalidToken,
+    JwksCache,
+    ProviderUnavailable,
+    TokenPolicy,
+    TokenValidator,
+    bearer_challenge,
+)
 from tests.services._proc import free_port
 from tests.services.oidc_provider import OidcProvider
 
@@ -168,7 +176,17 @@ ATTACKS = [
     pytest.param(lambda provider: "garbage", "structure", id="garbage"),
     pytest.param(lambda provider: "", "size", id="empty"),
     pytest.param(forged(padding="A" * 17000), "size", id="oversize"),
+    pytest.param(forged_at(iat=0, exp=10 * 365 * 86400), "lifetime", id="expiry ten years away"),
+    pytest.param(forged_at(iat=-3000, exp=3000), "lifetime", id="issued for 100 minutes"),
 ]
+
+# what the client may be told for each row above (RFC 6750 error_description), by reason
+CLIENT_REASONS = {
+    "structure": "malformed", "algorithm": "signature", "expired_token: exp": "expired",
+    "invalid_claim: nbf": "not_yet_valid", "invalid_claim: iat": "not_yet_valid", "invalid_claim: iss": "issuer",
+    "invalid_claim: aud": "audience", "missing_claim: sub": "malformed", "unknown kid": "unknown_key",
+    "signature": "signature", "type": "type", "size": "malformed", "lifetime": "lifetime",
+}  # fmt: skip
 
 
 async def test_a_genuine_token_passes(oidc_provider: OidcProvider, validator: TokenValidator) -> None:
@@ -219,6 +237,42 @@ async def test_attacks_are_refused_without_saying_why(
         await validator.validate(forge(oidc_provider))
     assert caught.value.reason == reason
     assert caught.value.detail == "invalid access token"
+
+
+@pytest.mark.parametrize(("forge", "reason"), ATTACKS)
+async def test_the_client_is_told_why_without_token_material(
+    oidc_provider: OidcProvider, validator: TokenValidator, forge: Forge, reason: str
+) -> None:
+    token = forge(oidc_provider)
+    with pytest.raises(InvalidToken) as caught:
+        await validator.validate(token)
+    challenge = bearer_challenge("citizen-vault", caught.value)
+    description = TOKEN_PROBLEM_DESCRIPTIONS[CLIENT_REASONS[reason]]
+    assert challenge == (
+        f'Bearer realm="citizen-vault", error="invalid_token", error_description="{description}"'
+    )
+    # nothing of the token: no segment, no key id, no subject
+    assert all(part not in challenge for part in token.split(".") if len(part) > 3)
+    assert oidc_provider.key_id not in challenge
+    assert "citizen-a" not in challenge
+
+
+async def test_a_production_validator_accepts_the_loopback_provider(
+    oidc_provider: OidcProvider, http: httpx.AsyncClient
+) -> None:
+    # https is required in production, plain http on loopback aside: the test provider is on 127.0.0.1
+    policy = TokenPolicy(issuer=oidc_provider.issuer, audience=oidc_provider.audience, require_https=True)
+    validator = TokenValidator(policy, JwksCache(oidc_provider.issuer, http, require_https=True))
+    assert (await validator.validate(oidc_provider.token("citizen-a"))).subject == "citizen-a"
+
+
+async def test_the_providers_own_tokens_fit_the_default_lifetime(
+    oidc_provider: OidcProvider, validator: TokenValidator
+) -> None:
+    # the real provider issues 10-minute access tokens: under the 1-hour default, and iat/exp are what we check
+    claims = genuine_claims(oidc_provider)
+    assert 0 < claims["exp"] - claims["iat"] <= 3600
+    assert (await validator.validate(oidc_provider.token("citizen-a"))).subject == "citizen-a"
 
 
 async def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(

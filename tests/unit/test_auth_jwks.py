@@ -201,3 +201,39 @@ async def test_the_issuer_trailing_slash_is_not_doubled(idp: FakeIdp, make_cache
     idp.discovery = {"issuer": ISSUER + "/", "jwks_uri": f"{ISSUER}/certs"}
     await make_cache(ISSUER + "/").get_key_set()
     assert idp.requests[0] == "/realms/citizens/.well-known/openid-configuration"
+
+
+@pytest.mark.parametrize(
+    ("jwks_uri", "accepted"),
+    [
+        pytest.param(f"{ISSUER}/certs", True, id="https"),
+        pytest.param("http://idp.example/realms/citizens/certs", False, id="plain http"),
+        pytest.param("http://keycloak:8080/realms/citizens/certs", False, id="plain http, internal name"),
+        pytest.param("http://127.0.0.1:8080/certs", True, id="plain http on loopback"),
+        pytest.param("http://[::1]:8080/certs", True, id="plain http on IPv6 loopback"),
+    ],
+)
+async def test_a_production_cache_refuses_a_plain_http_jwks_uri(
+    idp: FakeIdp, make_cache: Callable[..., JwksCache], jwks_uri: str, accepted: bool
+) -> None:
+    idp.discovery = {"issuer": ISSUER, "jwks_uri": jwks_uri}
+    cache = make_cache(require_https=True)
+    if accepted:
+        assert kids(await cache.get_key_set()) == {"k1"}
+    else:
+        with pytest.raises(ProviderUnavailable):
+            await cache.get_key_set()
+        assert idp.jwks_fetches == 0  # the keys were never fetched over plain http
+
+
+async def test_a_development_cache_accepts_a_plain_http_jwks_uri(
+    idp: FakeIdp, make_cache: Callable[..., JwksCache]
+) -> None:
+    idp.discovery = {"issuer": ISSUER, "jwks_uri": "http://idp.example/realms/citizens/certs"}
+    assert kids(await make_cache().get_key_set()) == {"k1"}
+
+
+@pytest.mark.parametrize("issuer", ["http://idp.example/realms/citizens", "http://192.168.1.10:8080/realms/x"])
+def test_a_production_cache_refuses_a_plain_http_issuer(make_cache: Callable[..., JwksCache], issuer: str) -> None:
+    with pytest.raises(ValueError, match="https"):
+        make_cache(issuer, require_https=True)

@@ -140,6 +140,12 @@ async def test_a_valid_token_gives_its_principal(idp: FakeIdp, validator: TokenV
         pytest.param({"iat": DROP}, "missing_claim: iat", id="no iat"),
         pytest.param({"sub": ""}, "invalid_claim: sub", id="blank sub"),
         pytest.param({"sub": 42}, "invalid_claim: sub", id="sub not a string"),
+        pytest.param({"exp": NOW + 3600}, None, id="lifetime of exactly the maximum"),
+        pytest.param({"exp": NOW + 3601}, "lifetime", id="lifetime one second over the maximum"),
+        pytest.param({"exp": NOW + 10 * 365 * 86400}, "lifetime", id="expiry years away"),
+        pytest.param({"iat": NOW - 3000, "exp": NOW + 3000}, "lifetime", id="issued lifetime too long"),
+        pytest.param({"iat": NOW + 25, "exp": NOW + 3625}, None, id="remaining lifetime within the leeway"),
+        pytest.param({"iat": NOW + 29, "exp": NOW + 3640}, "lifetime", id="remaining lifetime beyond the leeway"),
     ],
 )
 async def test_claims_are_checked(
@@ -313,6 +319,11 @@ def test_claim_at_path_finds_nothing_through_non_objects() -> None:
         {"leeway_seconds": 3600},
         {"roles_claim": ""},
         {"max_token_bytes": 0},
+        {"max_lifetime_seconds": 0},
+        {"max_lifetime_seconds": 8 * 86400},
+        {"issuer": "http://idp.example/realms/citizens", "require_https": True},
+        {"issuer": "http://10.0.0.5/realms/citizens", "require_https": True},
+        {"issuer": "idp.example", "require_https": True},
     ],
 )
 def test_an_empty_or_insecure_policy_is_refused(policy: dict[str, Any]) -> None:
@@ -324,3 +335,26 @@ async def test_a_key_cache_for_another_issuer_is_refused() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ValueError):
             TokenValidator(TokenPolicy(issuer=ISSUER, audience=AUDIENCE), JwksCache("https://other.example", http))
+
+
+async def test_a_longer_maximum_lifetime_accepts_longer_tokens(
+    idp: FakeIdp, make_validator: Callable[..., TokenValidator]
+) -> None:
+    token = sign(idp, claims(exp=NOW + 5400))
+    assert (await refused(make_validator(), token)).reason == "lifetime"
+    assert (await make_validator(max_lifetime_seconds=5400).validate(token)).subject == "user-1"
+
+
+@pytest.mark.parametrize(
+    "issuer", ["https://idp.example/realms/citizens", "http://127.0.0.1:8080/realms/x", "http://localhost:8080"]
+)
+def test_https_or_loopback_issuers_satisfy_a_production_policy(issuer: str) -> None:
+    assert TokenPolicy(issuer=issuer, audience=AUDIENCE, require_https=True).require_https
+
+
+async def test_a_production_policy_needs_a_key_cache_that_requires_https() -> None:
+    policy = TokenPolicy(issuer=ISSUER, audience=AUDIENCE, require_https=True)
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(ValueError, match="https"):
+            TokenValidator(policy, JwksCache(ISSUER, http))
+        assert TokenValidator(policy, JwksCache(ISSUER, http, require_https=True))

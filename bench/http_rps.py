@@ -1,0 +1,139 @@
+"""Request rates measured with wrk: the audited metadata read of a served vault vs a bare Litestar handler.
+
+The baseline is bench/_bare_app.py's `GET /items` (a 20-item JSON list) under uvicorn with the server options of
+`vault serve`; the figure is the authenticated, audited `GET /api/v1/documents/{id}` of `vault serve` on SQLite
+(the embedded default) and, with `--postgres`, on a fresh PostgreSQL database. Every target gets the same wrk run
+(`-t2 -c32 -d10s` by default); the baseline runs before and after the vaults and its mean is the denominator, so
+drift from other load on the machine shows as the spread of the two baseline runs. wrk shares the cores with the
+server it measures (loopback only): the absolute figures are lower bounds, the ratios are what to compare.
+
+Needs wrk (Debian: `apt-get install wrk`). Usage:
+    .venv/bin/python -m bench.http_rps [--postgres] [--threads 2] [--connections 32] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._harness import vault_process, workdir
+from bench.metadata_rps import bare_app, upload_document
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run reported."""
+
+    rps: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+
+
+def run_wrk(url: str, args: argparse.Namespace, headers: dict[str, str]) -> WrkResult:
+    """One `wrk --latency` run against `url`: rate, non-2xx answers, socket errors (timeouts) and latencies."""
+    argv = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True, timeout=args.seconds + 60).stdout
+    rps = float(_match(r"Requests/sec:\s+([\d.]+)", output))
+    requests = int(_match(r"(\d+) requests in", output))
+    non_2xx = int(_match(r"Non-2xx or 3xx responses: (\d+)", output, "0"))
+    socket = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return WrkResult(rps, requests, non_2xx, socket, _latency(output, "50%"), _latency(output, "99%"))
+
+
+def _match(pattern: str, text: str, default: str | None = None) -> str:
+    found = re.search(pattern, text)
+    if found:
+        return found[1]
+    if default is None:
+        raise RuntimeError(f"wrk output without {pattern!r}:\n{text}")
+    return default
+
+
+def _latency(output: str, percentile: str) -> float:
+    """A percentile of the latency distribution in ms (NaN when wrk completed no request)."""
+    found = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s|m|h) *$", output, re.MULTILINE)
+    return float(found[1]) * _UNITS[found[2]] if found else float("nan")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (the test suite's server on 127.0.0.1:5432), dropped afterwards."""
+    from tests.services import postgres
+
+    name = postgres.create_database()
+    try:
+        yield postgres.database_url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+def measure_vault(directory: Path, args: argparse.Namespace, **env: str) -> WrkResult:
+    directory.mkdir()
+    with vault_process(directory, **env) as vault:
+        token = vault.token("alice")
+        document_id = upload_document(vault.url, token)
+        url = f"{vault.url}/api/v1/documents/{document_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        run_wrk(url, argparse.Namespace(**{**vars(args), "seconds": 2}), headers)  # warm-up
+        return run_wrk(url, args, headers)
+
+
+def line(name: str, result: WrkResult, baseline: float) -> str:
+    return (
+        f"{name}: {result.rps:,.0f} req/s = {result.rps / baseline:.3f}x bare Litestar ({baseline:,.0f} req/s); "
+        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; {result.requests} requests, "
+        f"{result.non_2xx} non-2xx, {result.socket_errors} socket errors (timeouts included)"
+    )
+
+
+def run(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    figures: dict[str, WrkResult] = {}
+    with workdir("http-rps") as tmp:
+        with bare_app(tmp) as bare_url:
+            run_wrk(f"{bare_url}/items", argparse.Namespace(**{**vars(args), "seconds": 2}), {})  # warm-up
+            before = run_wrk(f"{bare_url}/items", args, {})
+        figures["GET /api/v1/documents/{id}, SQLite"] = measure_vault(tmp / "sqlite", args)
+        if args.postgres:
+            with postgres_database() as url:
+                figures["GET /api/v1/documents/{id}, PostgreSQL"] = measure_vault(tmp / "pg", args, database_url=url)
+        with bare_app(tmp) as bare_url:
+            after = run_wrk(f"{bare_url}/items", args, {})
+    baseline = (before.rps + after.rps) / 2
+    spread = abs(before.rps - after.rps) / baseline
+    print(
+        f"bare Litestar GET /items (20-item JSON list): {before.rps:,.0f} / {after.rps:,.0f} req/s before / after "
+        f"(spread {spread:.0%}); wrk -t{args.threads} -c{args.connections} -d{args.seconds}s"
+    )
+    for name, result in figures.items():
+        print(line(name, result, baseline))
+        if result.non_2xx or result.socket_errors:
+            print(f"warning: {name}: {result.non_2xx + result.socket_errors} failed requests", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--postgres", action="store_true", help="also measure the vault on PostgreSQL")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""One-shot set-up for compose.yaml: a private CA, Keycloak's TLS certificate, the vault's seal, a CA bundle.
+
+Runs inside the vault image (it needs only `cryptography` and `certifi`, both installed there) as
+``python /deploy/init_pki.py /run/vault-pki``. Files that exist are kept, so an operator who puts the trust
+service provider's seal (`seal.key`, `seal.pem`, `trust-roots.pem`) or a real TLS certificate there first gets
+those used instead. Run as root, it hands each private key to the one account that reads it.
+
+Written files (in the target directory):
+    ca.pem, ca.key          the compose deployment's private CA (ten years)
+    keycloak.crt/.key       TLS for https://keycloak:8443 (and localhost), signed by the CA
+    seal.pem, seal.key      the vault's seal (document signing), signed by the CA
+    trust-roots.pem         what the vault trusts when verifying signatures (the CA)
+    ca-bundle.pem           the public web roots plus the CA: the vault's SSL_CERT_FILE, so it trusts Keycloak
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+import certifi
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ("KEYCLOAK_UID", "VAULT_UID", "main", "write_material")
+
+VAULT_UID = 10001  # the Dockerfile's `vault` user
+KEYCLOAK_UID = 1000  # the Keycloak image's user
+_TLS_NAMES = ("keycloak", "localhost")
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Citizen Vault (compose)"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])  # fmt: skip
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey, owner: int | None) -> None:
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+    if owner is not None:
+        os.chown(path, owner, 0)
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SystemExit(f"{path}: expected an EC private key")
+    return key
+
+
+def _issue(
+    subject: str, key: ec.EllipticCurvePrivateKey, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+    extensions: list[tuple[x509.ExtensionType, bool]], days: int,
+) -> x509.Certificate:  # fmt: skip
+    now = datetime.datetime.now(datetime.UTC)
+    issuer_name, signing_key = (ca[0].subject, ca[1]) if ca else (_name(subject), key)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca[1].public_key()), critical=False
+        )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def _usage(**flags: bool) -> x509.KeyUsage:
+    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+             "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")  # fmt: skip
+    return x509.KeyUsage(**{name: flags.get(name, False) for name in names})
+
+
+def _ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path, key_path = directory / "ca.pem", directory / "ca.key"
+    if cert_path.exists() and key_path.exists():
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), _load_key(key_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue("Citizen Vault compose CA", key, None, [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (_usage(key_cert_sign=True, crl_sign=True), True),
+    ], days=3650)  # fmt: skip
+    _write_key(key_path, key, None)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert, key
+
+
+def write_material(directory: Path, *, owners: bool = False) -> list[str]:
+    """Create whatever of the compose PKI is missing in `directory`; keep what exists.
+
+    Args:
+        directory: Where the files go (created 0755: it holds certificates for several services).
+        owners: Hand `keycloak.key` to Keycloak's user and `seal.key` to the vault's (needs root).
+
+    Returns:
+        The names of the files written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    written: list[str] = []
+    if not (directory / "ca.pem").exists():
+        written += ["ca.pem", "ca.key"]
+    ca = _ca(directory)
+    if not (directory / "keycloak.crt").exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        names: list[x509.GeneralName] = [x509.DNSName(name) for name in _TLS_NAMES]
+        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        cert = _issue("keycloak", key, ca, [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_usage(digital_signature=True), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.SubjectAlternativeName(names), False),
+        ], days=397)  # fmt: skip
+        _write_key(directory / "keycloak.key", key, KEYCLOAK_UID if owners else None)
+        (directory / "keycloak.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        written += ["keycloak.crt", "keycloak.key"]
+    if not (directory / "seal.pem").exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _issue("Citizen Vault seal", key, ca, [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_usage(digital_signature=True, content_commitment=True), True),
+        ], days=825)  # fmt: skip
+        _write_key(directory / "seal.key", key, VAULT_UID if owners else None)
+        (directory / "seal.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        written += ["seal.pem", "seal.key"]
+    ca_pem = ca[0].public_bytes(serialization.Encoding.PEM)
+    if not (directory / "trust-roots.pem").exists():
+        (directory / "trust-roots.pem").write_bytes(ca_pem)
+        written.append("trust-roots.pem")
+    # rewritten every run: the public roots come from the image's certifi, which an image update refreshes
+    (directory / "ca-bundle.pem").write_bytes(Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + ca_pem)
+    written.append("ca-bundle.pem")
+    for name in ("ca.pem", "keycloak.crt", "seal.pem", "trust-roots.pem", "ca-bundle.pem"):
+        (directory / name).chmod(0o644)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    """`init_pki.py DIRECTORY`: write the missing files and say which."""
+    if len(argv) != 1:
+        print("usage: init_pki.py DIRECTORY", file=sys.stderr)
+        return 2
+    written = write_material(Path(argv[0]), owners=os.geteuid() == 0)
+    print("compose PKI: wrote " + ", ".join(written))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

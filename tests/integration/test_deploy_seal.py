@@ -1,0 +1,39 @@
+"""The seal and trust root that compose's one-shot PKI step writes (deploy/init_pki.py) sign and verify: a citizen's
+B-B signature made with them reads intact, valid and trusted through the API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.vault_app import make_settings, vault_client
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = (REPO / "tests" / "data" / "pdf" / "minimal.pdf").read_bytes()
+
+def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> None:
+    pki = tmp_path / "pki"
+    subprocess.run([sys.executable, str(REPO / "deploy" / "init_pki.py"), str(pki)], check=True, timeout=60)
+    # the paths compose.yaml gives VAULT_SIGNING_KEY, VAULT_SIGNING_CERT and VAULT_TRUST_ROOTS
+    settings = make_settings(
+        tmp_path, signing_key=str(pki / "seal.key"), signing_cert=str(pki / "seal.pem"),
+        trust_roots=str(pki / "trust-roots.pem"),
+    )  # fmt: skip
+    with vault_client(settings) as client:
+        form = {"grant_type": "urn:citizen-vault:dev-user", "username": "alice"}
+        token = client.post("/dev-idp/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = client.post(
+            "/api/v1/documents", content=MINIMAL,
+            headers={**headers, "Content-Type": "application/pdf", "X-Document-Title": "Contract"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        document = created.json()["id"]
+        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=headers, json={"level": "B-B"})
+        assert signed.status_code == 201, signed.text
+        report = client.get(f"/api/v1/documents/{document}/signatures", headers=headers)
+    assert report.status_code == 200, report.text
+    (signature,) = report.json()["signatures"]
+    assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True)
+    assert "Citizen Vault seal" in signature["signer"]["subject"]
