@@ -35,14 +35,8 @@ async def test_agency_certifies_then_citizen_signs_and_both_stay_valid(pki: PkiS
     try:
         certified = await agency.sign(
             MINIMAL_PDF.read_bytes(),
-            SignRequest(
-                level=PadesLevel.B_T,
-                field_name="agency",
-                certify=True,
-                new_fields=("citizen",),
-                reason="Issued by the agency",
-                stamp=VisibleStamp(box=(50, 50, 250, 110)),
-            ),
+            SignRequest(level=PadesLevel.B_T, field_name="agency", certify=True, new_fields=("citizen",),
+                        reason="Issued by the agency", stamp=VisibleStamp(box=(50, 50, 250, 110))),
         )
         both = await citizen.sign(
             certified,

@@ -30,15 +30,9 @@ def signer_nssdb(pki: PkiServices, tmp_path_factory: pytest.TempPathFactory) -> 
     cert = load_pem_x509_certificate(pki.cert_path("citizen").read_bytes())
     interm = load_pem_x509_certificate(pki.cert_path("interm").read_bytes())
     p12 = directory / "citizen.p12"
-    p12.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"citizen",
-            key,
-            cert,
-            [interm],
-            serialization.BestAvailableEncryption(b"test"),  # type: ignore[arg-type]
-        )
-    )
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"citizen", key, cert, [interm], serialization.BestAvailableEncryption(b"test")  # type: ignore[arg-type]
+    ))
     _run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"])
     _run(["pk12util", "-i", str(p12), "-d", f"sql:{directory}", "-W", "test", "-K", ""])
     return directory
@@ -47,18 +41,8 @@ def signer_nssdb(pki: PkiServices, tmp_path_factory: pytest.TempPathFactory) -> 
 async def test_pdf_signed_by_pdfsig_verifies(signer_nssdb: Path, pki: PkiServices, tmp_path: Path) -> None:
     # poppler 22.12 signs only adbe.pkcs7.detached here ("-etsi is not supported yet with -add-signature").
     out = tmp_path / "poppler-signed.pdf"
-    argv = [
-        "pdfsig",
-        "-nssdir",
-        f"sql:{signer_nssdb}",
-        "-add-signature",
-        "-nick",
-        "citizen",
-        "-new-signature-field-name",
-        "Poppler",
-        "-reason",
-        "foreign tool",
-    ]
+    argv = ["pdfsig", "-nssdir", f"sql:{signer_nssdb}", "-add-signature", "-nick", "citizen",
+            "-new-signature-field-name", "Poppler", "-reason", "foreign tool"]
     _run([*argv, str(MINIMAL_PDF), str(out)])
 
     report = await PdfVerifier([pki.root_cert]).verify(out.read_bytes())

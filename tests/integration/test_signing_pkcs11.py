@@ -58,7 +58,9 @@ def _issue(pki: PkiServices, public_key, name: str) -> bytes:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        )
         .sign(issuer_key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.DER)
@@ -87,10 +89,7 @@ async def test_token_key_signs_and_never_leaves_the_token(
     from pkcs11 import Attribute, ObjectClass
 
     signer = Pkcs11Signer.open(
-        softhsm_token.module_path,
-        softhsm_token.token_label,
-        softhsm_token.pin,
-        hsm_keys[kind],
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys[kind],
         chain=[pki.cert("interm")],
     )
     service = PdfSigningService(signer, tsa_url=pki.tsa_url, trust_roots=[pki.root_cert])
@@ -126,7 +125,9 @@ def test_unusable_token_key_is_signer_unavailable(
 async def test_closed_token_session_is_signer_unavailable(
     hsm_keys: dict[str, str], softhsm_token: SoftHsmToken, pki: PkiServices
 ) -> None:
-    signer = Pkcs11Signer.open(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys["rsa"])
+    signer = Pkcs11Signer.open(
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys["rsa"]
+    )
     service = PdfSigningService(signer, tsa_url=None, trust_roots=[pki.root_cert], unsafe_skip_signer_check=True)
     signer.close()
     with pytest.raises(SignerUnavailable):
@@ -137,10 +138,7 @@ async def test_concurrent_signatures_share_one_token_session(
     hsm_keys: dict[str, str], softhsm_token: SoftHsmToken, pki: PkiServices
 ) -> None:
     signer = Pkcs11Signer.open(
-        softhsm_token.module_path,
-        softhsm_token.token_label,
-        softhsm_token.pin,
-        hsm_keys["ec"],
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, hsm_keys["ec"],
         chain=[pki.cert("interm")],
     )
     service = PdfSigningService(signer, tsa_url=None, trust_roots=[pki.root_cert])

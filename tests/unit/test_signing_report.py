@@ -47,30 +47,12 @@ BAD = dataclasses.replace(GOOD, field="other", trusted=False, bottom_line=False,
 def test_signature_entry_has_the_documented_keys() -> None:
     entry = GOOD.to_dict()
     assert list(entry) == [
-        "field",
-        "kind",
-        "signer",
-        "signing_time",
-        "timestamp",
-        "intact",
-        "valid",
-        "trusted",
-        "revoked",
-        "coverage",
-        "modifications",
-        "docmdp_ok",
-        "pades_level",
-        "bottom_line",
-        "bottom_line_source",
-        "summary",
-        "ades",
-        "problems",
+        "field", "kind", "signer", "signing_time", "timestamp", "intact", "valid", "trusted", "revoked",
+        "coverage", "modifications", "docmdp_ok", "pades_level", "bottom_line", "bottom_line_source", "summary",
+        "ades", "problems",
     ]
     assert entry["signer"] == {
-        "subject": "Common Name: Alice",
-        "issuer": "Common Name: CA",
-        "serial": "1001",
-        "sha256_fingerprint": "ab" * 32,
+        "subject": "Common Name: Alice", "issuer": "Common Name: CA", "serial": "1001", "sha256_fingerprint": "ab" * 32
     }
     assert entry["timestamp"] == {"time": "2026-11-28T12:00:00+00:00", "trusted": True}
     assert entry["ades"] == {"standard": "ETSI EN 319 102-1", "indication": "INDETERMINATE", "subindication": "NO_POE"}
@@ -111,12 +93,8 @@ def test_text_rendering_of_an_unsigned_document() -> None:
 
 @pytest.mark.parametrize(
     ("level", "timestamp", "dss"),
-    [
-        (PadesLevel.B_B, False, False),
-        (PadesLevel.B_T, True, False),
-        (PadesLevel.B_LT, True, True),
-        (PadesLevel.B_LTA, True, True),
-    ],
+    [(PadesLevel.B_B, False, False), (PadesLevel.B_T, True, False), (PadesLevel.B_LT, True, True),
+     (PadesLevel.B_LTA, True, True)],
 )
 def test_pades_level_requirements(level: PadesLevel, timestamp: bool, dss: bool) -> None:
     assert (level.needs_timestamp, level.embeds_validation_info) == (timestamp, dss)
@@ -142,8 +120,7 @@ def test_revoked_is_a_certificate_problem() -> None:
 
 
 @pytest.mark.parametrize(
-    ("page", "box"),
-    [(-1, (50, 50, 300, 120)), (0, (300, 50, 50, 120)), (0, (50, 120, 300, 120))],
+    ("page", "box"), [(-1, (50, 50, 300, 120)), (0, (300, 50, 50, 120)), (0, (50, 120, 300, 120))],
     ids=["negative-page", "x-reversed", "zero-height"],
 )
 def test_stamp_geometry_is_checked(page: int, box: tuple[int, int, int, int]) -> None:

@@ -32,15 +32,9 @@ def _p12(dev: DevPki, path: Path, password: bytes) -> Path:
     key = serialization.load_pem_private_key(dev.seal_key_path.read_bytes(), None)
     cert = load_pem_x509_certificate(dev.seal_cert_path.read_bytes())
     chain = [load_pem_x509_certificate(dev.issuing_cert_path.read_bytes())]
-    path.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"seal",
-            key,
-            cert,
-            chain,
-            serialization.BestAvailableEncryption(password),  # type: ignore[arg-type]
-        )
-    )
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", key, cert, chain, serialization.BestAvailableEncryption(password)  # type: ignore[arg-type]
+    ))
     return path
 
 
@@ -72,9 +66,9 @@ def test_key_file_signer_with_missing_file_is_unavailable(dev: DevPki, broken: s
 def test_key_file_signer_accepts_der_key(dev: DevPki, tmp_path: Path) -> None:
     key = serialization.load_pem_private_key(dev.seal_key_path.read_bytes(), None)
     der = tmp_path / "seal.key.der"
-    der.write_bytes(
-        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    der.write_bytes(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))
     signer = KeyFileSigner.load(der, dev.seal_cert_path)
     assert signer.certificate.subject == dev.load_signer().certificate.subject
 
@@ -96,8 +90,6 @@ def test_trust_roots_accept_pem_bundles_der_and_paths(dev: DevPki, tmp_path: Pat
 
     certs = to_asn1_all([bundle, root_der, root_pem])
     assert [c.subject.native["common_name"] for c in certs] == [
-        "Citizen Vault Development Seal Root CA",
-        "Citizen Vault Development Seal Issuing CA",
-        "Citizen Vault Development Seal Root CA",
-        "Citizen Vault Development Seal Root CA",
+        "Citizen Vault Development Seal Root CA", "Citizen Vault Development Seal Issuing CA",
+        "Citizen Vault Development Seal Root CA", "Citizen Vault Development Seal Root CA",
     ]
