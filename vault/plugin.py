@@ -268,8 +268,12 @@ def _token_validator(settings: Settings, http: httpx.AsyncClient) -> auth.TokenV
         algorithms=settings.algorithms,
         roles_claim=settings.oidc_roles_claim,
         agency_claim=settings.oidc_agency_claim,
+        max_lifetime_seconds=settings.oidc_max_token_lifetime_seconds,
+        # production: the issuer and the JWKS URL it advertises must be https (plain http on loopback aside)
+        require_https=settings.env == "production",
     )
-    return auth.TokenValidator(policy, auth.JwksCache(settings.resolved_issuer, http))
+    jwks = auth.JwksCache(settings.resolved_issuer, http, require_https=policy.require_https)
+    return auth.TokenValidator(policy, jwks)
 
 
 async def _open_audit_log(settings: Settings, db: Database, keys: KeyService) -> AuditLog:

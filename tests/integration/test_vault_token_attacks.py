@@ -10,7 +10,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.test_auth_token_attacks import ATTACKS, Forge
+from auth import TOKEN_PROBLEM_DESCRIPTIONS
+from tests.integration.test_auth_token_attacks import ATTACKS, CLIENT_REASONS, Forge
 from tests.services.oidc_provider import OidcProvider
 from tests.support.vault_app import make_settings, vault_client
 
@@ -59,3 +60,23 @@ def test_forged_tokens_are_refused_with_a_generic_401(
         "detail": detail,
         "instance": "/api/v1/documents",
     }
+
+
+@pytest.mark.parametrize(("forge", "reason"), [attack for attack in ATTACKS if attack.id != "empty"])
+def test_the_challenge_says_why_without_token_material(
+    external_client: TestClient[Litestar], oidc_provider: OidcProvider, forge: Forge, reason: str
+) -> None:
+    token = forge(oidc_provider)
+    response = external_client.get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    description = TOKEN_PROBLEM_DESCRIPTIONS[CLIENT_REASONS[reason]]
+    assert response.headers["www-authenticate"] == (
+        f'Bearer realm="citizen-vault", error="invalid_token", error_description="{description}"'
+    )
+    assert all(part not in response.headers["www-authenticate"] for part in token.split(".") if len(part) > 3)
+
+
+def test_a_missing_token_is_challenged_without_an_error_code(external_client: TestClient[Litestar]) -> None:
+    response = external_client.get("/api/v1/documents")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="citizen-vault"'

@@ -37,7 +37,7 @@ def library_error(exc: Exception) -> VaultError:
     """A library error as the service error it means (never leaking internals); `exc` becomes its cause."""
     mapped: VaultError
     if isinstance(exc, auth.InvalidToken):
-        mapped = Unauthorized("the access token is not valid", invalid_token=True)
+        mapped = Unauthorized("the access token is not valid", invalid_token=exc)
     elif isinstance(exc, auth.ProviderUnavailable):
         mapped = UpstreamUnavailable("the identity provider is unavailable")
     elif isinstance(exc, storage.KeyProviderUnavailable):

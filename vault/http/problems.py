@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+import auth
 from vault.core.errors import VaultError
 from vault.core.translate import LIBRARY_ERRORS, library_error
 
@@ -38,9 +39,13 @@ def problem_response(
         body["instance"] = request.url.path
     headers: dict[str, str] = {}
     if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="citizen-vault"'
-        if extra.pop("invalid_token", False):
-            headers["WWW-Authenticate"] += ', error="invalid_token"'
+        # RFC 6750: why a presented token was refused (a fixed client-safe sentence, never token material)
+        refused = extra.pop("invalid_token", None)
+        if refused is True:
+            refused = auth.InvalidToken()
+        headers["WWW-Authenticate"] = auth.bearer_challenge(
+            "citizen-vault", refused if isinstance(refused, auth.InvalidToken) else None
+        )
     if status == 416 and "size" in extra:
         headers["Content-Range"] = f"bytes */{extra.pop('size')}"
     if status == 503:

@@ -91,7 +91,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             if self._gate.on_denied is not None:
                 with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
                     await self._gate.on_denied(str(getattr(exc, "reason", "invalid"))[:64])
-            raise Unauthorized("the access token is not valid", invalid_token=True) from exc
+            raise Unauthorized("the access token is not valid", invalid_token=exc) from exc
         caller = caller_from_principal(principal)
         if self._gate.on_seen is not None:
             try:
