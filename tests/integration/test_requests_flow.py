@@ -146,12 +146,12 @@ def test_only_the_addressed_citizen_approves_with_own_documents_of_the_requested
     [
         ({"expires_at": later(days=400)}, 422),
         ({"expires_at": later(days=-1)}, 422),
-        ({"kinds": []}, 400),
-        ({"purpose": ""}, 400),
-        ({"agency": "city-registry"}, 400),
-        ({"issuer": "https://elsewhere"}, 400),
-        ({"requester_subject": "someone"}, 400),
-        ({"status": "approved"}, 400),
+        ({"kinds": []}, 422),
+        ({"purpose": ""}, 422),
+        ({"agency": "city-registry"}, 422),
+        ({"issuer": "https://elsewhere"}, 422),
+        ({"requester_subject": "someone"}, 422),
+        ({"status": "approved"}, 422),
     ],
     ids=["too-long", "past", "no-kinds", "no-purpose", "mass-assign-agency", "issuer", "requester", "status"],
 )

@@ -109,12 +109,12 @@ def test_password_protected_link(client: TestClient[Litestar], as_user: DevToken
     [
         ({"expires_at": later(days=31)}, 422),
         ({"expires_at": later(days=-1)}, 422),
-        ({"expires_at": later(days=1), "max_downloads": 0}, 400),
-        ({"expires_at": later(days=1), "max_downloads": 101}, 400),
-        ({"expires_at": later(days=1), "password": "short"}, 400),
-        ({"expires_at": later(days=1), "token": "chosen-by-client"}, 400),
-        ({"expires_at": later(days=1), "owner_id": "x"}, 400),
-        ({"max_downloads": 1}, 400),
+        ({"expires_at": later(days=1), "max_downloads": 0}, 422),
+        ({"expires_at": later(days=1), "max_downloads": 101}, 422),
+        ({"expires_at": later(days=1), "password": "short"}, 422),
+        ({"expires_at": later(days=1), "token": "chosen-by-client"}, 422),
+        ({"expires_at": later(days=1), "owner_id": "x"}, 422),
+        ({"max_downloads": 1}, 422),
     ],
     ids=["too-long", "past", "zero", "too-many", "short-password", "client-token", "mass-assign", "no-expiry"],
 )

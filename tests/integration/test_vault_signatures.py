@@ -96,8 +96,8 @@ def test_signing_needs_a_pdf_and_a_known_level(client: TestClient[Litestar], as_
     text_doc = upload(client, as_user("alice"), b"plain text")
     assert_problem(_sign(client, as_user("alice"), text_doc["id"], level="B-B"), 422)
     pdf_doc = upload(client, as_user("alice"), MINIMAL, media_type="application/pdf")
-    assert _sign(client, as_user("alice"), pdf_doc["id"], level="B-X").status_code == 400
-    assert _sign(client, as_user("alice"), pdf_doc["id"], owner_id="someone").status_code == 400
+    assert _sign(client, as_user("alice"), pdf_doc["id"], level="B-X").status_code == 422
+    assert _sign(client, as_user("alice"), pdf_doc["id"], owner_id="someone").status_code == 422
     # no TSA configured: a timestamped level is refused, never silently downgraded
     response = _sign(client, as_user("alice"), pdf_doc["id"], level="B-T")
     assert response.status_code in {422, 503}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -69,19 +70,50 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     status = exc.status_code
     if status >= 500:
         return _internal_error(request, exc)
+    if isinstance(exc, ValidationException) and _about_the_body(exc):
+        return _invalid_body(request, exc)
     slug, title = _HTTP_SLUGS.get(status, ("http-error", "Request error"))
     detail = exc.detail if status != 400 or isinstance(exc, ValidationException) else "bad request"
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        extra["errors"] = [
-            {"key": str(e.get("key", "")), "message": str(e.get("message", ""))}
-            for e in exc.extra
-            if isinstance(e, dict)
-        ]
+        extra["errors"] = _errors(exc)
     response = problem_response(status, slug, title, str(detail), request, **extra)
     if status == 405 and exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+def _errors(exc: ValidationException) -> list[dict[str, str]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return [{"key": str(e.get("key", "")), "message": str(e.get("message", ""))} for e in extra if isinstance(e, dict)]
+
+
+def _about_the_body(exc: ValidationException) -> bool:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(isinstance(e, dict) and (e.get("source") == "body" or e.get("key") == "data") for e in extra)
+
+
+def _required_fields(request: Request[Any, Any, Any]) -> list[str]:
+    """The required fields of the handler's JSON body type (a msgspec Struct), for a helpful message."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    body_type = getattr(parameter, "annotation", None)
+    for candidate in (body_type, *getattr(body_type, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, msgspec.Struct):
+            return [f.name for f in msgspec.structs.fields(candidate) if f.required]
+    return []
+
+
+def _invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    """A body that breaks the schema: 422, like a body that breaks a rule, naming what is wrong or missing."""
+    errors = [e for e in _errors(exc) if not (e["key"] == "data" and e["message"].strip("'") == "data")]
+    required = _required_fields(request)
+    if not errors:  # no body at all
+        detail = "a JSON body is required" + (f" with the fields {', '.join(required)}" if required else "")
+    else:
+        detail = "; ".join(e["message"] for e in errors)[:500]
+    return problem_response(
+        422, "unprocessable-content", "Unprocessable content", detail, request, errors=errors, required=required
+    )
 
 
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
