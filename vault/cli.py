@@ -32,7 +32,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.public_url:
         settings = _settings(public_url=public_url)
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.prepare_data_dir()
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
     from vault.serving import uvicorn_options
@@ -77,19 +77,26 @@ def _print_banner(settings: Settings) -> None:
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
-    from auth import DevIdentityProvider
+    """Ask the running service's development provider for a token (so it works from any directory)."""
+    import httpx
 
-    settings = _settings(public_url=args.url) if args.url else _settings()
-    if not settings.uses_dev_identity_provider:
-        print("vault token works only with the built-in development identity provider", file=sys.stderr)
+    from auth import DEV_USER_GRANT_TYPE
+
+    url = (args.url or os.environ.get("VAULT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    form = {"grant_type": DEV_USER_GRANT_TYPE, "username": args.user, "client_id": "vault-cli"}
+    try:
+        response = httpx.post(f"{url}/dev-idp/token", data=form, timeout=10)
+    except httpx.HTTPError as exc:
+        print(f"no vault answers at {url} ({exc.__class__.__name__}); start it with ./scripts/serve", file=sys.stderr)
         return 2
-    provider = DevIdentityProvider.load_or_create(
-        settings.resolved_data_dir / "dev-idp-key.pem",
-        settings.resolved_issuer,
-        settings.oidc_audience,
-        env=settings.env,
-    )
-    print(provider.issue_access_token(args.user, lifetime=args.lifetime))
+    if response.status_code == 404:
+        print(f"{url} has no development identity provider (production or an external issuer)", file=sys.stderr)
+        return 2
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code != 200 or "access_token" not in body:
+        print(f"no token: {body.get('error_description') or response.text[:200]}", file=sys.stderr)
+        return 2
+    print(body["access_token"])
     return 0
 
 
@@ -157,7 +164,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
     token = sub.add_parser("token", help="print an access token for a demo user (development provider only)")
     token.add_argument("user")
-    token.add_argument("--lifetime", type=int, default=3600)
     token.add_argument("--url", help="the service's public URL (default: VAULT_PUBLIC_URL or http://127.0.0.1:8000)")
     token.set_defaults(func=_cmd_token)
     verify = sub.add_parser("verify", help="verify the signatures of a PDF offline")
@@ -180,12 +186,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
+    from vault.settings import ConfigurationError
+
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
     except ValidationError as exc:
         for error in exc.errors():
             print(f"configuration error: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 
 

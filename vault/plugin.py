@@ -96,6 +96,7 @@ class VaultPlugin(InitPluginProtocol):
     """Wires the vault into a Litestar app: routes, dependencies, authentication, errors, OpenAPI, lifespan."""
 
     def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+        settings.check_production()
         self.settings = settings
         self.clock = clock
         self.slot = ServiceSlot()
@@ -141,7 +142,7 @@ class VaultPlugin(InitPluginProtocol):
     async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
         """Open every client the service needs; close them all on shutdown."""
         settings = self.settings
-        settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.prepare_data_dir()
         install_link_token_filter()  # share-link tokens travel in /s/<token> paths: keep them out of logs
         async with contextlib.AsyncExitStack() as stack:
             services = await self._build(settings, stack)
@@ -203,7 +204,7 @@ class VaultPlugin(InitPluginProtocol):
             requests=RequestService(db, keys, trail, self.clock),
             issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms),
-            signatures=SignatureService(documents, setup.service, setup.verifier),
+            signatures=SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url)),
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
@@ -233,7 +234,7 @@ class VaultPlugin(InitPluginProtocol):
 def _dev_provider(settings: Settings) -> auth.DevIdentityProvider | None:
     if not settings.uses_dev_identity_provider:
         return None
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.prepare_data_dir()
     return auth.DevIdentityProvider.load_or_create(
         settings.resolved_data_dir / "dev-idp-key.pem",
         settings.resolved_issuer,

@@ -95,8 +95,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
+        self.check_production()
+        return self
+
+    def check_production(self) -> None:
+        """In production, raise ConfigurationError for any development default (the app calls this again, so
+        settings built without validation cannot bring a development default into production)."""
         if self.env != "production":
-            return self
+            return
         required = {
             "VAULT_DATABASE_URL": self.database_url.get_secret_value(),
             "VAULT_STORAGE_URL": self.storage_url.get_secret_value(),
@@ -117,7 +123,17 @@ class Settings(BaseSettings):
 
         if not is_secure_url(self.oidc_issuer):
             raise ConfigurationError("production mode needs an https VAULT_OIDC_ISSUER (plain http only on loopback)")
-        return self
+
+    def prepare_data_dir(self) -> Path:
+        """The data directory, created 0700; refuses one that other users can read or enter."""
+        path = self.resolved_data_dir
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.stat().st_mode & 0o007:
+            raise ConfigurationError(
+                f"the data directory {path} is open to other users (mode {path.stat().st_mode & 0o777:o}); "
+                f"run `chmod 700 {path}`"
+            )
+        return path
 
     # Resolved values: explicit configuration, else the embedded default under the data directory.
 

@@ -52,7 +52,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
 
 
 def migrate(settings: Settings) -> None:
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     upgrade(settings.resolved_database_url)
 
 

@@ -28,7 +28,7 @@ class AccessLogController(Controller):
         self,
         request: Request[Caller, Any, Any],
         access_log: NamedDependency[AccessLogService],
-        cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
+        cursor: Annotated[int | None, QueryParameter(ge=0, le=2**53)] = None,
         limit: Limit = 50,
     ) -> AccessLogPage:
         """Who did what to the caller's data, when, under which grant, request or link and purpose; newest first."""

@@ -12,9 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from vault.core.errors import UnsupportedMediaType
 from vault.core.principal import Caller
 from vault.documents.media import normalise_media_type
-from vault.documents.schemas import DocumentRead
 from vault.http.security import PUBLIC, require_roles
-from vault.signatures.schemas import SignOptions
+from vault.signatures.schemas import SignedVersion, SignOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 
 __all__ = ("SignatureController", "verify_upload")
@@ -34,7 +33,7 @@ class SignatureController(Controller):
         signatures: NamedDependency[SignatureService],
         document_id: FromPath[uuid.UUID],
         data: JSONBody[SignOptions],
-    ) -> DocumentRead:
+    ) -> SignedVersion:
         """Sign the current PDF version (owner, or a grantee allowed to sign); the result is a new version."""
         return await signatures.sign(request.user, document_id, data)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 import msgspec
@@ -34,3 +35,13 @@ class SignOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     certify: bool = False
     existing_field_only: bool = False
     new_fields: Annotated[list[Name], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+
+
+class SignedVersion(msgspec.Struct, frozen=True):
+    """The version a signature made: what a signer needs, nothing of the document's metadata (a grantee allowed
+    only to sign must not learn the title through signing)."""
+
+    document_id: uuid.UUID
+    version: int
+    size: int
+    sha256: str

@@ -8,14 +8,13 @@ from typing import Any
 
 import signing
 from vault.audit.actions import AuditAction
-from vault.core.errors import BadRequest, Forbidden, UnprocessableContent
+from vault.core.errors import BadRequest, Conflict, Forbidden, UnprocessableContent
 from vault.core.principal import Caller
 from vault.core.translate import library_error
 from vault.documents.access import Permission
 from vault.documents.content import IncomingContent
-from vault.documents.schemas import DocumentRead
 from vault.documents.service import DocumentService
-from vault.signatures.schemas import SignOptions
+from vault.signatures.schemas import SignedVersion, SignOptions
 
 __all__ = ("SignatureService",)
 
@@ -55,14 +54,22 @@ class SignatureService:
         documents: DocumentService,
         signer: signing.PdfSigningService,
         verifier: signing.PdfVerifier,
+        *,
+        timestamping: bool,
     ) -> None:
         self._documents = documents
         self._signer = signer
         self._verifier = verifier
+        self._timestamping = timestamping
 
-    async def sign(self, caller: Caller, document_id: uuid.UUID, options: SignOptions) -> DocumentRead:
+    async def sign(self, caller: Caller, document_id: uuid.UUID, options: SignOptions) -> SignedVersion:
         """Sign the current PDF version; the signed document becomes a new version (the original is kept)."""
         request = to_request(options, caller)
+        if request.level.needs_timestamp and not self._timestamping:
+            raise Conflict(
+                f"{options.level} needs a timestamp authority and this deployment has none (VAULT_TSA_URL); "
+                "sign at B-B or configure one"
+            )
         pdf, media_type = await self._documents.read_bytes(
             caller, document_id, permission=Permission.SIGN, action=AuditAction.DOCUMENT_SIGN, max_bytes=MAX_PDF_BYTES
         )
@@ -73,9 +80,10 @@ class SignatureService:
         except signing.SigningError as exc:
             raise library_error(exc) from exc
         content = IncomingContent("application/pdf", _once(signed), len(signed))
-        return await self._documents.add_version(
+        stored = await self._documents.add_version(
             caller, document_id, content, origin="signature", permission=Permission.SIGN
         )
+        return SignedVersion(document_id=stored.id, version=stored.version, size=stored.size, sha256=stored.sha256)
 
     async def report_for_document(
         self, caller: Caller, document_id: uuid.UUID, *, etsi: bool = False
