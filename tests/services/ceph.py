@@ -6,9 +6,9 @@ here needs it). Tests that kill an OSD bring it back with :meth:`CephCluster.sta
 
 Boot order, each step overlapping where it can: keys and the monmap are made locally (``ceph-authtool``,
 ``monmaptool``), the mon store is created with every key already in it (no auth round trips later), the three
-OSD stores are created in parallel while the mon starts, then ``ceph osd new`` registers them, the OSDs start,
-the S3 user is created with ``radosgw-admin`` while radosgw starts, and the cluster is ready when a signed bucket
-creation and put succeed.
+OSD stores are created in parallel while the mon starts, then ``ceph osd new`` registers them, the OSDs start
+while RGW's pools are created, the S3 user is created with ``radosgw-admin`` while radosgw starts, and the cluster
+is ready when a signed bucket creation and put succeed and every OSD is up. The configuration is in _ceph_conf.py.
 """
 
 from __future__ import annotations
@@ -28,88 +28,18 @@ from typing import Any
 
 import pytest
 
+from tests.services._ceph_conf import RGW_POOLS, ceph_conf
 from tests.services._proc import ServiceProcess, free_port, wait_for_port
 
 __all__ = ("CephCluster", "CephError", "ceph_cluster", "launch_ceph")
 
 OSDS = 3
 _READY_TIMEOUT = 90.0
-# RGW's pools for the default zone (radosgw would create them itself, one by one, on first use)
-_RGW_POOLS = {
-    ".rgw.root": 4, "default.rgw.control": 4, "default.rgw.meta": 4, "default.rgw.log": 4,
-    "default.rgw.buckets.index": 8, "default.rgw.buckets.non-ec": 4, "default.rgw.buckets.data": 8,
-}  # fmt: skip
 _COMMANDS = ("ceph-mon", "ceph-osd", "radosgw", "ceph", "ceph-authtool", "monmaptool", "radosgw-admin")
 
 
 class CephError(RuntimeError):
     """A Ceph daemon or command failed; the message carries the log tail."""
-
-
-def _conf(work: Path, fsid: str, mon_port: int, rgw_port: int) -> str:
-    return f"""[global]
-fsid = {fsid}
-mon host = v2:127.0.0.1:{mon_port}
-mon initial members = a
-public addr = 127.0.0.1
-public network = 127.0.0.0/8
-ms bind msgr1 = false
-auth cluster required = cephx
-auth service required = cephx
-auth client required = cephx
-auth allow insecure global id reclaim = false
-keyring = {work}/$name.keyring
-run dir = {work}/run
-admin socket = {work}/run/$name.asok
-pid file = {work}/run/$name.pid
-log file = {work}/log/$name.log
-log to stderr = false
-err to stderr = true
-mon cluster log file = {work}/log/cluster.log
-# fast paxos commits, a single-host CRUSH map, no disk-space alarms on a shared disk
-paxos propose interval = 0.1
-osd crush chooseleaf type = 0
-osd pool default size = 2
-osd pool default min size = 1
-osd pool default pg num = 8
-osd pool default pgp num = 8
-osd pool default pg autoscale mode = off
-mon data avail warn = 1
-mon data avail crit = 0
-mon warn on pool no redundancy = false
-mon allow pool delete = true
-# a killed OSD is noticed in seconds: connection-refused reports from any one peer mark it down
-osd fast fail on connection refused = true
-mon osd min down reporters = 1
-mon osd reporter subtree level = osd
-osd heartbeat interval = 1
-osd heartbeat grace = 5
-# clients (radosgw) give up on an operation instead of waiting forever for a dead OSD
-rados osd op timeout = 5
-rados mon op timeout = 5
-client mount timeout = 30
-
-[mon]
-mon data = {work}/mon.$id
-keyring = {work}/mon.$id/keyring
-
-[osd]
-osd data = {work}/osd.$id
-osd objectstore = bluestore
-bluestore block create = true
-bluestore block size = 10737418240
-bluestore fsck on mount = false
-bluestore fsck on mkfs = false
-bluestore cache autotune = false
-bluestore cache size = 134217728
-osd memory target = 939524096
-
-[client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
-rgw data = {work}/rgw
-rgw enable usage log = false
-rgw enable ops log = false
-"""
 
 
 class _Daemons:
@@ -125,7 +55,7 @@ class _Daemons:
         self.procs: dict[str, ServiceProcess] = {}
         for sub in ("run", "log", "stdout", "rgw"):
             (work / sub).mkdir(parents=True, exist_ok=True)
-        self.conf.write_text(_conf(work, self.fsid, self.mon_port, self.rgw_port))
+        self.conf.write_text(ceph_conf(work, self.fsid, self.mon_port, self.rgw_port))
 
     def run(self, *argv: str, timeout: float = 60, stdin: str | None = None) -> str:
         """Run a Ceph command with this cluster's config; CephError with its output if it fails."""
@@ -270,11 +200,11 @@ class _Daemons:
             self.start_osd(i)
         # RGW's pools are made while the OSDs boot (~0.2 s of paxos per command, overlapping their ~2 s start),
         # so radosgw finds them instead of creating them one at a time, each waiting for its PGs.
-        pools = [f"osd pool create {pool} {pgs} {pgs} replicated" for pool, pgs in _RGW_POOLS.items()]
-        self.admin_batch([*pools, *(f"osd pool application enable {pool} rgw" for pool in _RGW_POOLS)])
+        pools = [f"osd pool create {pool} {pgs} {pgs} replicated" for pool, pgs in RGW_POOLS.items()]
+        self.admin_batch([*pools, *(f"osd pool application enable {pool} rgw" for pool in RGW_POOLS)])
         dump = self.ceph("osd", "dump")
         made = {pool["pool_name"] for pool in dump["pools"]}
-        if len(dump["osds"]) != OSDS or made != set(_RGW_POOLS):
+        if len(dump["osds"]) != OSDS or made != set(RGW_POOLS):
             raise CephError(f"admin commands did not take: osds {dump['osds']!r}, pools {sorted(made)}")
         rgw = self.start("client.rgw.a", ["radosgw", "-n", "client.rgw.a"])
         self.run("radosgw-admin", "user", "create", "--uid", "vault-tests", "--display-name", "vault tests",
