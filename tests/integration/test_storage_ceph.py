@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import pytest
@@ -30,21 +30,13 @@ from tests.services.ceph import OSDS, CephCluster
 pytestmark = pytest.mark.ceph
 
 CONTEXT = canonical_context("citizen-vault/object/v1", [("owner", "o-1"), ("document", "d-1"), ("version", "v-1")])
-DATA_POOL = "default.rgw.buckets.data"
 
 
-@pytest.fixture
-def cluster(ceph_cluster: CephCluster) -> Iterator[CephCluster]:
-    """The session cluster, with every OSD brought back up after the test whatever it did."""
-    yield ceph_cluster
-    ceph_cluster.start_osd(*(set(range(OSDS)) - ceph_cluster.running_osds()))
-
-
-def rgw_store(cluster: CephCluster, access_key: str | None = None, secret_key: str | None = None) -> S3Store:
+def rgw_store(ceph: CephCluster, access_key: str | None = None, secret_key: str | None = None) -> S3Store:
     return S3Store(
-        cluster.endpoint,
-        access_key or cluster.access_key,
-        secret_key or cluster.secret_key,
+        ceph.endpoint,
+        access_key or ceph.access_key,
+        secret_key or ceph.secret_key,
         f"c-{secrets.token_hex(6)}",
         retries=0,  # no client retries: what RGW answers is what the store sees
     )
@@ -58,11 +50,9 @@ async def sha256_of_plaintext(store: S3Store, key: str, dek: bytes, size: int) -
     return digest.hexdigest()
 
 
-async def test_osd_killed_mid_upload_the_upload_completes_and_reads_back(cluster: CephCluster) -> None:
-    acting = cluster.acting_sets(DATA_POOL)
-    # the OSD holding the most data placement groups: killing it degrades the most parts of the upload
-    victim = max(range(OSDS), key=lambda osd: sum(osd in osds for osds in acting.values()))
-    store = rgw_store(cluster)
+async def test_osd_killed_mid_upload_the_upload_completes_and_reads_back(ceph: CephCluster) -> None:
+    victim = ceph.busiest_osd()
+    store = rgw_store(ceph)
     await store.check()
     data, key, dek = os.urandom(64 * MiB), new_key(), generate_key()
     uploaded = 0
@@ -71,61 +61,61 @@ async def test_osd_killed_mid_upload_the_upload_completes_and_reads_back(cluster
         nonlocal uploaded
         for start in range(0, len(data), MiB):
             if start == 24 * MiB:
-                await asyncio.to_thread(cluster.kill_osd, victim)
+                await asyncio.to_thread(ceph.kill_osd, victim)
             uploaded += MiB
             yield data[start : start + MiB]
 
     result = await encrypt_to_store(store, key, dek, CONTEXT, kills_an_osd_midway(), plaintext_size=len(data))
     assert uploaded == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    await asyncio.to_thread(cluster.wait_osd_down, victim)
-    assert cluster.osds_up() == set(range(OSDS)) - {victim}
+    await asyncio.to_thread(ceph.wait_osd_down, victim)
+    assert ceph.osds_up() == set(range(OSDS)) - {victim}
     assert await sha256_of_plaintext(store, key, dek, len(data)) == result.sha256, "degraded read"
     assert await store.incomplete_uploads() == []
 
-    await asyncio.to_thread(cluster.start_osd, victim)
-    assert cluster.osds_up() == set(range(OSDS))
+    await asyncio.to_thread(ceph.start_osd, victim)
+    assert ceph.osds_up() == set(range(OSDS))
     assert await sha256_of_plaintext(store, key, dek, len(data)) == result.sha256, "read with the OSD back"
     await store.close()
 
 
-async def test_denial_while_the_key_is_unreadable_is_unavailable_not_access_denied(cluster: CephCluster) -> None:
-    store = rgw_store(cluster)
+async def test_denial_while_the_key_is_unreadable_is_unavailable_not_access_denied(ceph: CephCluster) -> None:
+    store = rgw_store(ceph)
     key = new_key()
     await store.put(key, pieces(b"stored before the outage"))
     # Both copies of the access key's index object go down and radosgw forgets the user it had cached: its
     # lookup times out (rados osd op timeout) and it answers 403 InvalidAccessKeyId to a key that worked.
-    holders = cluster.key_osds(cluster.access_key)
+    holders = ceph.key_osds(ceph.access_key)
     for osd in holders:
-        await asyncio.to_thread(cluster.kill_osd, osd)
-    await asyncio.to_thread(cluster.forget_cached_users)
+        await asyncio.to_thread(ceph.kill_osd, osd)
+    await asyncio.to_thread(ceph.forget_cached_users)
     with pytest.raises(StorageUnavailable) as info:
         await read_all(store, key)
     assert type(info.value) is StorageUnavailable, "a misleading 403 is an outage, never an access error"
     assert getattr(info.value.__cause__, "code", None) in {"InvalidAccessKeyId", "AccessDenied"}, (
         "the cause is RGW's 403 (if RGW answers otherwise, this test no longer covers the mapping)"
     )
-    await asyncio.to_thread(cluster.start_osd, *holders)
+    await asyncio.to_thread(ceph.start_osd, *holders)
     assert await read_all(store, key) == b"stored before the outage"
     await store.close()
 
 
-async def test_wrong_secret_is_access_denied(cluster: CephCluster) -> None:
-    store = rgw_store(cluster, secret_key="not-the-secret")
+async def test_wrong_secret_is_access_denied(ceph: CephCluster) -> None:
+    store = rgw_store(ceph, secret_key="not-the-secret")
     with pytest.raises(StorageAccessDenied):
         await store.check()
     await store.close()
 
 
 async def test_revoked_key_is_access_denied_once_its_last_success_is_old(
-    cluster: CephCluster, monkeypatch: pytest.MonkeyPatch
+    ceph: CephCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uid, access, secret = f"revoked-{secrets.token_hex(4)}", f"AK{secrets.token_hex(8).upper()}", secrets.token_hex(16)
-    cluster.radosgw_admin("user", "create", "--uid", uid, "--display-name", uid, "--access-key", access,
+    ceph.radosgw_admin("user", "create", "--uid", uid, "--display-name", uid, "--access-key", access,
                           "--secret-key", secret)  # fmt: skip
-    store = rgw_store(cluster, access, secret)
+    store = rgw_store(ceph, access, secret)
     await store.check()
-    cluster.radosgw_admin("user", "rm", "--uid", uid, "--purge-data")
+    ceph.radosgw_admin("user", "rm", "--uid", uid, "--purge-data")
     with pytest.raises(StorageUnavailable) as recent:
         await store.put(new_key(), pieces(b"x"), 1)
     assert type(recent.value) is StorageUnavailable, "seconds after a success, a 403 is taken for an outage"

@@ -25,13 +25,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from tests.services._ceph_conf import RGW_POOLS, ceph_conf
 from tests.services._proc import ServiceProcess, free_port, wait_for_port
 
-__all__ = ("CephCluster", "CephError", "ceph_cluster", "launch_ceph")
+__all__ = ("CephCluster", "CephError", "ceph", "ceph_cluster", "launch_ceph")
 
 OSDS = 3
 _READY_TIMEOUT = 90.0
@@ -129,7 +130,7 @@ class _Daemons:
         if proc is not None:
             proc.stop()
 
-    def asok(self, name: str, prefix: str) -> Any:
+    def asok(self, name: str, prefix: str, **args: str) -> Any:
         """A command on a daemon's admin socket, spoken in-process (the ``ceph`` CLI costs ~0.5-2 s a run).
 
         The protocol: the JSON command and a NUL byte; the answer is a big-endian u32 length and that many bytes.
@@ -137,7 +138,7 @@ class _Daemons:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(10)
             sock.connect(str(self.work / "run" / f"{name}.asok"))
-            sock.sendall(json.dumps({"prefix": prefix, "format": "json"}).encode() + b"\0")
+            sock.sendall(json.dumps({"prefix": prefix, "format": "json", **args}).encode() + b"\0")
             answer = b""
             while len(answer) < 4 or len(answer) < 4 + struct.unpack(">I", answer[:4])[0]:
                 chunk = sock.recv(65536)
@@ -152,6 +153,24 @@ class _Daemons:
             return bool(self.asok(f"osd.{i}", "status")["state"] == "active")
         except (OSError, CephError, ValueError):
             return False
+
+    def clean(self) -> bool:
+        """Whether every placement group is ``active+clean``: all copies complete, no recovery pending.
+
+        With no ceph-mgr there are no PG statistics at the mon, so each running OSD is asked which PGs it is
+        primary for and what state each is in (its admin socket's ``query``).
+        """
+        try:
+            states = [
+                self.asok(f"osd.{i}", "query", pgid=pg["pg"])["state"]
+                for i in range(OSDS)
+                if f"osd.{i}" in self.procs
+                for pg in self.asok(f"osd.{i}", "dump_pgstate_history")["pgs"]
+                if pg["currently"].startswith("Started/Primary/")
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return len(states) == sum(RGW_POOLS.values()) and all(state == "active+clean" for state in states)
 
     def osd_up(self) -> set[int]:
         dump = self.ceph("osd", "dump")
@@ -234,6 +253,10 @@ class CephCluster:
         """The cluster's files: config, keyrings, logs (``log/``), data."""
         return self._daemons.work
 
+    def url(self, bucket: str) -> str:
+        """The ``s3://`` store URL for ``bucket`` on this cluster's radosgw."""
+        return f"s3://{quote(self.access_key, safe='')}:{quote(self.secret_key, safe='')}@{self.endpoint}/{bucket}"
+
     def ceph(self, *args: str, timeout: float = 30) -> Any:
         """Run a ``ceph`` admin command and return its parsed JSON answer."""
         return self._daemons.ceph(*args, timeout=timeout)
@@ -252,11 +275,14 @@ class CephCluster:
         self._daemons.kill(f"osd.{osd}")
 
     def start_osd(self, *osds: int, timeout: float = 60) -> None:
-        """Start the OSDs again on their data and wait until each is up in the cluster map."""
+        """Start the OSDs again on their data; wait until each is up and every placement group is clean."""
         for osd in osds:
             self._daemons.start_osd(osd)
         for osd in osds:
             self._daemons.wait_for(f"osd.{osd} up", lambda osd=osd: self._daemons.osd_active(osd), timeout)
+        # what the OSDs missed while down is copied back before anything else may fail: killing the only
+        # up-to-date copy of a PG mid-recovery would make it unavailable (a double fault, not the one tested)
+        self._daemons.wait_for("all placement groups clean", self._daemons.clean, timeout)
 
     def running_osds(self) -> set[int]:
         """The OSDs whose process this fixture runs (killed ones are not among them)."""
@@ -275,6 +301,11 @@ class CephCluster:
                               capture_output=True, text=True, check=True, timeout=30).stdout  # fmt: skip
         rows = (line.split("\t") for line in dump.splitlines() if line.startswith(f"{pool_id}."))
         return {row[0]: json.loads(row[1]) for row in rows}
+
+    def busiest_osd(self, pool: str = "default.rgw.buckets.data") -> int:
+        """The OSD in the most placement groups of ``pool``: killing it degrades the most of an upload."""
+        acting = self.acting_sets(pool)
+        return max(range(OSDS), key=lambda osd: sum(osd in osds for osds in acting.values()))
 
     def key_osds(self, access_key: str) -> list[int]:
         """The OSDs holding the object radosgw reads to look ``access_key`` up."""
@@ -331,6 +362,7 @@ def launch_ceph(work: Path) -> CephCluster:
         daemons.boot()
         _wait_for_signed_write(daemons, _READY_TIMEOUT)
         daemons.wait_for("all OSDs up", lambda: all(map(daemons.osd_active, range(OSDS))), _READY_TIMEOUT)
+        daemons.wait_for("all placement groups clean", daemons.clean, _READY_TIMEOUT)
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         tails = "\n".join(f"--- {name} ---\n{daemons.log_tail(name)}" for name in ("mon.a", "osd.0", "client.rgw.a"))
         daemons.stop()
@@ -351,3 +383,10 @@ def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephClust
     cluster.stop()
     for block in cluster.workdir.glob("osd.*/block"):  # sparse, but hundreds of MiB written: keep only the logs
         block.unlink()
+
+
+@pytest.fixture
+def ceph(ceph_cluster: CephCluster) -> Iterator[CephCluster]:
+    """The session cluster for a test that may kill OSDs: every OSD is running again after it, whatever it did."""
+    yield ceph_cluster
+    ceph_cluster.start_osd(*(set(range(OSDS)) - ceph_cluster.running_osds()))
