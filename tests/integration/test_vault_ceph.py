@@ -13,10 +13,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.integration.conftest import DevTokens
-from tests.integration.test_documents_api import DOCS, upload
-from tests.integration.test_documents_errors import assert_problem
 from tests.services.ceph import OSDS, CephCluster
+from tests.support.api import DOCS, DevTokens, assert_problem, upload
 from tests.support.vault_app import make_settings, vault_client
 
 pytestmark = pytest.mark.ceph
