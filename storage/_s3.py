@@ -31,6 +31,10 @@ _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _PARALLEL_PARTS = 2
 
 
+# How long a successful signed request vouches for the credentials (see S3Store._denial_is_an_outage).
+_TRUSTED_FOR = 300.0
+
+
 def _translate(exc: Exception) -> StorageError:
     if isinstance(exc, S3Error):
         if exc.code in _NOT_FOUND:
@@ -93,12 +97,47 @@ class S3Store:
         self._bucket = bucket
         self._part_size = part_size
         self._bucket_ready = False
+        self._accepted_at: float | None = None  # monotonic time the server last accepted our signature
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            return await to_thread.run_sync(lambda: func(*args, **kwargs))
+            result = await to_thread.run_sync(lambda: func(*args, **kwargs))
         except _CLIENT_ERRORS as exc:
-            raise _translate(exc) from exc
+            error = _translate(exc)
+            if isinstance(error, StorageAccessDenied) and await self._denial_is_an_outage():
+                error = StorageUnavailable()
+            elif isinstance(error, ObjectNotFound):
+                self._accepted_at = time.monotonic()  # the server checked the signature before looking
+            raise error from exc
+        self._accepted_at = time.monotonic()
+        return result
+
+    async def _denial_is_an_outage(self) -> bool:
+        """Whether a 403 (access denied, bad key, bad signature) is really the store failing, not our credentials.
+
+        Ceph RGW looks an access key up in RADOS for every request whose user it has not cached (after a
+        restart, a cache flush, or a watch error on its control objects, as when an OSD dies). While the
+        placement group holding the key is unavailable, the lookup times out (``rados osd op timeout``) and RGW
+        answers 403 ``InvalidAccessKeyId``, exactly as for a key that does not exist (Ceph 16.2, both replicas
+        of the key's placement group down). So a denial is believed only when it cannot be such an outage:
+
+        - credentials this store never got accepted: believed (a configuration error, found by ``check()``);
+        - credentials accepted less than ``_TRUSTED_FOR`` seconds ago: an outage (a key revoked in that window
+          reads as "unavailable" until the window passes; both answer 503);
+        - accepted longer ago: one bucket probe decides (accepted: an outage; denied again: believed).
+        """
+        if self._accepted_at is None:
+            return False
+        if time.monotonic() - self._accepted_at < _TRUSTED_FOR:
+            return True
+        try:
+            await to_thread.run_sync(self._client.bucket_exists, self._bucket)
+        except S3Error as exc:
+            return exc.code not in _DENIED
+        except _CLIENT_ERRORS:
+            return True
+        self._accepted_at = time.monotonic()
+        return True
 
     async def _ensure_bucket(self) -> None:
         if self._bucket_ready:
@@ -265,6 +304,7 @@ class _MultipartUpload:
         call = self._store._call(
             self._client._complete_multipart_upload, self._bucket, self._key, self.upload_id, self._parts
         )
+        # The answer's ETag is not used: Ceph RGW sends an empty one for a completed multipart upload.
         self.upload_id = None  # from here on, an interruption is undone by deleting the object
         await finish_or_undo(asyncio.ensure_future(call), lambda: self._store.delete(self._key))
 

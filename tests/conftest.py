@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.services.postgres",
     "tests.services.seaweedfs",
+    "tests.services.ceph",
     "tests.services.oidc_provider",
     "tests.services.softhsm",
     "tests.services.pki",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage import FilesystemStore, ObjectNotFound, ObjectStore, S3Store
+from tests.services.ceph import CephCluster
 from tests.services.seaweedfs import S3Server
 
 __all__ = (
@@ -62,16 +63,20 @@ def new_key() -> str:
     return f"v1/{secrets.token_hex(8)}/{secrets.token_hex(8)}/{secrets.token_hex(8)}"
 
 
-STORE_KINDS = ["fs", pytest.param("s3", marks=pytest.mark.s3)]
+STORE_KINDS = ["fs", pytest.param("s3", marks=pytest.mark.s3), pytest.param("rgw", marks=pytest.mark.ceph)]
 
 
 @asynccontextmanager
 async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FilesystemStore | S3Store]:
-    """A fresh, empty store of the kind in ``request.param`` (a new bucket per test on S3, 5 MiB parts)."""
+    """A fresh, empty store of the kind in ``request.param``: ``fs``, ``s3`` (SeaweedFS) or ``rgw`` (Ceph).
+
+    On S3 each test gets a new bucket and 5 MiB parts.
+    """
     if request.param == "fs":
         made: FilesystemStore | S3Store = FilesystemStore(tmp_path / "objects")
     else:
-        server: S3Server = request.getfixturevalue("s3_server")
+        fixture = "s3_server" if request.param == "s3" else "ceph_cluster"
+        server: S3Server | CephCluster = request.getfixturevalue(fixture)
         made = S3Store(
             server.endpoint, server.access_key, server.secret_key, f"t-{secrets.token_hex(6)}", part_size=PART
         )
