@@ -6,6 +6,7 @@ from litestar import Litestar
 
 from vault.container import Services
 from vault.core.clock import Clock, utcnow
+from vault.http.headers import SecurityHeadersMiddleware
 from vault.http.openapi import document_problem_responses
 from vault.plugin import VaultPlugin
 from vault.settings import Settings
@@ -15,8 +16,12 @@ __all__ = ("create_app", "services_of")
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Litestar:
     """Build the service. Nothing connects until the app starts (lifespan)."""
-    app = Litestar(plugins=[VaultPlugin(settings or Settings(), clock)], debug=False)
+    settings = settings or Settings()
+    app = Litestar(plugins=[VaultPlugin(settings, clock)], debug=False)
     document_problem_responses(app)
+    # outermost, so that errors raised before routing (authentication) get the headers too
+    https = settings.resolved_public_url.startswith("https://")
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=https)
     return app
 
 

@@ -49,7 +49,6 @@ from vault.grants.controllers import GrantController, SharedController
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.audit import AuditController, audit_key
-from vault.http.headers import SecurityHeadersMiddleware
 from vault.http.health import ReadinessProbe, SystemController
 from vault.http.openapi import docs_assets_router, openapi_config
 from vault.http.params import reject_unknown_query
@@ -131,9 +130,7 @@ class VaultPlugin(InitPluginProtocol):
         app_config.dependencies = {**{name: provider(name) for name in Services.names()}, **app_config.dependencies}
 
     def _configure_security(self, app_config: AppConfig) -> None:
-        https = self.settings.resolved_public_url.startswith("https://")
         app_config.middleware = [
-            DefineMiddleware(SecurityHeadersMiddleware, https=https),
             DefineMiddleware(BearerAuthMiddleware, gate=self.gate, exclude=["^/schema"]),
             *app_config.middleware,
         ]
