@@ -1,0 +1,62 @@
+"""Production refuses every development default: each required setting on its own, and an app built from
+settings that skipped validation (defence in depth: no /dev-idp route, no key written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.unit.test_settings_oidc import PRODUCTION
+from vault.app import create_app
+from vault.settings import ConfigurationError, Settings
+
+REQUIRED = {
+    "database_url": "VAULT_DATABASE_URL",
+    "storage_url": "VAULT_STORAGE_URL",
+    "key_provider": "VAULT_KEY_PROVIDER",
+    "oidc_issuer": "VAULT_OIDC_ISSUER",
+    "trust_roots": "VAULT_TRUST_ROOTS",
+}
+
+
+def _settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("field", "variable"), REQUIRED.items())
+def test_each_required_production_setting_is_required(field: str, variable: str) -> None:
+    values = {k: v for k, v in PRODUCTION.items() if k != field}
+    with pytest.raises(ValidationError, match=variable):
+        _settings(**values)
+
+
+@pytest.mark.parametrize("missing", ["signing_key", "signing_cert"])
+def test_production_needs_a_seal(missing: str) -> None:
+    with pytest.raises(ValidationError, match="needs a seal"):
+        _settings(**{k: v for k, v in PRODUCTION.items() if k != missing})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("database_url", "sqlite+aiosqlite:///x.db"), ("storage_url", "file:///var/objects")]
+)
+def test_production_needs_postgresql_and_s3(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match="PostgreSQL and an S3"):
+        _settings(**{**PRODUCTION, field: value})
+
+
+def test_an_app_refuses_production_settings_that_skipped_validation(tmp_path: Path) -> None:
+    unchecked = Settings.model_construct(env="production", data_dir=tmp_path / "var")
+    with pytest.raises(ConfigurationError, match="production mode refuses development defaults"):
+        create_app(unchecked)
+    assert not (tmp_path / "var").exists()  # no data directory, no development provider key written
+
+
+def test_a_production_app_serves_no_development_provider(tmp_path: Path) -> None:
+    settings = _settings(**{**PRODUCTION, "data_dir": str(tmp_path / "var")})
+    app = create_app(settings)
+    paths = {route.path for route in app.routes}
+    assert not any(path.startswith("/dev-idp") for path in paths)
+    assert not (tmp_path / "var" / "dev-idp-key.pem").exists()
