@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from vault.audit import AuditEvent, AuditLog, generate_signing_key, merkle
 from vault.audit.entry import canonical_entry
 from vault.audit.models import AuditCheckpointRow, AuditEntryRow, AuditTreeNodeRow
-from vault.db import Base
+from vault.core.base import Base
 
 TABLES = [AuditEntryRow.__table__, AuditTreeNodeRow.__table__, AuditCheckpointRow.__table__]
 BATCH = 50_000

@@ -176,7 +176,9 @@ class VaultPlugin(InitPluginProtocol):
             log.warning("database or key provider unavailable at start; the audit log opens on first use")
         trail = AuditTrail(events, PseudonymService(keys))
         content = ContentVault(store, keys, trail, settings.max_upload_bytes)
-        documents = DocumentService(db, content, keys, trail, GrantAccessPolicy(self.clock), self.clock)
+        documents = DocumentService(
+            db, content, keys, trail, GrantAccessPolicy(self.clock), self.clock, kinds=settings.kinds
+        )
         setup = await asyncio.to_thread(build_signing, settings)
         stack.callback(setup.backend.close)
         stack.push_async_callback(setup.service.aclose)
@@ -198,7 +200,7 @@ class VaultPlugin(InitPluginProtocol):
                 clock=self.clock,
                 max_password_failures=settings.link_password_attempts,
             ),
-            requests=RequestService(db, keys, trail, self.clock),
+            requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
             issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms),
             signatures=SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url)),

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
         max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
             `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
             while a body uploads, concurrent connections (503 above).
+        document_kinds: the controlled vocabulary of document kinds (comma-separated); requests ask for these
+            and uploads, issuance and PATCH accept only these.
         link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
             database, across instances).
     """
@@ -88,6 +90,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_timeout: float = Field(default=5.0, gt=0, le=120)
     link_password_attempts: int = Field(default=10, ge=1, le=1000)
+    document_kinds: str = (
+        "birth-certificate,marriage-certificate,identity,passport,residence-permit,permit,diploma,transcript,"
+        "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
+    )
     max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -136,6 +142,10 @@ class Settings(BaseSettings):
         return path
 
     # Resolved values: explicit configuration, else the embedded default under the data directory.
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.document_kinds.split(",") if k.strip())
 
     @property
     def serve_limits(self) -> ServeLimits:

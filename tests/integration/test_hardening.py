@@ -233,3 +233,22 @@ def test_files_the_service_creates_are_private(
         assert mode & 0o077 == 0, f"{path} is {mode:o}"
     database = Path(settings.resolved_database_url.split(":///", 1)[1])
     assert database.stat().st_mode & 0o077 == 0
+
+
+def test_kinds_come_from_the_configured_vocabulary(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    response = client.post(
+        DOCS,
+        content=b"x",
+        headers={**as_user("alice"), "Content-Type": "text/plain", "X-Document-Title": "t", "X-Document-Kind": "BC!"},
+    )
+    assert_problem(response, 422)
+    odd = client.post(
+        DOCS,
+        content=b"x",
+        headers={**as_user("alice"), "Content-Type": "text/plain", "X-Document-Title": "t", "X-Document-Kind": "memes"},
+    )
+    assert "diploma" in assert_problem(odd, 422)["detail"]  # the vocabulary is listed
+    raw = upload(client, as_user("alice"), b"x", kind="other")
+    assert raw["kind"] == "other"
+    patched = client.patch(f"{DOCS}/{raw['id']}", json={"kind": "memes"}, headers=as_user("alice"))
+    assert_problem(patched, 422)

@@ -173,5 +173,11 @@ def test_bad_requests_are_refused(
 
 
 def test_citizens_cannot_create_requests(client: TestClient[Litestar], as_user: DevTokens) -> None:
-    body = {"citizen": subject("bob"), "kinds": ["x"], "purpose": "p", "legal_basis": "b", "expires_at": later(days=1)}
+    body = {
+        "citizen": subject("bob"),
+        "kinds": ["certificate"],
+        "purpose": "p",
+        "legal_basis": "b",
+        "expires_at": later(days=1),
+    }
     assert client.post(REQUESTS, json=body, headers=as_user("alice")).status_code == 403

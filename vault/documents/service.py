@@ -17,7 +17,7 @@ from vault.accounts.trail import AuditTrail, Detail
 from vault.audit.actions import AuditAction, Outcome
 from vault.core.clock import Clock
 from vault.core.database import Database
-from vault.core.errors import Conflict, IntegrityFailure, NotFound, PayloadTooLarge
+from vault.core.errors import Conflict, IntegrityFailure, NotFound, PayloadTooLarge, UnprocessableContent
 from vault.core.paging import clamp_limit, split_page
 from vault.core.principal import Caller
 from vault.documents.access import Access, AccessPolicy, Permission
@@ -48,8 +48,10 @@ class DocumentService:
         trail: AuditTrail,
         access: AccessPolicy,
         clock: Clock,
+        kinds: frozenset[str] = frozenset({"other"}),
     ) -> None:
         self._db = db
+        self.kinds = kinds
         self.content = content
         self._keys = keys
         self._trail = trail
@@ -119,6 +121,12 @@ class DocumentService:
             ),
         )
 
+    def check_kind(self, kind: str) -> str:
+        """`kind` if it is in the configured vocabulary; else 422 listing the vocabulary."""
+        if kind not in self.kinds:
+            raise UnprocessableContent(f"unknown kind {kind[:64]!r}; use one of {', '.join(sorted(self.kinds))}")
+        return kind
+
     # ----- writing ----------------------------------------------------------------------------------------
 
     async def upload(self, caller: Caller, meta: NewDocument, content: IncomingContent) -> DocumentRead:
@@ -139,6 +147,7 @@ class DocumentService:
 
         With `issued`, the caller's agency is recorded as the issuer (agency issuance into a citizen's vault).
         """
+        self.check_kind(meta.kind)
         async with self._db.transaction() as session:
             accounts = AccountRepository(session)
             if issued:  # only into the vault of somebody who exists: no vault for a made-up subject
@@ -232,7 +241,7 @@ class DocumentService:
             if change.title is not None:
                 document.title = change.title
             if change.kind is not None:
-                document.kind = change.kind
+                document.kind = self.check_kind(change.kind)
             document.updated_at = self._clock()
             await session.flush()
             await self.access_event(session, AuditAction.DOCUMENT_UPDATE, caller, document, access)

@@ -55,8 +55,10 @@ class RequestService:
         keys: KeyService,
         trail: AuditTrail,
         clock: Clock,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self._db = db
+        self._kinds = kinds
         self._keys = keys
         self._trail = trail
         self.clock = clock
@@ -65,6 +67,9 @@ class RequestService:
         """An agency officer asks a citizen (same identity provider) for documents."""
         if not caller.agency:
             raise Forbidden("only an officer acting for an agency can request documents")
+        unknown = sorted(set(body.kinds) - self._kinds) if self._kinds is not None else []
+        if unknown:
+            raise UnprocessableContent(f"unknown kinds {', '.join(unknown)}; use kinds of the configured vocabulary")
         now = self.clock()
         expires_at = checked_expiry(body.expires_at, now, LONGEST_REQUEST, "a request's")
         async with self._db.transaction() as session:
