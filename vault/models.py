@@ -5,6 +5,7 @@ from __future__ import annotations
 from vault.accounts.models import Account, ServiceSecret, SubjectKey
 from vault.audit.models import *  # noqa: F403 - registers the audit tables
 from vault.core.base import Base
+from vault.core.deployment import DeploymentSetting
 from vault.documents.models import Document, DocumentVersion
 from vault.grants.models import Grant
 from vault.links.models import ShareLink
@@ -14,6 +15,7 @@ __all__ = (
     "Account",
     "AgencyRequest",
     "Base",
+    "DeploymentSetting",
     "Document",
     "DocumentVersion",
     "Grant",

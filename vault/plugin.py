@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +38,8 @@ from vault.background import Chores
 from vault.container import Services, ServiceSlot
 from vault.core.clock import Clock, utcnow
 from vault.core.database import Database, create_engine
-from vault.core.errors import UpstreamUnavailable
+from vault.core.deployment import SettingsDisagree, agree_on
+from vault.core.errors import IntegrityFailure, UpstreamUnavailable
 from vault.core.principal import Caller
 from vault.documents.content import ContentVault
 from vault.documents.controllers import DocumentController
@@ -61,7 +63,7 @@ from vault.links.redaction import install_link_token_filter
 from vault.links.service import LinkService
 from vault.requests.controllers import RequestController
 from vault.requests.service import RequestService
-from vault.settings import Settings
+from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
@@ -169,6 +171,7 @@ class VaultPlugin(InitPluginProtocol):
         if callable(close_provider := getattr(provider, "close", None)):
             stack.callback(close_provider)  # the PKCS#11 session
         keys = KeyService(provider)
+        await _agree_with_the_deployment(settings, db, keys)
         events = EventRecorder(lambda: _open_audit_log(settings, db, keys), db.sessions)
         try:
             await events.log()
@@ -228,6 +231,25 @@ class VaultPlugin(InitPluginProtocol):
         )
         trail = self.slot.get().trail
         await trail.record_now(trail.entry(AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller))
+
+
+async def _agree_with_the_deployment(settings: Settings, db: Database, keys: KeyService) -> None:
+    """Refuse to start with settings another instance of this deployment does not share (when the database
+    answers; an instance that starts during an outage checks nothing and reports itself unready)."""
+    agreed = {"VAULT_OIDC_ISSUER": settings.resolved_issuer, "VAULT_AUDIT_ORIGIN": settings.resolved_audit_origin}
+    try:
+        await agree_on(db, agreed)
+        async with db.transaction() as session:
+            await keys.service_secret(session, "key-provider-probe", lambda: os.urandom(32))
+    except SettingsDisagree as exc:
+        raise ConfigurationError(str(exc)) from exc
+    except IntegrityFailure as exc:
+        raise ConfigurationError(
+            "the key provider cannot unwrap this deployment's keys: every instance must use the same keyring "
+            "or HSM key (VAULT_KEY_PROVIDER; copy the first instance's keyring file)"
+        ) from exc
+    except UpstreamUnavailable:
+        log.warning("database or key provider unavailable at start; settings are not checked against the deployment")
 
 
 def _dev_provider(settings: Settings) -> auth.DevIdentityProvider | None:

@@ -10,21 +10,26 @@ from litestar.testing import TestClient
 
 from tests.support.vault_app import make_settings, migrate, vault_client
 from vault.app import create_app
-from vault.settings import ConfigurationError
+from vault.settings import ConfigurationError, Settings
 
 
-def _start(settings) -> None:  # type: ignore[no-untyped-def]
+def _refusal(settings: Settings) -> str:
+    """Start an app and return why it refused to start (the lifespan's ConfigurationError)."""
     migrate(settings)
-    with TestClient(create_app(settings)):
+    with pytest.raises(BaseException) as caught, TestClient(create_app(settings)):
         pass
+    error: BaseException = caught.value
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    assert isinstance(error, ConfigurationError), repr(error)
+    return str(error)
 
 
 def test_a_second_instance_with_another_public_url_refuses_to_start(tmp_path: Path, database_url: str) -> None:
     shared = {"data_dir": tmp_path / "var", "database_url": database_url}
     with vault_client(make_settings(tmp_path, **shared, public_url="https://vault.example")):
         pass
-    with pytest.raises(ConfigurationError, match="VAULT_OIDC_ISSUER"):
-        _start(make_settings(tmp_path, **shared, public_url="https://other.example"))
+    assert "VAULT_OIDC_ISSUER" in _refusal(make_settings(tmp_path, **shared, public_url="https://other.example"))
 
 
 def test_a_second_instance_with_its_own_keyring_refuses_to_start(tmp_path: Path, database_url: str) -> None:
@@ -32,8 +37,7 @@ def test_a_second_instance_with_its_own_keyring_refuses_to_start(tmp_path: Path,
     with vault_client(first):
         pass
     second = make_settings(tmp_path, database_url, data_dir=tmp_path / "two", public_url="https://vault.example")
-    with pytest.raises(ConfigurationError, match="same keyring"):
-        _start(second)
+    assert "same keyring" in _refusal(second)
 
 
 def test_instances_that_agree_start_side_by_side(tmp_path: Path, database_url: str) -> None:

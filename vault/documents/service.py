@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ from vault.accounts.trail import AuditTrail, Detail
 from vault.audit.actions import AuditAction, Outcome
 from vault.core.clock import Clock
 from vault.core.database import Database
-from vault.core.errors import Conflict, IntegrityFailure, NotFound, PayloadTooLarge, UnprocessableContent
+from vault.core.errors import (
+    Conflict,
+    IntegrityFailure,
+    NotFound,
+    PayloadTooLarge,
+    UnprocessableContent,
+    VaultError,
+)
 from vault.core.paging import clamp_limit, split_page
 from vault.core.principal import Caller
 from vault.documents.access import Access, AccessPolicy, Permission
@@ -297,8 +305,31 @@ class DocumentService:
                 return None
             start, end = resolve_range(byte_range, chosen.size)
             unlocked = await self.content.unlock(session, document, chosen)
-            await self.access_event(session, action, caller, document, access, chosen)
-        return await self.content.decrypt(unlocked, caller, start, end)
+            success = await self._trail.event(
+                session,
+                action,
+                Outcome.SUCCESS,
+                caller,
+                owner_id=document.owner_id,
+                document_id=document.id,
+                version_id=chosen.id,
+                grant_id=access.grant_id,
+                request_id=access.request_id,
+                purpose=access.purpose,
+            )
+        # Recorded once the store has answered with the first verified bytes (nothing is served before the
+        # entry is written: fail closed); a read the store could not serve is recorded as failed instead.
+        try:
+            content = await self.content.decrypt(unlocked, caller, start, end)
+        except VaultError:
+            await self._trail.record_now(dataclasses.replace(success, outcome=Outcome.FAILED.value))
+            raise
+        try:
+            await self._trail.record_now(success)
+        except BaseException:
+            await content.chunks.aclose()
+            raise
+        return content
 
     async def read_bytes(
         self, caller: Caller, document_id: uuid.UUID, *, permission: Permission, action: AuditAction, max_bytes: int

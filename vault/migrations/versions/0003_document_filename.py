@@ -1,4 +1,4 @@
-"""documents keep the uploaded file name; share links count wrong passwords; the account directory
+"""documents keep the uploaded file name; share links count wrong passwords; the account directory; settings every instance must agree on
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "deployment_settings",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=1024), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_deployment_settings")),
+    )
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("handle", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("display_name", sa.String(length=255), nullable=True))
@@ -30,6 +36,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("deployment_settings")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_index("ix_accounts_agency")
         batch.drop_index("ix_accounts_handle")
