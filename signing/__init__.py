@@ -5,6 +5,7 @@ A library: it knows nothing of the vault service, storage or HTTP. Errors derive
 
 from ._devpki import DevPki, ensure_dev_pki
 from ._errors import (
+    Busy,
     CertificateProblem,
     InvalidPdf,
     SignatureFieldError,
@@ -12,23 +13,28 @@ from ._errors import (
     SignerUnavailable,
     SigningError,
     TimestampUnavailable,
+    TooManySignatures,
+    VerificationTimeout,
 )
 from ._model import PadesLevel, SignRequest, VisibleStamp
 from ._pkcs11 import Pkcs11Signer
 from ._report import (
     AdesVerdict,
+    Revocation,
     SignatureReport,
     SignerIdentity,
     TimestampInfo,
+    Verdict,
     VerificationReport,
-    format_report_text,
 )
+from ._report_text import format_report_text
 from ._sign_service import PdfSigningService
 from ._signers import DocumentSigner, KeyFileSigner, Pkcs12Signer
 from ._verify import PdfVerifier
 
 __all__ = (
     "AdesVerdict",
+    "Busy",
     "CertificateProblem",
     "DevPki",
     "DocumentSigner",
@@ -39,6 +45,7 @@ __all__ = (
     "PdfVerifier",
     "Pkcs11Signer",
     "Pkcs12Signer",
+    "Revocation",
     "SignRequest",
     "SignatureFieldError",
     "SignatureReport",
@@ -48,7 +55,10 @@ __all__ = (
     "SigningError",
     "TimestampInfo",
     "TimestampUnavailable",
+    "TooManySignatures",
+    "Verdict",
     "VerificationReport",
+    "VerificationTimeout",
     "VisibleStamp",
     "ensure_dev_pki",
     "format_report_text",
