@@ -42,6 +42,8 @@ class _BlockingVerifier(Protocol):
 
 def _worker_main(conn: Connection, verifier: _BlockingVerifier) -> None:
     """Worker process: say it is ready (imports done), then answer jobs until the pipe closes or ``None``."""
+    # pyHanko logs a traceback per suspicious signature; a hostile document must cost one line per signature.
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
     conn.send(("ready", None))
     while True:
         try:
