@@ -45,8 +45,10 @@ async def etsi_report(
         return str(generate_report(sig, result))
     except Exception as exc:  # an odd signature pyHanko's AdES code or its report generator cannot process
         logger.info("ETSI report for an odd signature built without pyHanko's generator: %s", type(exc).__name__)
-        reason = f"pyHanko could not {'describe' if result is not None else 'validate'} this signature" \
+        reason = (
+            f"pyHanko could not {'describe' if result is not None else 'validate'} this signature"
             f" ({type(exc).__name__})"
+        )
     if result is not None:
         sub = result.ades_subindic
         return minimal_report(_field(sig), now, sub.status.name, sub.standard_name, reason)

@@ -51,9 +51,7 @@ def _whole_chain_covered(status: PdfSignatureStatus, knowledge: LocalKnowledge) 
     if ts is None or ts.validation_path is None:
         return False
     certs += _path_certs(ts.validation_path)
-    return all(
-        _covered_by_ocsp(c, knowledge) or _covered_by_crl(c, knowledge) for c in certs if _needs_revinfo(c)
-    )
+    return all(_covered_by_ocsp(c, knowledge) or _covered_by_crl(c, knowledge) for c in certs if _needs_revinfo(c))
 
 
 def pades_level(
@@ -67,7 +65,6 @@ def pades_level(
     if not _whole_chain_covered(status, embedded_knowledge(sig)):
         return "B-T"
     later_doc_ts = any(
-        other.sig_object_type == "/DocTimeStamp" and other.signed_revision > sig.signed_revision
-        for other in all_sigs
+        other.sig_object_type == "/DocTimeStamp" and other.signed_revision > sig.signed_revision for other in all_sigs
     )
     return "B-LTA" if later_doc_ts else "B-LT"

@@ -241,9 +241,7 @@ def failed_report(sig: EmbeddedPdfSignature, why: str = "the signature could not
     return unreadable_report(_field(sig), kind, _identity(sig), why)
 
 
-def unreadable_report(
-    field: str, kind: SignatureKind, signer: SignerIdentity | None, problem: str
-) -> SignatureReport:
+def unreadable_report(field: str, kind: SignatureKind, signer: SignerIdentity | None, problem: str) -> SignatureReport:
     """Report on a signature field whose signature cannot be read or checked at all."""
     return SignatureReport(
         field=field,

@@ -78,4 +78,3 @@ def decide(f: Facts) -> tuple[Verdict, str]:
     if f.ades is None and not f.classic_trusted:
         return "failed", "the certificate is not trusted"
     return "passed", "intact, signed by a trusted certificate, revocation checked"
-

@@ -141,9 +141,7 @@ class PdfVerifier:
         parsed = open_reader(pdf, self.max_pdf_bytes)
         count = sum(1 for _ in enumerate_sig_fields(parsed.reader, filled_status=True))
         if count > self.max_signatures:
-            raise TooManySignatures(
-                f"The document has {count} signatures; at most {self.max_signatures} are verified."
-            )
+            raise TooManySignatures(f"The document has {count} signatures; at most {self.max_signatures} are verified.")
         return parsed
 
     async def _verify(self, pdf: bytes, now: datetime) -> VerificationReport:

@@ -60,9 +60,23 @@ async def _ours(pki: PkiServices, tmp: Path, level: PadesLevel, label: str = "ci
 
 async def _pyhanko_cli(pki: PkiServices, tmp: Path) -> Path:
     out = tmp / "pyhanko-cli.pdf"
-    argv = [str(BIN / "pyhanko"), "sign", "addsig", "--field", "PyHankoCli", "pemder", "--no-pass",
-            "--key", str(pki.key_path("citizen")), "--cert", str(pki.cert_path("citizen")),
-            "--chain", str(pki.cert_path("interm")), str(MINIMAL_PDF), str(out)]
+    argv = [
+        str(BIN / "pyhanko"),
+        "sign",
+        "addsig",
+        "--field",
+        "PyHankoCli",
+        "pemder",
+        "--no-pass",
+        "--key",
+        str(pki.key_path("citizen")),
+        "--cert",
+        str(pki.cert_path("citizen")),
+        "--chain",
+        str(pki.cert_path("interm")),
+        str(MINIMAL_PDF),
+        str(out),
+    ]
     result = await asyncio.to_thread(_run, argv)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
@@ -70,8 +84,16 @@ async def _pyhanko_cli(pki: PkiServices, tmp: Path) -> Path:
 
 async def _endesive(pki: PkiServices, tmp: Path) -> Path:
     out = tmp / "endesive.pdf"
-    argv = [sys.executable, "-c", ENDESIVE_SCRIPT, str(pki.key_path("citizen")), str(pki.cert_path("citizen")),
-            str(pki.cert_path("interm")), str(MINIMAL_PDF), str(out)]
+    argv = [
+        sys.executable,
+        "-c",
+        ENDESIVE_SCRIPT,
+        str(pki.key_path("citizen")),
+        str(pki.cert_path("citizen")),
+        str(pki.cert_path("interm")),
+        str(MINIMAL_PDF),
+        str(out),
+    ]
     result = await asyncio.to_thread(_run, argv)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
@@ -79,8 +101,18 @@ async def _endesive(pki: PkiServices, tmp: Path) -> Path:
 
 def _pdfsig_signed(nssdb: Path, tmp: Path) -> Path:
     out = tmp / "poppler.pdf"
-    argv = ["pdfsig", "-nssdir", f"sql:{nssdb}", "-add-signature", "-nick", "citizen",
-            "-new-signature-field-name", "Poppler", str(MINIMAL_PDF), str(out)]
+    argv = [
+        "pdfsig",
+        "-nssdir",
+        f"sql:{nssdb}",
+        "-add-signature",
+        "-nick",
+        "citizen",
+        "-new-signature-field-name",
+        "Poppler",
+        str(MINIMAL_PDF),
+        str(out),
+    ]
     result = _run(argv)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
@@ -96,8 +128,16 @@ def _pdfsig_verdict(pdf: Path, pki: PkiServices) -> str:
 
 def _pyhanko_cli_verdict(pdf: Path, pki: PkiServices) -> str:
     """The first signature's verdict by ``pyhanko sign validate --executive-summary`` (revocation checked online)."""
-    argv = [str(BIN / "pyhanko"), "sign", "validate", "--executive-summary", "--trust", str(pki.root_cert_path),
-            "--trust-replace", str(pdf)]
+    argv = [
+        str(BIN / "pyhanko"),
+        "sign",
+        "validate",
+        "--executive-summary",
+        "--trust",
+        str(pki.root_cert_path),
+        "--trust-replace",
+        str(pdf),
+    ]
     result = _run(argv)
     lines = [line for line in result.stdout.splitlines() if line.rsplit(":", 1)[-1] in {"VALID", "INVALID"}]
     if not lines:
@@ -114,7 +154,10 @@ TABLE: dict[str, tuple[Maker, str, str, str]] = {
     "ours B-LTA": (lambda pki, tmp: _ours(pki, tmp, PadesLevel.B_LTA), "passed", "valid", "valid"),
     # pdfsig's "Signature is Valid." is about the cryptography only; it reports the revocation on its own line.
     "ours B-T, revoked signer": (
-        lambda pki, tmp: _ours(pki, tmp, PadesLevel.B_T, "revoked"), "failed", "revoked", "invalid"
+        lambda pki, tmp: _ours(pki, tmp, PadesLevel.B_T, "revoked"),
+        "failed",
+        "revoked",
+        "invalid",
     ),
     "pyHanko CLI": (_pyhanko_cli, "passed", "valid", "valid"),
     "endesive (adbe.pkcs7.detached)": (_endesive, "passed", "valid", "valid"),

@@ -41,11 +41,13 @@ def _with_copies(signed: bytes, copies: int) -> bytes:
     fields = form["/Fields"]
     value = fields[0].get_object().raw_get("/V")
     for i in range(copies):
-        field = generic.DictionaryObject({
-            generic.NameObject("/FT"): generic.NameObject("/Sig"),
-            generic.NameObject("/T"): generic.TextStringObject(f"Copy{i}"),
-            generic.NameObject("/V"): value,
-        })
+        field = generic.DictionaryObject(
+            {
+                generic.NameObject("/FT"): generic.NameObject("/Sig"),
+                generic.NameObject("/T"): generic.TextStringObject(f"Copy{i}"),
+                generic.NameObject("/V"): value,
+            }
+        )
         fields.append(writer.add_object(field))
     writer.update_container(fields)
     out = BytesIO()

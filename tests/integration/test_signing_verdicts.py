@@ -126,9 +126,7 @@ async def test_untrusted_signature_timestamp_is_explained(pki: PkiServices) -> N
     meta = signers.PdfSignatureMetadata(field_name="Sig", subfilter=SigSeedSubFilter.PADES)
     signer = pki.signer("citizen").pyhanko_signer
     out = BytesIO()
-    await signers.PdfSigner(meta, signer=signer, timestamper=_rogue_timestamper(pki)).async_sign_pdf(
-        writer, output=out
-    )
+    await signers.PdfSigner(meta, signer=signer, timestamper=_rogue_timestamper(pki)).async_sign_pdf(writer, output=out)
     sig = _only((await PdfVerifier([pki.root_cert], allow_fetching=True).verify(out.getvalue())).signatures)
     assert sig.timestamp is not None
     assert not sig.timestamp.trusted

@@ -89,15 +89,29 @@ NEGATIVE_CASES: dict[str, tuple[Case, bool, Verdict]] = {
         lambda pki: _sign(pki, "rogue"),
         False,
         Verdict(
-            True, True, False, False, "NONE", False, ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "basic"),
-            "unknown", "failed",
+            True,
+            True,
+            False,
+            False,
+            "NONE",
+            False,
+            ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "basic"),
+            "unknown",
+            "failed",
         ),
     ),
     "revoked-signer-fetched": (
         lambda pki: _sign(pki, "revoked", PadesLevel.B_T),
         True,
         Verdict(
-            True, True, False, True, "NONE", False, ("INDETERMINATE", "REVOKED_NO_POE", "with_time"), "revoked",
+            True,
+            True,
+            False,
+            True,
+            "NONE",
+            False,
+            ("INDETERMINATE", "REVOKED_NO_POE", "with_time"),
+            "revoked",
             "failed",
         ),
     ),
@@ -105,9 +119,15 @@ NEGATIVE_CASES: dict[str, tuple[Case, bool, Verdict]] = {
         lambda pki: _sign(pki, "expired", PadesLevel.B_T),
         False,
         Verdict(
-            True, True, False, False, "NONE", False,
+            True,
+            True,
+            False,
+            False,
+            "NONE",
+            False,
             ("INDETERMINATE", "CERTIFICATE_CHAIN_GENERAL_FAILURE", "with_time"),
-            "unknown", "failed",
+            "unknown",
+            "failed",
         ),
     ),
     # Online, the ETSI process itself passes (it does not look at the PDF's later revisions): the illegal change
@@ -116,7 +136,14 @@ NEGATIVE_CASES: dict[str, tuple[Case, bool, Verdict]] = {
         _appended_update,
         True,
         Verdict(
-            True, True, True, False, "OTHER", False, ("INDETERMINATE", "SIG_CONSTRAINTS_FAILURE", "basic"), "good",
+            True,
+            True,
+            True,
+            False,
+            "OTHER",
+            False,
+            ("INDETERMINATE", "SIG_CONSTRAINTS_FAILURE", "basic"),
+            "good",
             "failed",
         ),
     ),
@@ -185,7 +212,10 @@ async def test_unsigned_pdf_gives_empty_report(pki: PkiServices) -> None:
     assert report.signatures == ()
     assert not report.all_passed
     assert report.to_dict() == {
-        "signatures": [], "notes": [], "all_passed": False, "verdict": "indeterminate",
+        "signatures": [],
+        "notes": [],
+        "all_passed": False,
+        "verdict": "indeterminate",
         "verdict_reason": "the document has no signatures",
     }
 
