@@ -64,12 +64,10 @@ class DevPki:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Citizen Vault (development only)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Citizen Vault (development only)"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
 
 
 def _issue(
@@ -81,17 +79,8 @@ def _issue(
 ) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     usage = dict.fromkeys(
-        (
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "encipher_only",
-            "decipher_only",
-            "digital_signature",
-            "key_cert_sign",
-            "crl_sign",
-        ),
+        ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "encipher_only",
+         "decipher_only", "digital_signature", "key_cert_sign", "crl_sign"),
         False,
     )
     usage.update(key_cert_sign=ca, crl_sign=ca, digital_signature=True, content_commitment=not ca)

@@ -93,7 +93,9 @@ def open_writer(pdf: bytes, max_bytes: int) -> IncrementalPdfFileWriter:
     _check_header(pdf, max_bytes)
 
     def _open(strict: bool) -> IncrementalPdfFileWriter:
-        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=strict, decode_limits=DecodeLimits.for_untrusted_input())
+        writer = IncrementalPdfFileWriter(
+            BytesIO(pdf), strict=strict, decode_limits=DecodeLimits.for_untrusted_input()
+        )
         _ = writer.root["/Pages"]
         return writer
 

@@ -55,10 +55,8 @@ class Pkcs11Signer(DocumentSigner):
         """
         session = _open_session(module_path, token_label, pin)
         try:
-            cert = (
-                to_asn1(certificate)
-                if certificate is not None
-                else _certificate_on_token(session, cert_label or key_label)
+            cert = to_asn1(certificate) if certificate is not None else _certificate_on_token(
+                session, cert_label or key_label
             )
             signer = _serialised_signer_class()(
                 session,

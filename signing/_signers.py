@@ -76,7 +76,9 @@ class DocumentSigner:
 class _LoadedKeySigner(signers.Signer):
     """A pyHanko signer that keeps its private key parsed (``SimpleSigner`` re-parses it on every signature)."""
 
-    def __init__(self, key: PrivateKey, cert: x509.Certificate, chain: Iterable[x509.Certificate]) -> None:
+    def __init__(
+        self, key: PrivateKey, cert: x509.Certificate, chain: Iterable[x509.Certificate]
+    ) -> None:
         registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
         registry.register_multiple([cert, *chain])
         super().__init__(signing_cert=cert, cert_registry=registry)
@@ -126,8 +128,8 @@ class KeyFileSigner(DocumentSigner):
         """
         try:
             data = Path(key_path).read_bytes()
-            loader = (
-                serialization.load_pem_private_key if b"-----BEGIN" in data else (serialization.load_der_private_key)
+            loader = serialization.load_pem_private_key if b"-----BEGIN" in data else (
+                serialization.load_der_private_key
             )
             key = _check_key(loader(data, password=passphrase))
             cert = load_certificate_file(Path(cert_path))
