@@ -9,26 +9,26 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from ._ades import AdesRun, run_ades
 from ._certs import CertificateLike, to_asn1_all
 from ._errors import TooManySignatures, VerificationTimeout
-from ._etsi_xml import etsi_report
 from ._pdfio import ParsedPdf, open_reader
 from ._policy import ades_spec
 from ._report import SignatureReport, VerificationReport
 from ._report_mapping import failed_report, signature_report, timestamp_report
 from ._signature_fields import collect_signatures
+
+if TYPE_CHECKING:
+    from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 __all__ = ("DEFAULT_MAX_SIGNATURES", "DEFAULT_TIME_BUDGET", "PdfVerifier")
 
@@ -38,7 +38,8 @@ DEFAULT_MAX_PDF_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_SIGNATURES = 20
 DEFAULT_TIME_BUDGET = 30.0
 _DOC_TIMESTAMP = "/DocTimeStamp"
-_HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)
+_HTTP_TOTAL_TIMEOUT = 30
+_HTTP_CONNECT_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,12 @@ class PdfVerifier:
         sigs, unreadable = collect_signatures(parsed.reader)
         async with contextlib.AsyncExitStack() as stack:
             fetchers = None
-            if self.allow_fetching:
-                session = await stack.enter_async_context(aiohttp.ClientSession(timeout=_HTTP_TIMEOUT))
+            if self.allow_fetching:  # aiohttp costs seconds to import: only when fetching
+                import aiohttp
+                from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+
+                timeout = aiohttp.ClientTimeout(total=_HTTP_TOTAL_TIMEOUT, connect=_HTTP_CONNECT_TIMEOUT)
+                session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
                 fetchers = AIOHttpFetcherBackend(session, per_request_timeout=10)
             ctx = _Context(parsed, _read_dss(parsed), fetchers, now, time.monotonic() + self.time_budget)
             reports = [await self._one(ctx, sig, sigs) for sig in sigs] + unreadable
@@ -158,6 +163,8 @@ class PdfVerifier:
         return VerificationReport(signatures=tuple(reports), notes=notes)
 
     async def _etsi_reports(self, pdf: bytes, now: datetime) -> list[str]:
+        from ._etsi_xml import etsi_report  # the report generator's XML bindings cost seconds to import
+
         parsed = self._open(pdf)
         sigs = collect_signatures(parsed.reader)[0]
         return [
