@@ -22,6 +22,7 @@ from ._verdict import NO_CHAIN, Facts, decide, revocation_state
 
 __all__ = ("ades_verdict", "failed_report", "signature_report", "timestamp_report", "unreadable_report")
 
+_NO_SIGNED_ATTRS = "the signature has no signed attributes, which PDF signatures require: its content cannot be checked"
 _ILLEGAL_CHANGES = "changes after signing that the signature does not allow (pyHanko's own indication: PASSED)"
 
 
@@ -97,6 +98,13 @@ def ades_verdict(run: AdesRun, modifications_allowed: bool) -> AdesVerdict:
     return verdict
 
 
+def _has_signed_attributes(sig: EmbeddedPdfSignature) -> bool:
+    try:
+        return len(sig.signer_info["signed_attrs"]) > 0
+    except Exception:  # an unreadable signer info: other checks report it
+        return True
+
+
 def _ades_passed(run: AdesRun | None) -> bool:
     return run is not None and run.result.ades_subindic.status is AdESStatus.PASSED
 
@@ -157,6 +165,9 @@ def signature_report(
     )
     verdict, reason = decide(facts)
     problems = _problems(status) + _timestamp_problem(status.timestamp_validity)
+    if not _has_signed_attributes(sig):  # pyHanko reports these as "not intact": say what is really wrong
+        verdict, reason = "failed", _NO_SIGNED_ATTRS
+        problems = [_NO_SIGNED_ATTRS]
     if facts.revocation == "unknown" and verdict != "failed":
         problems.append("the revocation status of the certificates is unknown")
     return SignatureReport(
