@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = (
+    "Busy",
     "CertificateProblem",
     "InvalidPdf",
     "SignatureFieldError",
@@ -10,6 +11,8 @@ __all__ = (
     "SignerUnavailable",
     "SigningError",
     "TimestampUnavailable",
+    "TooManySignatures",
+    "VerificationTimeout",
 )
 
 
@@ -65,3 +68,32 @@ class SignatureFieldError(SigningError):
     earlier certification forbids the change."""
 
     default_detail = "The document does not allow this signature."
+
+
+class TooManySignatures(InvalidPdf):
+    """The document has more signatures than a verification will check (a denial-of-service guard)."""
+
+    default_detail = "The document has too many signatures to verify."
+
+
+class VerificationTimeout(SigningError):
+    """A verification ran over its time budget and was stopped."""
+
+    default_detail = "Verifying the document took too long."
+
+
+class Busy(SigningError):
+    """Every verification worker is busy and the waiting line is full: try again later.
+
+    Attributes:
+        retry_after: Seconds after which a retry is likely to be accepted.
+    """
+
+    default_detail = "The verification service is busy; try again later."
+
+    def __init__(self, detail: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[type[Busy], tuple[str, int]]:
+        return (type(self), (self.detail, self.retry_after))

@@ -1,29 +1,41 @@
-"""Verification results: frozen, JSON-ready, with pyHanko's classic verdict and the ETSI indication side by side."""
+"""Verification results: frozen msgspec structs (JSON and OpenAPI-ready), one verdict a person can read, with
+pyHanko's classic verdict and the ETSI EN 319 102-1 indication kept beside it, labelled."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+
 __all__ = (
     "AdesVerdict",
+    "Revocation",
+    "SignatureKind",
     "SignatureReport",
     "SignerIdentity",
     "TimestampInfo",
+    "Verdict",
     "VerificationReport",
-    "format_report_text",
 )
 
 SignatureKind = Literal["signature", "document_timestamp"]
+Verdict = Literal["passed", "failed", "indeterminate"]
+"""``passed``; ``failed`` (it will not pass later); ``indeterminate`` (cannot tell yet: missing revocation data,
+an unreachable responder, an unknown signer)."""
+Revocation = Literal["good", "revoked", "unknown"]
+"""Revocation status of the signer's chain: checked and good, revoked, or never established (never a pass)."""
+AdesProcess = Literal["basic", "with_time", "long_term"]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+class _Report(msgspec.Struct, frozen=True, kw_only=True):
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (the keys documented in API.md)."""
+        out: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
+        return out
 
 
-@dataclass(frozen=True)
-class SignerIdentity:
+class SignerIdentity(_Report, frozen=True, kw_only=True):
     """Who signed, as read from the signing certificate.
 
     Attributes:
@@ -31,63 +43,56 @@ class SignerIdentity:
         issuer: The issuer's distinguished name, human-readable.
         serial: The certificate serial number, lowercase hex.
         sha256_fingerprint: SHA-256 of the certificate's DER encoding, lowercase hex.
+        not_after: The end of the certificate's validity.
     """
 
     subject: str
     issuer: str
     serial: str
     sha256_fingerprint: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping."""
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "serial": self.serial,
-            "sha256_fingerprint": self.sha256_fingerprint,
-        }
+    not_after: datetime | None = None
 
 
-@dataclass(frozen=True)
-class TimestampInfo:
+class TimestampInfo(_Report, frozen=True, kw_only=True):
     """The signature timestamp (for a signature) or the timestamp itself (for a document timestamp).
 
     Attributes:
         time: The time asserted by the timestamp authority.
         trusted: Whether the timestamp token is intact, valid and chains to a trust root.
+        authority: The timestamp authority's certificate subject, if readable.
     """
 
     time: datetime
     trusted: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping."""
-        return {"time": _iso(self.time), "trusted": self.trusted}
+    authority: str | None = None
 
 
-@dataclass(frozen=True)
-class AdesVerdict:
-    """The outcome of ETSI EN 319 102-1 long-term (LTA) validation, as computed by pyHanko.
+class AdesVerdict(_Report, frozen=True, kw_only=True):
+    """The outcome of ETSI EN 319 102-1 validation, as computed by pyHanko with the process the signature's
+    structure calls for, revocation information required.
 
     Attributes:
+        standard: Always ``ETSI EN 319 102-1``.
         indication: ``PASSED``, ``INDETERMINATE`` or ``FAILED``.
         subindication: The ETSI sub-indication (for example ``NO_POE``), ``None`` when passed.
+        process: ``basic`` (§5.3), ``with_time`` (§5.5) or ``long_term`` (§5.6.3).
+        validation_time: The time the signature was validated as of (the signature timestamp's time for a
+            B-LT signature validated at its proof of existence).
+        failure_message: pyHanko's explanation, when it gave one.
+        pyhanko_indication: pyHanko's own indication and sub-indication when ours differs (illegal
+            modifications after signing downgrade a PASSED), else ``None``.
     """
 
+    standard: str = "ETSI EN 319 102-1"
     indication: str
     subindication: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping, labelled with the standard it follows."""
-        return {
-            "standard": "ETSI EN 319 102-1",
-            "indication": self.indication,
-            "subindication": self.subindication,
-        }
+    process: AdesProcess | None = None
+    validation_time: datetime | None = None
+    failure_message: str | None = None
+    pyhanko_indication: str | None = None
 
 
-@dataclass(frozen=True)
-class SignatureReport:
+class SignatureReport(_Report, frozen=True, kw_only=True):
     """The verification result of one signature or document timestamp.
 
     Attributes:
@@ -99,19 +104,24 @@ class SignatureReport:
         timestamp: The signature timestamp (signatures) or the timestamp itself (document timestamps).
         intact: The signed bytes are unchanged.
         valid: The cryptographic signature checks out.
-        trusted: The certificate chains to a trust root and is usable (pyHanko classic validation).
-        revoked: The certificate (or an issuer) was found revoked.
+        trusted: The certificate chains to a trust root and is usable (pyHanko classic validation, revocation
+            soft-fail).
+        revoked: The certificate (or an issuer) was found revoked (classic validation).
         coverage: How much of the file the signature covers (``ENTIRE_FILE``, ``ENTIRE_REVISION``, ...).
         modifications: What changed after signing (``NONE``, ``LTA_UPDATES``, ``FORM_FILLING``,
             ``ANNOTATIONS``, ``OTHER``); ``None`` if unknown.
         docmdp_ok: Changes after signing are allowed by the document's modification policy.
-        pades_level: The PAdES baseline level the signature's structure shows (``B-B`` ... ``B-LTA``);
-            ``None`` for non-PAdES signatures. This describes structure, it is not a validity claim.
+        pades_level: The PAdES baseline level the signature's structure shows (``B-B`` ... ``B-LTA``; B-LT only
+            when revocation data for the whole chain is embedded); ``None`` for non-PAdES signatures. This
+            describes structure, it is not a validity claim.
         bottom_line: pyHanko's classic verdict (intact, valid, trusted, timestamp and modification checks).
+        bottom_line_source: Labels ``bottom_line``: always ``pyHanko classic validation``.
         summary: pyHanko's classic summary string (for example ``INTACT:TRUSTED,UNTOUCHED``).
-        ades: The ETSI EN 319 102-1 verdict; ``None`` for document timestamps or when it could not be
-            computed.
+        ades: The ETSI EN 319 102-1 verdict; ``None`` for document timestamps or when it could not be computed.
         problems: Client-safe notes on what went wrong, if anything.
+        verdict: The one verdict for people: ``passed``, ``failed`` or ``indeterminate`` (cannot tell yet).
+        verdict_reason: Why, in one sentence.
+        revocation: ``good``, ``revoked`` or ``unknown`` (never checked or not establishable).
     """
 
     field: str
@@ -128,100 +138,54 @@ class SignatureReport:
     docmdp_ok: bool | None
     pades_level: str | None
     bottom_line: bool
+    bottom_line_source: str = "pyHanko classic validation"
     summary: str
     ades: AdesVerdict | None
     problems: tuple[str, ...] = ()
+    verdict: Verdict = "indeterminate"
+    verdict_reason: str = "not evaluated"
+    revocation: Revocation = "unknown"
 
     @property
     def passed(self) -> bool:
-        """Whether this signature passes: pyHanko's classic bottom line."""
+        """pyHanko's classic bottom line (kept for compatibility; see :attr:`verdict` for the verdict)."""
         return self.bottom_line
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with the keys documented in API.md."""
-        return {
-            "field": self.field,
-            "kind": self.kind,
-            "signer": self.signer.to_dict() if self.signer else None,
-            "signing_time": _iso(self.signing_time),
-            "timestamp": self.timestamp.to_dict() if self.timestamp else None,
-            "intact": self.intact,
-            "valid": self.valid,
-            "trusted": self.trusted,
-            "revoked": self.revoked,
-            "coverage": self.coverage,
-            "modifications": self.modifications,
-            "docmdp_ok": self.docmdp_ok,
-            "pades_level": self.pades_level,
-            "bottom_line": self.bottom_line,
-            "bottom_line_source": "pyHanko classic validation",
-            "summary": self.summary,
-            "ades": self.ades.to_dict() if self.ades else None,
-            "problems": list(self.problems),
-        }
+
+_SEVERITY: dict[Verdict, int] = {"passed": 0, "indeterminate": 1, "failed": 2}
 
 
-@dataclass(frozen=True)
-class VerificationReport:
+class VerificationReport(_Report, frozen=True, kw_only=True):
     """The verification result of a whole document.
 
     Attributes:
         signatures: One entry per signature and document timestamp, in document order.
         notes: Document-level notes (for example ``parsed leniently``).
+        all_passed: Computed: the document has a signature and every classic bottom line passes (pyHanko).
+        verdict: Computed: ``passed`` when every entry passed, ``failed`` when any failed, else
+            ``indeterminate``; a document without signatures is ``indeterminate``.
+        verdict_reason: Computed: why, naming the first entry that decided it.
     """
 
     signatures: tuple[SignatureReport, ...]
     notes: tuple[str, ...] = ()
+    all_passed: bool = False
+    verdict: Verdict = "indeterminate"
+    verdict_reason: str = ""
 
-    @property
-    def all_passed(self) -> bool:
-        """True when the document has at least one signature and every entry passes its classic bottom line."""
-        return bool(self.signatures) and all(s.passed for s in self.signatures)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping with stable keys (see API.md)."""
-        return {
-            "signatures": [s.to_dict() for s in self.signatures],
-            "notes": list(self.notes),
-            "all_passed": self.all_passed,
-        }
-
-
-def _yes(flag: bool | None) -> str:
-    return "unknown" if flag is None else ("yes" if flag else "no")
-
-
-def _signature_lines(sig: SignatureReport) -> list[str]:
-    lines = [f"{sig.kind.replace('_', ' ')} in field {sig.field!r}"]
-    if sig.signer is not None:
-        lines += [f"  signer:        {sig.signer.subject}", f"  issued by:     {sig.signer.issuer}"]
-    lines.append(f"  signing time:  {_iso(sig.signing_time) or 'unknown'}")
-    if sig.timestamp is not None:
-        trust = "trusted" if sig.timestamp.trusted else "NOT trusted"
-        lines.append(f"  timestamp:     {_iso(sig.timestamp.time)} ({trust})")
-    lines += [
-        f"  intact: {_yes(sig.intact)}, valid: {_yes(sig.valid)}, trusted: {_yes(sig.trusted)},"
-        f" revoked: {_yes(sig.revoked)}",
-        f"  coverage: {sig.coverage or 'unknown'}; modifications after signing: {sig.modifications or 'unknown'}",
-        f"  PAdES level (structure): {sig.pades_level or 'n/a'}",
-        f"  pyHanko classic verdict: {'VALID' if sig.bottom_line else 'NOT VALID'} ({sig.summary})",
-    ]
-    if sig.ades is not None:
-        sub = f" / {sig.ades.subindication}" if sig.ades.subindication else ""
-        lines.append(f"  ETSI EN 319 102-1 indication: {sig.ades.indication}{sub}")
-    lines += [f"  problem: {p}" for p in sig.problems]
-    return lines
-
-
-def format_report_text(report: VerificationReport) -> str:
-    """Render a report for people (the ``vault verify`` command)."""
-    if not report.signatures:
-        lines = ["No signatures found."]
-    else:
-        lines = []
-        for sig in report.signatures:
-            lines += _signature_lines(sig)
-            lines.append("")
-        lines.append("RESULT: " + ("all signatures passed" if report.all_passed else "NOT all signatures passed"))
-    lines += [f"note: {n}" for n in report.notes]
-    return "\n".join(lines) + "\n"
+    def __post_init__(self) -> None:
+        sigs = self.signatures
+        msgspec.structs.force_setattr(self, "all_passed", bool(sigs) and all(s.bottom_line for s in sigs))
+        if not sigs:
+            verdict: Verdict = "indeterminate"
+            reason = "the document has no signatures"
+        else:
+            worst = max(sigs, key=lambda s: _SEVERITY[s.verdict])
+            verdict = worst.verdict
+            reason = (
+                f"all {len(sigs)} signature(s) passed"
+                if verdict == "passed"
+                else f"{worst.kind.replace('_', ' ')} {worst.field!r}: {worst.verdict_reason}"
+            )
+        msgspec.structs.force_setattr(self, "verdict", verdict)
+        msgspec.structs.force_setattr(self, "verdict_reason", reason)

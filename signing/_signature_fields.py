@@ -37,8 +37,8 @@ def collect_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature
                 continue
             embedded = EmbeddedPdfSignature(reader, field, name)
             readable.append((embedded.signed_revision, embedded))
-        except Exception:  # untrusted input: a broken CMS blob or byte range in one field
-            logger.warning("unreadable signature in field %r", name, exc_info=True)
+        except Exception as exc:  # untrusted input: a broken CMS blob or byte range in one field
+            logger.warning("unreadable signature in field %r: %s", name, type(exc).__name__)
             unreadable.append(unreadable_report(name, kind, None, "the signature cannot be read (malformed)"))
     readable.sort(key=lambda pair: pair[0])
     return [sig for _, sig in readable], unreadable

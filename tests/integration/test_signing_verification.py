@@ -55,7 +55,9 @@ class Verdict:
     revoked: bool
     modifications: str | None
     bottom_line: bool
-    ades: tuple[str, str | None]
+    ades: tuple[str, str | None, str | None]
+    revocation: str
+    verdict: str
 
     @classmethod
     def of(cls, sig: SignatureReport) -> Verdict:
@@ -67,7 +69,9 @@ class Verdict:
             sig.revoked,
             sig.modifications,
             sig.bottom_line,
-            (sig.ades.indication, sig.ades.subindication),
+            (sig.ades.indication, sig.ades.subindication, sig.ades.process),
+            sig.revocation,
+            sig.verdict,
         )
 
 
@@ -75,30 +79,73 @@ Case = Callable[[PkiServices], Awaitable[bytes]]
 NEGATIVE_CASES: dict[str, tuple[Case, bool, Verdict]] = {
     # name: (make the document, verify with online fetching?, expected verdict of its only signature).
     # "valid" is the CMS signature over the signed attributes; a changed byte breaks the digest ("intact").
+    # The ETSI process follows the structure: B-B → basic validation, B-T → validation with time.
     "byte-changed-after-signing": (
         _byte_changed,
         False,
-        Verdict(False, True, False, False, "NONE", False, ("FAILED", "HASH_FAILURE")),
+        Verdict(False, True, False, False, "NONE", False, ("FAILED", "HASH_FAILURE", "basic"), "unknown", "failed"),
     ),
     "untrusted-root": (
         lambda pki: _sign(pki, "rogue"),
         False,
-        Verdict(True, True, False, False, "NONE", False, ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND")),
+        Verdict(
+            True,
+            True,
+            False,
+            False,
+            "NONE",
+            False,
+            ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", "basic"),
+            "unknown",
+            "failed",
+        ),
     ),
-    "revoked-signer": (
+    "revoked-signer-fetched": (
         lambda pki: _sign(pki, "revoked", PadesLevel.B_T),
         True,
-        Verdict(True, True, False, True, "NONE", False, ("INDETERMINATE", "NO_POE")),
+        Verdict(
+            True,
+            True,
+            False,
+            True,
+            "NONE",
+            False,
+            ("INDETERMINATE", "REVOKED_NO_POE", "with_time"),
+            "revoked",
+            "failed",
+        ),
     ),
     "expired-certificate": (
         lambda pki: _sign(pki, "expired", PadesLevel.B_T),
         False,
-        Verdict(True, True, False, False, "NONE", False, ("INDETERMINATE", "NO_POE")),
+        Verdict(
+            True,
+            True,
+            False,
+            False,
+            "NONE",
+            False,
+            ("INDETERMINATE", "CERTIFICATE_CHAIN_GENERAL_FAILURE", "with_time"),
+            "unknown",
+            "failed",
+        ),
     ),
+    # Online, the ETSI process itself passes (it does not look at the PDF's later revisions): the illegal change
+    # downgrades it.
     "content-appended-after-signing": (
         _appended_update,
-        False,
-        Verdict(True, True, True, False, "OTHER", False, ("INDETERMINATE", "SIG_CONSTRAINTS_FAILURE")),
+        True,
+        Verdict(
+            True,
+            True,
+            True,
+            False,
+            "OTHER",
+            False,
+            ("INDETERMINATE", "SIG_CONSTRAINTS_FAILURE", "basic"),
+            "good",
+            "failed",
+        ),
     ),
 }
 
@@ -164,7 +211,13 @@ async def test_unsigned_pdf_gives_empty_report(pki: PkiServices) -> None:
     report = await PdfVerifier([pki.root_cert]).verify(MINIMAL_PDF.read_bytes())
     assert report.signatures == ()
     assert not report.all_passed
-    assert report.to_dict() == {"signatures": [], "notes": [], "all_passed": False}
+    assert report.to_dict() == {
+        "signatures": [],
+        "notes": [],
+        "all_passed": False,
+        "verdict": "indeterminate",
+        "verdict_reason": "the document has no signatures",
+    }
 
 
 def _garble_contents(signed: bytes) -> bytes:

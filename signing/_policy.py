@@ -1,0 +1,43 @@
+"""The ETSI validation policy: explicit trust roots, revocation information required for every certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from asn1crypto import x509
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
+from pyhanko_certvalidator.registry import SimpleTrustManager
+
+if TYPE_CHECKING:
+    from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+
+__all__ = ("ades_spec",)
+
+
+def ades_spec(
+    roots: Sequence[x509.Certificate], fetchers: AIOHttpFetcherBackend | None, *, allow_fetching: bool
+) -> SignatureValidationSpec:
+    """The validation spec for the ETSI verdict: revocation required (not soft-fail), fetching only if allowed."""
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy.from_legacy("require")),
+    )
+    online = allow_fetching and fetchers is not None
+    gathering = RevocationInfoGatheringSpec(
+        fetcher_backend=fetchers,
+        online_fetching_rule=(
+            RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH if online else RevinfoOnlineFetchingRule.LOCAL_ONLY
+        ),
+        certificate_fetching_rule=(
+            CertificateFetchingRule.FOLLOW_ONLINE_RULE if online else CertificateFetchingRule.NEVER_FETCH
+        ),
+    )
+    return SignatureValidationSpec(cert_validation_policy=policy, revinfo_gathering_policy=gathering)
