@@ -47,7 +47,7 @@ class Services:
     issuance: IssuanceService
     access_log: AccessLogService
     signatures: SignatureService
-    verifier: signing.PdfVerifier
+    verifier: signing.VerificationPool
     erasure: AccountErasure
     legal_holds: LegalHoldService
     directory: AccountDirectory

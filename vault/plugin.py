@@ -138,7 +138,7 @@ class VaultPlugin(InitPluginProtocol):
         ]
 
     @contextlib.asynccontextmanager
-    async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
+    async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """Open every client the service needs; close them all on shutdown."""
         settings = self.settings
         settings.prepare_data_dir()
@@ -146,6 +146,7 @@ class VaultPlugin(InitPluginProtocol):
         async with contextlib.AsyncExitStack() as stack:
             services = await self._build(settings, stack)
             self.slot.fill(services)
+            app.state.update(events=services.events, db=services.db)  # transitional: the auditor controller
             self.gate.validator = _token_validator(settings, await _http_client(self.dev_idp, stack))
             chores = Chores(services)
             self.gate.on_denied = chores.count_token_denial
@@ -185,6 +186,7 @@ class VaultPlugin(InitPluginProtocol):
         setup = await asyncio.to_thread(build_signing, settings)
         stack.callback(setup.backend.close)
         stack.push_async_callback(setup.service.aclose)
+        stack.push_async_callback(setup.verifier.aclose)
         return Services(
             settings=settings,
             clock=self.clock,

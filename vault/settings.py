@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
             `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
             while a body uploads, concurrent connections (503 above).
+        verify_max_signatures / verify_time_budget: what one verification may cost (more signatures: 422; over
+            the budget, in seconds: the worker is stopped and the request answers 422).
+        verify_workers / verify_queue: verification worker processes (0: one per core) and how many more
+            requests may wait for one (0: as many as workers); beyond that, 503 with Retry-After.
         document_kinds: the controlled vocabulary of document kinds (comma-separated); requests ask for these
             and uploads, issuance and PATCH accept only these.
         link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
@@ -94,6 +98,10 @@ class Settings(BaseSettings):
         "birth-certificate,marriage-certificate,identity,passport,residence-permit,permit,diploma,transcript,"
         "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
     )
+    verify_max_signatures: int = Field(default=20, ge=1, le=1000)
+    verify_time_budget: float = Field(default=30.0, gt=0, le=600)
+    verify_workers: int = Field(default=0, ge=0, le=64)
+    verify_queue: int = Field(default=0, ge=0, le=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -24,8 +24,15 @@ from tests.support.api import MINIMAL, DevTokens, ask, later, make_link, share, 
 from tests.support.vault_app import make_settings
 from vault.settings import Settings
 
-PRINCIPALS = ("anonymous", "citizen A", "citizen B", "agency X", "agency Y", "auditor")
-USERS = {"citizen A": "alice", "citizen B": "bob", "agency X": "olga", "agency Y": "oscar", "auditor": "audrey"}
+PRINCIPALS = ("anonymous", "citizen A", "citizen B", "agency X", "agency Y", "auditor", "admin")
+USERS = {
+    "citizen A": "alice",
+    "citizen B": "bob",
+    "agency X": "olga",
+    "agency Y": "oscar",
+    "auditor": "audrey",
+    "admin": "admin",
+}
 
 
 @dataclass(frozen=True)
@@ -42,14 +49,20 @@ Body = Callable[[World], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Rule:
-    """Expected status per principal (in `PRINCIPALS` order) and how to build the request."""
+    """Expected status per principal (in `PRINCIPALS` order: the admin's last, 403 unless said) and how to build
+    the request."""
 
     expected: tuple[int, int, int, int, int, int]
     request: Body | None = None
+    admin: int = 403
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return (*self.expected, self.admin)
 
 
 def everyone(status: int, request: Body | None = None) -> Rule:
-    return Rule((status,) * 6, request)
+    return Rule((status,) * 6, request, admin=status)
 
 
 def pdf_body(world: World) -> dict[str, Any]:
@@ -81,9 +94,10 @@ RULES: dict[tuple[str, str], Rule] = {
     # system and profile
     ("GET", "/health"): everyone(200),
     ("GET", "/ready"): everyone(200),
-    ("GET", "/api/v1/me"): Rule((401, 200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/me"): Rule((401, 200, 200, 200, 200, 200), admin=200),
+    ("GET", "/api/v1/directory"): Rule((401, 200, 200, 200, 200, 200), lambda w: {"params": {"q": "al"}}, admin=200),
     ("PUT", "/api/v1/admin/legal-holds/{subject:str}"): Rule(
-        (401, 403, 403, 403, 403, 403), lambda w: {"json": {"hold": True, "reason": "court order 12/2026"}}
+        (401, 403, 403, 403, 403, 403), lambda w: {"json": {"hold": True, "reason": "court order 12/2026"}}, admin=200
     ),
     ("DELETE", "/api/v1/me"): Rule(
         (401, 204, 204, 403, 403, 403), lambda w: {"params": {"confirm": "erase-my-account"}}
@@ -92,6 +106,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/documents"): Rule((401, 201, 201, 403, 403, 403), pdf_body),
     ("GET", "/api/v1/documents"): Rule(CITIZENS),
     ("GET", "/api/v1/documents/{document_id:uuid}"): Rule(OWNER_READ),
+    ("PATCH", "/api/v1/documents/{document_id:uuid}"): Rule(
+        (401, 200, 404, 403, 403, 403), lambda w: {"json": {"title": "renamed"}}
+    ),
     ("DELETE", "/api/v1/documents/{document_id:uuid}"): Rule((401, 204, 404, 403, 403, 403)),
     ("GET", "/api/v1/documents/{document_id:uuid}/versions"): Rule(OWNER_READ),
     ("POST", "/api/v1/documents/{document_id:uuid}/versions"): Rule((401, 201, 404, 403, 403, 403), pdf_body),
@@ -106,7 +123,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # audit log
     ("GET", "/api/v1/audit/entries"): Rule(AUDITOR),
     ("GET", "/api/v1/audit/checkpoint"): Rule(AUDITOR),
-    ("POST", "/api/v1/audit/checkpoints"): Rule((401, 403, 403, 403, 403, 201)),
+    ("POST", "/api/v1/audit/checkpoints"): Rule((401, 403, 403, 403, 403, 201), admin=201),
     ("GET", "/api/v1/audit/proofs/inclusion"): Rule(AUDITOR, lambda w: {"params": {"seq": 0, "size": 1}}),
     ("GET", "/api/v1/audit/proofs/consistency"): Rule(AUDITOR, lambda w: {"params": {"first": 1, "second": 2}}),
     ("GET", "/api/v1/audit/export"): Rule(AUDITOR),
@@ -152,6 +169,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/schema/elements"): everyone(200),
     ("GET", "/schema/oauth2-redirect.html"): everyone(200),
     ("GET", "/schema/{path:str}"): everyone(404),
+    ("GET", "/schema/assets/{file_path:path}"): everyone(200, lambda w: {"params": {}}),
+    ("HEAD", "/schema/assets/{file_path:path}"): everyone(200),
 }
 
 
@@ -179,12 +198,6 @@ def agency_pki(tmp_path_factory: pytest.TempPathFactory) -> signing.DevPki:
 @pytest.fixture(scope="module")
 def signed_pdf(agency_pki: signing.DevPki) -> bytes:
     return sign_with(agency_pki)
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """Authorisation does not depend on the back end (the sharing suites run on both): SQLite keeps this fast."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'vault.core.base'}"
 
 
 @pytest.fixture
@@ -220,6 +233,7 @@ def world(client: TestClient[Litestar], as_user: DevTokens, signed_pdf: bytes) -
         "subject": subject("alice"),
         "token": link["token"],
         "path": "no-such-viewer",
+        "file_path": "swagger-ui.css",
     }
     return World(params, document_id, signed_pdf)
 
@@ -243,7 +257,7 @@ def test_route_answers_each_principal_as_the_table_says(
     rule = RULES[(method, path)]
     url = _fill(path, world.params)
     # callers expected to succeed go last, so a successful DELETE or answer cannot mask the others' outcome
-    order = sorted(range(6), key=lambda i: 200 <= rule.expected[i] < 300)
+    order = sorted(range(len(PRINCIPALS)), key=lambda i: 200 <= rule.statuses[i] < 300)
     actual: dict[str, int] = {}
     for i in order:
         principal = PRINCIPALS[i]
@@ -253,7 +267,7 @@ def test_route_answers_each_principal_as_the_table_says(
         actual[principal] = response.status_code
         if response.status_code >= 400 and method != "HEAD" and not path.startswith(NOT_PROBLEM_DETAILS):
             assert response.headers["content-type"] == "application/problem+json", (principal, response.text)
-    expected = dict(zip(PRINCIPALS, rule.expected, strict=True))
+    expected = dict(zip(PRINCIPALS, rule.statuses, strict=True))
     assert {p: actual[p] for p in PRINCIPALS} == expected
 
 
@@ -275,7 +289,7 @@ def test_mass_assignment_fields_are_rejected(
     assert request is not None
     body = request(world)["json"] | {field: MASS_ASSIGNMENT[field]}
     response = client.request(method, _fill(path, world.params), json=body, headers=as_user(user))
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 

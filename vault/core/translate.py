@@ -7,6 +7,7 @@ import signing
 import storage
 from vault.core.errors import (
     BadRequest,
+    Busy,
     Conflict,
     IntegrityFailure,
     KeysUnavailable,
@@ -24,6 +25,10 @@ LIBRARY_ERRORS = (auth.AuthError, storage.StorageError, signing.SigningError)
 
 def _signing_error(exc: signing.SigningError) -> VaultError:
     detail = getattr(exc, "detail", None)  # the library's `detail` is client-safe
+    if isinstance(exc, signing.Busy):
+        return Busy(detail or "every verification worker is busy; try again shortly", retry_after=exc.retry_after)
+    if isinstance(exc, signing.VerificationTimeout):
+        return UnprocessableContent(detail or "this PDF is too costly to verify within the time budget")
     if isinstance(exc, signing.InvalidPdf):
         return UnprocessableContent(detail or "not a usable PDF")
     if isinstance(exc, signing.SignatureFieldError):

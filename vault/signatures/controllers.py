@@ -13,7 +13,7 @@ from vault.core.errors import UnsupportedMediaType
 from vault.core.principal import Caller
 from vault.documents.media import normalise_media_type
 from vault.http.security import PUBLIC, require_roles
-from vault.signatures.schemas import SignedVersion, SignOptions
+from vault.signatures.schemas import ReportRead, SignedVersion, SignOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 
 __all__ = ("SignatureController", "verify_upload")
@@ -44,7 +44,7 @@ class SignatureController(Controller):
         signatures: NamedDependency[SignatureService],
         document_id: FromPath[uuid.UUID],
         etsi: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
+    ) -> ReportRead:
         """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication);
         `?etsi=true` adds the ETSI TS 119 102-2 XML report of each signature."""
         return await signatures.report_for_document(request.user, document_id, etsi=etsi)
@@ -59,7 +59,7 @@ class SignatureController(Controller):
 )
 async def verify_upload(
     request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService], etsi: FromQuery[bool] = False
-) -> dict[str, Any]:
+) -> ReportRead:
     """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed."""
     if normalise_media_type(request.headers.get("content-type")) != "application/pdf":
         raise UnsupportedMediaType("send the PDF as the raw body with Content-Type: application/pdf")

@@ -32,4 +32,4 @@ def verify_file_cli(path: Path, trust: list[Path], *, as_json: bool) -> int:
         print(f"not a usable PDF: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if as_json else signing.format_report_text(report))
-    return 0 if report.signatures and report.all_passed else 1
+    return 0 if report.verdict == "passed" else 1

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+import signing
+
 __all__ = ("SignOptions", "StampOptions")
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -45,3 +47,10 @@ class SignedVersion(msgspec.Struct, frozen=True):
     version: int
     size: int
     sha256: str
+
+
+class ReportRead(signing.VerificationReport, frozen=True, kw_only=True):
+    """The verification report (`signing.VerificationReport`); with `?etsi=true`, also the ETSI TS 119 102-2
+    XML validation report of each signature."""
+
+    etsi_reports: list[str] | None = None

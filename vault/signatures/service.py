@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import signing
 from vault.audit.actions import AuditAction
@@ -14,7 +13,7 @@ from vault.core.translate import library_error
 from vault.documents.access import Permission
 from vault.documents.content import IncomingContent
 from vault.documents.service import DocumentService
-from vault.signatures.schemas import SignedVersion, SignOptions
+from vault.signatures.schemas import ReportRead, SignedVersion, SignOptions
 
 __all__ = ("SignatureService",)
 
@@ -53,7 +52,7 @@ class SignatureService:
         self,
         documents: DocumentService,
         signer: signing.PdfSigningService,
-        verifier: signing.PdfVerifier,
+        verifier: signing.VerificationPool,
         *,
         timestamping: bool,
     ) -> None:
@@ -85,9 +84,7 @@ class SignatureService:
         )
         return SignedVersion(document_id=stored.id, version=stored.version, size=stored.size, sha256=stored.sha256)
 
-    async def report_for_document(
-        self, caller: Caller, document_id: uuid.UUID, *, etsi: bool = False
-    ) -> dict[str, Any]:
+    async def report_for_document(self, caller: Caller, document_id: uuid.UUID, *, etsi: bool = False) -> ReportRead:
         """The verification report of a vault document's current version."""
         pdf, media_type = await self._documents.read_bytes(
             caller, document_id, permission=Permission.VIEW, action=AuditAction.DOCUMENT_VERIFY, max_bytes=MAX_PDF_BYTES
@@ -96,13 +93,12 @@ class SignatureService:
             raise UnprocessableContent("only PDF documents carry signatures")
         return await self.report(pdf, etsi=etsi)
 
-    async def report(self, pdf: bytes, *, etsi: bool = False) -> dict[str, Any]:
+    async def report(self, pdf: bytes, *, etsi: bool = False) -> ReportRead:
         """The verification report of any PDF (never stored); with `etsi`, also the ETSI TS 119 102-2 XML
         validation report of each signature (`etsi_reports`)."""
         try:
-            report = (await self._verifier.verify(pdf)).to_dict()
-            if etsi:
-                report["etsi_reports"] = await self._verifier.etsi_report_xml(pdf)
+            report = await self._verifier.verify(pdf)
+            xml = await self._verifier.etsi_report_xml(pdf) if etsi else None
         except signing.SigningError as exc:
             raise library_error(exc) from exc
-        return report
+        return ReportRead(signatures=report.signatures, notes=report.notes, etsi_reports=xml)

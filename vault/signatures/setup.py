@@ -43,7 +43,7 @@ class SigningSetup:
     """The signing service, the verifier, and the signer back end (whose key or HSM session the caller closes)."""
 
     service: signing.PdfSigningService
-    verifier: signing.PdfVerifier
+    verifier: signing.VerificationPool
     backend: signing.DocumentSigner
 
 
@@ -68,5 +68,14 @@ def build_signing(settings: Settings) -> SigningSetup:
         trust_roots=roots,
         allow_fetching=settings.signing_fetch_revocation,
     )
-    verifier = signing.PdfVerifier(roots, allow_fetching=settings.verify_fetch_revocation)
-    return SigningSetup(signer_service, verifier, signer)
+    verifier = signing.PdfVerifier(
+        roots,
+        allow_fetching=settings.verify_fetch_revocation,
+        max_signatures=settings.verify_max_signatures,
+        time_budget=settings.verify_time_budget,
+    )
+    # verification runs in worker processes: a costly PDF cannot stall the event loop or the signers
+    pool = signing.VerificationPool(
+        verifier, workers=settings.verify_workers or None, queue_size=settings.verify_queue or None
+    )
+    return SigningSetup(signer_service, pool, signer)
