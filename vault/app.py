@@ -7,6 +7,7 @@ from litestar import Litestar
 from vault.container import Services
 from vault.core.clock import Clock, utcnow
 from vault.http.headers import SecurityHeadersMiddleware
+from vault.http.observability import RequestIdMiddleware
 from vault.http.openapi import document_problem_responses
 from vault.plugin import VaultPlugin
 from vault.settings import Settings
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Li
     document_problem_responses(app)
     # outermost, so that errors raised before routing (authentication) get the headers too
     https = settings.resolved_public_url.startswith("https://")
-    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=https)
+    app.asgi_handler = RequestIdMiddleware(SecurityHeadersMiddleware(app.asgi_handler, https=https))
     return app
 
 

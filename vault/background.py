@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from vault.audit.actions import AuditAction, Outcome
 from vault.container import Services
+from vault.http.observability import TOKEN_DENIALS
 
 __all__ = ("Chores",)
 
@@ -66,6 +67,7 @@ class Chores:
     async def count_token_denial(self, reason: str) -> None:
         """Count a presented-but-invalid token; anonymous noise must not cost a log row per request."""
         self._denials[reason] += 1
+        TOKEN_DENIALS.labels(reason=reason).inc()
 
     async def flush_token_denials(self) -> None:
         """One aggregated `auth.token denied` entry for the denials counted since the last flush."""

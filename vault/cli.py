@@ -35,8 +35,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings.prepare_data_dir()
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
+    from vault.http.observability import configure_logging
     from vault.serving import uvicorn_options
 
+    configure_logging(settings.log_format)
     _print_banner(settings)
     options = uvicorn_options(settings.serve_limits)
     if args.workers > 1:
@@ -52,6 +54,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=None,
         proxy_headers=bool(args.forwarded_allow_ips),
         forwarded_allow_ips=args.forwarded_allow_ips or None,
         root_path=args.root_path,

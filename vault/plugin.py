@@ -52,6 +52,7 @@ from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.audit import AuditController, audit_key
 from vault.http.health import ReadinessProbe, SystemController
+from vault.http.observability import VERIFY_QUEUE, metrics_config, metrics_controller
 from vault.http.openapi import docs_assets_router, openapi_config
 from vault.http.params import reject_unknown_query
 from vault.http.problems import exception_handlers
@@ -117,7 +118,7 @@ class VaultPlugin(InitPluginProtocol):
         return app_config
 
     def _configure_routes(self, app_config: AppConfig) -> None:
-        app_config.route_handlers = [*app_config.route_handlers, *ROUTES]
+        app_config.route_handlers = [*app_config.route_handlers, *ROUTES, metrics_controller()]
         if self.dev_idp is not None:
             from vault.http.dev_idp import dev_idp_router
 
@@ -133,6 +134,7 @@ class VaultPlugin(InitPluginProtocol):
 
     def _configure_security(self, app_config: AppConfig) -> None:
         app_config.middleware = [
+            metrics_config().middleware,
             DefineMiddleware(BearerAuthMiddleware, gate=self.gate, exclude=["^/schema"]),
             *app_config.middleware,
         ]
@@ -151,6 +153,7 @@ class VaultPlugin(InitPluginProtocol):
             chores = Chores(services)
             self.gate.on_denied = chores.count_token_denial
             self.gate.on_seen = services.directory.seen
+            VERIFY_QUEUE.set_function(lambda: services.verifier.admitted)
             await chores.start()
             try:
                 yield

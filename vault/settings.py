@@ -54,6 +54,7 @@ class Settings(BaseSettings):
         max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
             `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
             while a body uploads, concurrent connections (503 above).
+        log_format: `text` or `json` (one JSON object per line, with the request id).
         verify_max_signatures / verify_time_budget: what one verification may cost (more signatures: 422; over
             the budget, in seconds: the worker is stopped and the request answers 422).
         verify_workers / verify_queue: verification worker processes (0: one per core) and how many more
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
         "birth-certificate,marriage-certificate,identity,passport,residence-permit,permit,diploma,transcript,"
         "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
     )
+    log_format: Literal["text", "json"] = "text"
     verify_max_signatures: int = Field(default=20, ge=1, le=1000)
     verify_time_budget: float = Field(default=30.0, gt=0, le=600)
     verify_workers: int = Field(default=0, ge=0, le=64)

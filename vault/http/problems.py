@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 import auth
 from vault.core.errors import VaultError
 from vault.core.translate import LIBRARY_ERRORS, library_error
+from vault.http.observability import STORE_ERRORS
 
 __all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
 
@@ -56,6 +57,8 @@ def problem_response(
 
 
 def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[dict[str, Any]]:
+    if exc.status in (502, 503):
+        STORE_ERRORS.labels(kind=exc.slug).inc()
     if exc.status >= 500:
         log.warning("%s on %s %s: %r", exc.slug, request.method, request.url.path, exc.__cause__)
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, request, **exc.extra)
