@@ -60,6 +60,7 @@ class Chores:
 
     async def sweep(self) -> None:
         """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind."""
+        await self._services.limiter.forget_expired()
         removed = await self._services.store.sweep_incomplete(older_than=STALE_UPLOAD_SECONDS)
         if removed:
             log.info("swept %d incomplete uploads", removed)

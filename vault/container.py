@@ -14,6 +14,7 @@ from vault.accounts.trail import AuditTrail
 from vault.admin.service import LegalHoldService
 from vault.core.clock import Clock
 from vault.core.database import Database
+from vault.core.ratelimit import RateLimiter
 from vault.documents.service import DocumentService
 from vault.erasure.service import AccountErasure
 from vault.events import EventRecorder
@@ -51,6 +52,7 @@ class Services:
     erasure: AccountErasure
     legal_holds: LegalHoldService
     directory: AccountDirectory
+    limiter: RateLimiter
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
 

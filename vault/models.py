@@ -6,6 +6,7 @@ from vault.accounts.models import Account, ServiceSecret, SubjectKey
 from vault.audit.models import *  # noqa: F403 - registers the audit tables
 from vault.core.base import Base
 from vault.core.deployment import DeploymentSetting
+from vault.core.ratelimit import RateWindow
 from vault.documents.models import Document, DocumentVersion
 from vault.grants.models import Grant
 from vault.links.models import ShareLink
@@ -19,6 +20,7 @@ __all__ = (
     "Document",
     "DocumentVersion",
     "Grant",
+    "RateWindow",
     "ServiceSecret",
     "ShareLink",
     "SubjectKey",

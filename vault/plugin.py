@@ -41,6 +41,7 @@ from vault.core.database import Database, create_engine
 from vault.core.deployment import SettingsDisagree, agree_on
 from vault.core.errors import IntegrityFailure, UpstreamUnavailable
 from vault.core.principal import Caller
+from vault.core.ratelimit import RateLimiter
 from vault.documents.content import ContentVault
 from vault.documents.controllers import DocumentController
 from vault.documents.service import DocumentService
@@ -216,6 +217,7 @@ class VaultPlugin(InitPluginProtocol):
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
             directory=AccountDirectory(db),
+            limiter=RateLimiter(db, self.clock),
             readiness=ReadinessProbe(
                 [("database", db.check), ("object_store", store.check), ("key_provider", keys.check)]
             ),

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
         max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
             `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
             while a body uploads, concurrent connections (503 above).
+        anonymous_verify_per_minute / anonymous_link_opens_per_minute: per client address, counted in the
+            database across instances (429 with Retry-After beyond).
         log_format: `text` or `json` (one JSON object per line, with the request id).
         verify_max_signatures / verify_time_budget: what one verification may cost (more signatures: 422; over
             the budget, in seconds: the worker is stopped and the request answers 422).
@@ -100,6 +102,8 @@ class Settings(BaseSettings):
         "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
     )
     log_format: Literal["text", "json"] = "text"
+    anonymous_verify_per_minute: int = Field(default=30, ge=1)
+    anonymous_link_opens_per_minute: int = Field(default=60, ge=1)
     verify_max_signatures: int = Field(default=20, ge=1, le=1000)
     verify_time_budget: float = Field(default=30.0, gt=0, le=600)
     verify_workers: int = Field(default=0, ge=0, le=64)

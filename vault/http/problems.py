@@ -50,7 +50,7 @@ def problem_response(
         )
     if status == 416 and "size" in extra:
         headers["Content-Range"] = f"bytes */{extra.pop('size')}"
-    if status == 503:
+    if status in (429, 503) and (status == 503 or "retry_after" in extra):
         headers["Retry-After"] = str(extra.pop("retry_after", 5))
     body.update({k: v for k, v in extra.items() if isinstance(v, str | int | bool | list)})
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

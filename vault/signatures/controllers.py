@@ -11,8 +11,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from vault.core.errors import UnsupportedMediaType
 from vault.core.principal import Caller
+from vault.core.ratelimit import RateLimiter
 from vault.documents.media import normalise_media_type
 from vault.http.security import PUBLIC, require_roles
+from vault.settings import Settings
 from vault.signatures.schemas import ReportRead, SignedVersion, SignOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 
@@ -58,9 +60,16 @@ class SignatureController(Controller):
     request_max_body_size=MAX_PDF_BYTES,
 )
 async def verify_upload(
-    request: Request[Any, Any, Any], signatures: NamedDependency[SignatureService], etsi: FromQuery[bool] = False
+    request: Request[Any, Any, Any],
+    signatures: NamedDependency[SignatureService],
+    limiter: NamedDependency[RateLimiter],
+    settings: NamedDependency[Settings],
+    etsi: FromQuery[bool] = False,
 ) -> ReportRead:
-    """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed."""
+    """Verify any PDF (raw `application/pdf` body, up to 50 MiB). Nothing is stored; no login needed; each
+    client address may verify `VAULT_ANONYMOUS_VERIFY_PER_MINUTE` documents a minute (429 beyond)."""
+    client = request.client.host if request.client else "unknown"
+    await limiter.hit(f"verify:{client}", settings.anonymous_verify_per_minute, 60.0)
     if normalise_media_type(request.headers.get("content-type")) != "application/pdf":
         raise UnsupportedMediaType("send the PDF as the raw body with Content-Type: application/pdf")
     return await signatures.report(await request.body(), etsi=etsi)

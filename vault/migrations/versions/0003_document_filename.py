@@ -17,6 +17,15 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "rate_windows",
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("window", sa.BigInteger(), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", "window", name=op.f("pk_rate_windows")),
+    )
+    op.create_index("ix_rate_windows_expires_at", "rate_windows", ["expires_at"])
+    op.create_table(
         "deployment_settings",
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("value", sa.String(length=1024), nullable=False),
@@ -36,6 +45,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rate_windows_expires_at", "rate_windows")
+    op.drop_table("rate_windows")
     op.drop_table("deployment_settings")
     with op.batch_alter_table("accounts") as batch:
         batch.drop_index("ix_accounts_agency")
