@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -11,8 +12,8 @@ from typing import BinaryIO, TypeVar
 
 from anyio import to_thread
 
-from storage._errors import ObjectNotFound, StorageError, StorageUnavailable
-from storage._store import BLOCK_SIZE, finish_or_undo, reblock, validate_key
+from storage._errors import ObjectNotFound, StorageUnavailable
+from storage._store import BLOCK_SIZE, Piece, batched, finish_or_undo, read_ahead, validate_key
 
 __all__ = ("FilesystemStore",)
 
@@ -35,6 +36,23 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+async def _pieces(handle: BinaryIO, offset: int, length: int | None) -> AsyncGenerator[bytes, None]:
+    """Read ``[offset, offset + length)`` (to the end when ``length`` is None) in ~1 MiB pieces; close ``handle``."""
+    try:
+        remaining = length
+        await _io(handle.seek, offset)
+        while remaining is None or remaining > 0:
+            size = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
+            data = await _io(handle.read, size)
+            if not data:
+                return
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
 
 
 class FilesystemStore:
@@ -70,7 +88,7 @@ class FilesystemStore:
             raise
         _fsync_dir(path.parent)
 
-    async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
+    async def put(self, key: str, source: AsyncIterator[Piece], length: int | None = None) -> None:
         """Write the object to a temp file, fsync it and rename it into place; on any error remove the temp file.
 
         Raises:
@@ -80,14 +98,8 @@ class FilesystemStore:
         path = self._path(key)
         handle, tmp = await _io(self._open_temp)
         try:
-            written = 0
-            async for block in reblock(source, BLOCK_SIZE):
-                written += len(block)
-                if length is not None and written > length:
-                    raise StorageError("upload is longer than announced")
+            async for block in batched(source, length, BLOCK_SIZE):
                 await _io(handle.write, block)
-            if length is not None and written != length:
-                raise StorageError("upload is shorter than announced")
         except BaseException:
             self._discard(handle, tmp)
             raise
@@ -113,19 +125,9 @@ class FilesystemStore:
             raise ObjectNotFound() from exc
         except OSError as exc:
             raise StorageUnavailable() from exc
-        try:
-            remaining = length
-            await _io(handle.seek, offset)
-            while remaining is None or remaining > 0:
-                size = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
-                data = await _io(handle.read, size)
-                if not data:
-                    return
-                if remaining is not None:
-                    remaining -= len(data)
-                yield data
-        finally:
-            handle.close()
+        async with contextlib.aclosing(read_ahead(_pieces(handle, offset, length))) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def stat(self, key: str) -> int:
         """Return the object's size. Raises ObjectNotFound if it does not exist."""

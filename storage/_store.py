@@ -10,9 +10,22 @@ from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ("BLOCK_SIZE", "ObjectStore", "finish_or_undo", "reblock", "settle", "validate_key")
+from storage._errors import StorageError
+
+__all__ = (
+    "BLOCK_SIZE",
+    "ObjectStore",
+    "Piece",
+    "batched",
+    "counted",
+    "finish_or_undo",
+    "read_ahead",
+    "settle",
+    "validate_key",
+)
 
 BLOCK_SIZE = 1024 * 1024
+Piece = bytes | bytearray | memoryview  # what put() accepts; see ObjectStore.put
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _MAX_SEGMENTS = 16
 
@@ -21,8 +34,12 @@ _MAX_SEGMENTS = 16
 class ObjectStore(Protocol):
     """Where encrypted objects live. Every method is async; blocking I/O runs in worker threads."""
 
-    async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
-        """Stream ``source`` into the object ``key``; on any exception nothing stays visible and it propagates."""
+    async def put(self, key: str, source: AsyncIterator[Piece], length: int | None = None) -> None:
+        """Stream ``source`` into the object ``key``; on any exception nothing stays visible and it propagates.
+
+        Each piece is consumed (written or copied) before the next is requested, so a producer may hand out
+        views of a buffer it reuses. ``length``, when given, is checked: more or fewer bytes abort the upload.
+        """
         ...
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
@@ -65,23 +82,66 @@ def validate_key(key: str) -> str:
     return key
 
 
-async def reblock(source: AsyncIterator[bytes], size: int = BLOCK_SIZE) -> AsyncIterator[bytes]:
-    """Re-cut a stream of arbitrary pieces into blocks of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+async def counted(source: AsyncIterator[Piece], length: int | None) -> AsyncIterator[memoryview]:
+    """Pass the pieces through as memoryviews, raising StorageError as soon as they disagree with ``length``."""
+    total = 0
     async for piece in source:
-        if not buffer and len(piece) == size:
-            yield bytes(piece)  # already the right size: no copy for bytes
+        view = memoryview(piece)
+        total += view.nbytes
+        if length is not None and total > length:
+            raise StorageError("upload is longer than announced")
+        yield view
+    if length is not None and total != length:
+        raise StorageError("upload is shorter than announced")
+
+
+async def batched(
+    source: AsyncIterator[Piece], length: int | None, size: int = BLOCK_SIZE
+) -> AsyncIterator[memoryview]:
+    """Re-cut a stream into views of at least ``size`` bytes (the last may be shorter), copying as little as possible.
+
+    A piece of ``size`` bytes or more passes through as it is (after what is already staged); smaller pieces are
+    gathered in one reused staging buffer. Like the source's pieces, each view is only valid until the next is
+    requested.
+    """
+    staging, filled = bytearray(size), 0
+    async for view in counted(source, length):
+        if filled == 0 and view.nbytes >= size:
+            yield view
             continue
-        buffer += piece
-        if len(buffer) >= size:
-            full = len(buffer) - len(buffer) % size
-            with memoryview(buffer) as view:
-                blocks = [bytes(view[pos : pos + size]) for pos in range(0, full, size)]
-            del buffer[:full]
-            for block in blocks:
-                yield block
-    if buffer:
-        yield bytes(buffer)
+        pos = 0
+        while pos < view.nbytes:
+            take = min(view.nbytes - pos, size - filled)
+            staging[filled : filled + take] = view[pos : pos + take]
+            pos, filled = pos + take, filled + take
+            if filled == size:
+                yield memoryview(staging)
+                filled = 0
+    if filled:
+        yield memoryview(staging)[:filled]
+
+
+async def read_ahead(pieces: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """Yield ``pieces``, fetching the next one while the caller works on the current one (one piece ahead).
+
+    Reads run in worker threads: overlapping the next read with the caller's work (decryption, sending) keeps
+    both the store connection and the CPU busy. Closing this generator stops the read in flight and closes
+    ``pieces``.
+    """
+    upcoming: asyncio.Future[bytes] = asyncio.ensure_future(anext(pieces))
+    try:
+        while True:
+            try:
+                piece = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(anext(pieces))
+            yield piece
+    finally:
+        upcoming.cancel()
+        await settle(upcoming)
+        with anyio.CancelScope(shield=True):
+            await pieces.aclose()
 
 
 async def settle(task: asyncio.Future[Any]) -> None:
