@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 from anyio import to_thread
+from minio.datatypes import Object
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, StorageUnavailable
 from storage._s3client import UNSIGNED_PAYLOAD, ObjectClient, http_pool, payload_signing_needed
 from storage._s3upload import MultipartUpload, part_buffer
-from storage._store import BLOCK_SIZE, Piece, counted, finish_or_undo, read_ahead, validate_key
+from storage._store import (
+    BLOCK_SIZE,
+    ObjectInfo,
+    Piece,
+    counted,
+    finish_or_undo,
+    probe_write,
+    read_ahead,
+    validate_key,
+    validate_prefix,
+)
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
@@ -23,12 +37,15 @@ if TYPE_CHECKING:
 __all__ = ("S3Store",)
 
 T = TypeVar("T")
-_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"})
+log = logging.getLogger("storage.s3")
+# A missing bucket is not a missing object: the store is misconfigured or being rebuilt (StorageUnavailable).
+_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
 _DENIED = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"})
 _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _BINARY = "application/octet-stream"
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_PARALLEL_PARTS = 3
+_LIST_PAGE = 1000
 
 
 # How long a successful signed request vouches for the credentials (see S3Store._denial_is_an_outage).
@@ -45,6 +62,19 @@ def _translate(exc: Exception) -> StorageError:
 
 
 _CLIENT_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
+
+
+def _log_failure(operation: str, exc: Exception, error: StorageError) -> None:
+    """Log what the store answered: its S3 error code and HTTP status, never the request (keys, signature)."""
+    if isinstance(exc, S3Error):
+        status = exc.response.status if exc.response is not None else "?"
+        expected = isinstance(error, ObjectNotFound) or exc.code in {"InvalidRange", *_BUCKET_TAKEN}
+        level = logging.INFO if expected else logging.WARNING
+        log.log(level, "S3 %s failed: %s (HTTP %s)", operation, exc.code, status)
+    elif isinstance(exc, ServerError):
+        log.warning("S3 %s failed: HTTP %s without an S3 error code", operation, exc.status_code)
+    else:
+        log.warning("S3 %s failed: %s", operation, type(exc).__name__)
 
 
 class S3Store:
@@ -110,6 +140,7 @@ class S3Store:
             result = await to_thread.run_sync(lambda: func(*args, **kwargs))
         except _CLIENT_ERRORS as exc:
             error = _translate(exc)
+            _log_failure(getattr(func, "__name__", "request").strip("_"), exc, error)
             if isinstance(error, StorageAccessDenied) and await self._denial_is_an_outage():
                 error = StorageUnavailable()
             elif isinstance(error, ObjectNotFound):
@@ -247,7 +278,15 @@ class S3Store:
     async def stat(self, key: str) -> int:
         """Return the object's size. Raises ObjectNotFound if it does not exist."""
         validate_key(key)
-        result = await self._call(self._client.stat_object, self._bucket, key)
+        try:
+            result = await self._call(self._client.stat_object, self._bucket, key)
+        except ObjectNotFound:
+            # A HEAD answer has no body, so no error code: a missing bucket looks like a missing key. It is not
+            # one (the store is misconfigured or being rebuilt), and callers treat a missing key as data loss.
+            if not await self._call(self._client.bucket_exists, self._bucket):
+                log.warning("S3 bucket %s does not exist", self._bucket)
+                raise StorageUnavailable() from None
+            raise
         return int(result.size or 0)
 
     async def delete(self, key: str) -> None:
@@ -262,23 +301,65 @@ class S3Store:
         result = await self._call(self._client._list_multipart_uploads, self._bucket)
         return sorted(upload.object_name for upload in result.uploads)
 
-    def _sweep(self, older_than: float) -> int:
+    def _sweep(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
-        aborted = 0
+        aborted: list[str] = []
+        key_marker: str | None = None
+        upload_marker: str | None = None
         while True:
-            result = self._client._list_multipart_uploads(self._bucket)
-            stale = [u for u in result.uploads if u.initiated_time is None or u.initiated_time.timestamp() <= cutoff]
-            for upload in stale:
-                if upload.upload_id:
+            result = self._client._list_multipart_uploads(
+                self._bucket, key_marker=key_marker, upload_id_marker=upload_marker
+            )
+            for upload in result.uploads:
+                started = upload.initiated_time
+                if upload.upload_id and (started is None or started.timestamp() <= cutoff):
                     self._client._abort_multipart_upload(self._bucket, upload.object_name, upload.upload_id)
-            aborted += len(stale)
-            if not (stale and result.is_truncated):
+                    aborted.append(upload.object_name)
+            if not result.is_truncated:
                 return aborted
+            # minio 7.2 stores the next upload-id marker under a misspelt attribute name: read either spelling
+            upload_marker = getattr(result, "next_upload_id_marker", None) or getattr(
+                result, "self._next_upload_id_marker", None
+            )
+            key_marker = result.next_key_marker
 
-    async def sweep_incomplete(self, older_than: float = 3600.0) -> int:
-        """Abort multipart uploads started more than ``older_than`` seconds ago; return how many."""
+    async def sweep_incomplete(self, older_than: float = 3600.0) -> list[str]:
+        """Abort multipart uploads started more than ``older_than`` seconds ago; return their object keys."""
         await self._ensure_bucket()
         return await self._call(self._sweep, older_than)
+
+    def _list_page(self, objects: Iterator[Object]) -> list[ObjectInfo]:
+        page: list[ObjectInfo] = []
+        for item in itertools.islice(objects, _LIST_PAGE):
+            if item.is_dir or item.object_name is None:
+                continue
+            modified = item.last_modified or datetime.fromtimestamp(0, UTC)
+            page.append(ObjectInfo(item.object_name, int(item.size or 0), modified.astimezone(UTC)))
+        return page
+
+    async def list_objects(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
+        """Yield the objects whose key starts with ``prefix`` (in key order), with size and last-modified time.
+
+        Pages of up to 1,000 keys are fetched in a worker thread as the caller iterates.
+
+        Raises:
+            ValueError: If no valid key could start with ``prefix``.
+            StorageUnavailable: If the store fails or cannot be reached.
+        """
+        validate_prefix(prefix)
+        await self._ensure_bucket()
+        objects = self._client.list_objects(self._bucket, prefix=prefix or None, recursive=True)
+        while page := await self._call(self._list_page, objects):
+            for item in page:
+                yield item
+
+    async def probe_write(self) -> None:
+        """Write and delete a tiny object under ``write-probe/``; raise StorageUnavailable if writes fail.
+
+        Unlike :meth:`check`, this sees a full store, a quota or a read-only credential.
+        """
+        await self._ensure_bucket()
+        await probe_write(self)
 
     async def close(self) -> None:
         """Close the connection pool."""

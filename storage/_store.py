@@ -5,26 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-from storage._errors import StorageError
+from storage._errors import StorageError, StorageUnavailable
 
 __all__ = (
     "BLOCK_SIZE",
+    "PROBE_PREFIX",
+    "ObjectInfo",
     "ObjectStore",
     "Piece",
     "batched",
     "counted",
     "finish_or_undo",
+    "probe_write",
     "read_ahead",
     "settle",
     "validate_key",
+    "validate_prefix",
 )
 
 BLOCK_SIZE = 1024 * 1024
+PROBE_PREFIX = "write-probe"  # reserved: the write probe's objects live here, never documents
 Piece = bytes | bytearray | memoryview  # what put() accepts; see ObjectStore.put
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _MAX_SEGMENTS = 16
@@ -54,8 +62,20 @@ class ObjectStore(Protocol):
         """Remove the object; removing a missing object is not an error."""
         ...
 
-    async def sweep_incomplete(self, older_than: float = 3600.0) -> int:
-        """Abort uploads started more than ``older_than`` seconds ago and never finished; return how many."""
+    def list_objects(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
+        """Yield every object whose key starts with ``prefix``, with its size and last-modified time."""
+        ...
+
+    async def sweep_incomplete(self, older_than: float = 3600.0) -> list[str]:
+        """Abort uploads started more than ``older_than`` seconds ago and never finished; return what was removed.
+
+        Each returned name is the object key of an aborted multipart upload (S3) or the path of a removed
+        temporary file under the root (filesystem), for the caller to log.
+        """
+        ...
+
+    async def probe_write(self) -> None:
+        """Write and delete a tiny object under :data:`PROBE_PREFIX`; raise StorageUnavailable if writes fail."""
         ...
 
     async def check(self) -> None:
@@ -65,6 +85,53 @@ class ObjectStore(Protocol):
     async def close(self) -> None:
         """Release connections and other resources."""
         ...
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object, as listed.
+
+    Attributes:
+        key: The object key.
+        size: Size in bytes.
+        last_modified: When it was last written (timezone-aware, UTC).
+    """
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
+def validate_prefix(prefix: str) -> str:
+    """Accept ``""`` or the start of a valid key (a trailing ``/`` allowed).
+
+    Raises:
+        ValueError: If no valid key could start with ``prefix``.
+    """
+    if prefix:
+        validate_key(prefix.removesuffix("/") if prefix.endswith("/") else prefix)
+    return prefix
+
+
+async def probe_write(store: ObjectStore) -> None:
+    """Put and delete a tiny object under :data:`PROBE_PREFIX` (the shared body of ``ObjectStore.probe_write``).
+
+    Raises:
+        StorageUnavailable: If the write or the delete fails, whatever the reason (quota, full disk, refused
+            credentials, missing bucket).
+    """
+    key = f"{PROBE_PREFIX}/{secrets.token_hex(12)}"
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"citizen-vault write probe\n"
+
+    try:
+        await store.put(key, body(), 26)
+        await store.delete(key)
+    except StorageUnavailable:
+        raise
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
 
 
 def validate_key(key: str) -> str:

@@ -60,9 +60,8 @@ class Chores:
 
     async def sweep(self) -> None:
         """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind."""
-        removed = await self._services.store.sweep_incomplete(older_than=STALE_UPLOAD_SECONDS)
-        if removed:
-            log.info("swept %d incomplete uploads", removed)
+        for removed in await self._services.store.sweep_incomplete(older_than=STALE_UPLOAD_SECONDS):
+            log.info("swept incomplete upload %s", removed)
 
     async def count_token_denial(self, reason: str) -> None:
         """Count a presented-but-invalid token; anonymous noise must not cost a log row per request."""
