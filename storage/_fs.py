@@ -20,6 +20,7 @@ from anyio import to_thread
 from storage._errors import ObjectNotFound, StorageUnavailable
 from storage._store import (
     BLOCK_SIZE,
+    READ_SIZE,
     ObjectInfo,
     Piece,
     batched,
@@ -70,12 +71,12 @@ def _fsync_dir(path: Path) -> None:
 
 
 async def _pieces(handle: BinaryIO, offset: int, length: int | None) -> AsyncGenerator[bytes, None]:
-    """Read ``[offset, offset + length)`` (to the end when ``length`` is None) in ~1 MiB pieces; close ``handle``."""
+    """Read ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces; close ``handle``."""
     try:
         remaining = length
         await _io(handle.seek, offset)
         while remaining is None or remaining > 0:
-            size = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
+            size = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
             data = await _io(handle.read, size)
             if not data:
                 return
@@ -144,7 +145,7 @@ class FilesystemStore:
         tmp.unlink(missing_ok=True)
 
     async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None) in ~1 MiB pieces.
+        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces.
 
         Raises:
             ObjectNotFound: If there is no such object.

@@ -205,7 +205,7 @@ async def decrypt_from_store(
     """Yield plaintext bytes ``[start, end)`` of an object written by :func:`encrypt_to_store`.
 
     The object's size and header commitment are checked before anything is yielded; then only the chunks the
-    range needs are read (in ~1 MiB pieces), and each chunk's tag is verified before any of its bytes are
+    range needs are read (in 2 MiB pieces, one read ahead), and each chunk's tag is verified before any of its bytes are
     released. Reading to the end of the plaintext always includes (and verifies) the final chunk.
 
     Args:

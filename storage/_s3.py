@@ -20,7 +20,7 @@ from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, S
 from storage._s3client import UNSIGNED_PAYLOAD, ObjectClient, http_pool, payload_signing_needed
 from storage._s3upload import MultipartUpload, part_buffer
 from storage._store import (
-    BLOCK_SIZE,
+    READ_SIZE,
     ObjectInfo,
     Piece,
     counted,
@@ -245,7 +245,7 @@ class S3Store:
             raise
 
     async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` in ~1 MiB pieces; closing the generator frees the connection.
+        """Yield bytes ``[offset, offset + length)`` in READ_SIZE pieces; closing the generator frees the connection.
 
         Raises:
             ObjectNotFound: If there is no such object.
@@ -269,7 +269,7 @@ class S3Store:
     async def _pieces(self, response: BaseHTTPResponse) -> AsyncGenerator[bytes, None]:
         try:
             # decode_content=False: objects are stored as they are, so urllib3's decoding buffer is skipped
-            while data := await self._call(response.read, BLOCK_SIZE, decode_content=False):
+            while data := await self._call(response.read, READ_SIZE, decode_content=False):
                 yield data
         finally:
             response.close()

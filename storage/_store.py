@@ -18,6 +18,7 @@ from storage._errors import StorageError, StorageUnavailable
 __all__ = (
     "BLOCK_SIZE",
     "PROBE_PREFIX",
+    "READ_SIZE",
     "ObjectInfo",
     "ObjectStore",
     "Piece",
@@ -31,7 +32,11 @@ __all__ = (
     "validate_prefix",
 )
 
-BLOCK_SIZE = 1024 * 1024
+BLOCK_SIZE = 1024 * 1024  # uploads are handled in blocks of this size
+# Reads come in pieces of this size: each piece costs a worker-thread round trip for the read and another for
+# its decryption (~0.25 ms of CPU each on a loaded machine), so 2 MiB pieces halve that overhead against 1 MiB
+# (measured: 3.5 -> 2.75 CPU-s per GiB downloaded from SeaweedFS) for ~2 MiB more memory per download.
+READ_SIZE = 2 * 1024 * 1024
 PROBE_PREFIX = "write-probe"  # reserved: the write probe's objects live here, never documents
 Piece = bytes | bytearray | memoryview  # what put() accepts; see ObjectStore.put
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -51,7 +56,10 @@ class ObjectStore(Protocol):
         ...
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield the object's bytes ``[offset, offset + length)`` in ~1 MiB pieces; close it to release it."""
+        """Yield the object's bytes ``[offset, offset + length)`` in pieces of up to :data:`READ_SIZE` bytes.
+
+        Each piece is the caller's to keep. Close the generator to release its connection or file.
+        """
         ...
 
     async def stat(self, key: str) -> int:

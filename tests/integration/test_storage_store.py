@@ -24,6 +24,7 @@ from storage import (
     StorageUnavailable,
     store_from_url,
 )
+from storage._store import READ_SIZE
 from tests.integration.test_storage_support import (
     PART,
     STORE_KINDS,
@@ -52,7 +53,7 @@ async def test_put_get_stat_round_trip(store: ObjectStore) -> None:
     async with aclosing(store.get(key)) as stream:
         got = [piece async for piece in stream]
     assert b"".join(got) == data
-    assert max(map(len, got)) <= MiB, "reads come in ~1 MiB pieces"
+    assert max(map(len, got)) <= READ_SIZE, "reads come in bounded pieces"
 
 
 async def test_empty_object(store: ObjectStore) -> None:
@@ -260,7 +261,7 @@ async def test_closing_a_partial_read_releases_its_connection(s3_server: S3Serve
     before = connections_to(port)
     for _ in range(20):
         async with aclosing(store.get(key)) as stream:
-            assert len(await anext(stream)) == MiB
+            assert len(await anext(stream)) == READ_SIZE
     assert connections_to(port) - before <= 2, "each abandoned read must give its connection back"
     await store.close()
 
