@@ -141,7 +141,7 @@ def urllib3_download(http: urllib3.PoolManager, client: httpx.Client, document_i
     received = 0
     started = time.perf_counter()
     response = http.request(
-        "GET", f"{client.base_url}api/v1/documents/{document_id}/content",
+        "GET", str(client.base_url.join(f"/api/v1/documents/{document_id}/content")),
         headers={"Authorization": client.headers["Authorization"]}, preload_content=False,
     )  # fmt: skip
     try:
