@@ -33,6 +33,7 @@ def store_answering(error: Exception) -> S3Store:
 
     for name in ("_put_object", "stat_object", "get_object", "remove_object"):
         setattr(store._client, name, failing(name))
+    store._client.bucket_exists = lambda bucket: True  # type: ignore[method-assign]  # the bucket is there
     return store
 
 
@@ -70,10 +71,20 @@ async def test_write_failures_are_unavailable_and_log_their_code(
 @pytest.mark.parametrize("code", ["NoSuchKey", "NoSuchObject"])
 async def test_a_missing_key_is_object_not_found(code: str, caplog: pytest.LogCaptureFixture) -> None:
     store = store_answering(s3_error(code, 404))
-    with caplog.at_level(logging.INFO, logger="storage"), pytest.raises(ObjectNotFound) as info:
+    with caplog.at_level(logging.INFO, logger="storage"):
+        for read in (store.stat("v1/k"), store.get("v1/k").__anext__()):
+            with pytest.raises(ObjectNotFound) as info:
+                await read
+            assert not isinstance(info.value, StorageUnavailable)
+    assert {record.levelno for record in caplog.records} == {logging.INFO}, "an expected answer, not a warning"
+    await store.close()
+
+
+async def test_a_missing_key_in_a_missing_bucket_is_unavailable() -> None:
+    store = store_answering(s3_error("NoSuchKey", 404))  # what a HEAD answer looks like either way
+    store._client.bucket_exists = lambda bucket: False  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailable):
         await store.stat("v1/k")
-    assert not isinstance(info.value, StorageUnavailable)
-    assert [record.levelno for record in caplog.records] == [logging.INFO]
     await store.close()
 
 
