@@ -79,7 +79,7 @@ class Vault:
     def token(self, user: str = "alice") -> str:
         """An access token from the development identity provider (`vault token USER`, same environment)."""
         result = subprocess.run(
-            [str(BIN / "vault"), "token", user, "--lifetime", "3600"],
+            [str(BIN / "vault"), "token", user, "--url", self.url],  # the running service issues it
             env={**os.environ, **self.env}, capture_output=True, text=True, check=True, timeout=60, cwd=REPO,
         )  # fmt: skip
         return result.stdout.strip()

@@ -39,12 +39,13 @@ from storage._keyring import KeyProvider, LocalKeyring
 from storage._keywrap import canonical_context, generate_key, unwrap_key, wrap_key
 from storage._pipeline import StoredObject, decrypt_from_store, encrypt_to_store
 from storage._s3 import S3Store
-from storage._store import ObjectStore
+from storage._store import PROBE_PREFIX, ObjectInfo, ObjectStore
 from storage._urls import key_provider_from_url, store_from_url
 
 __all__ = (
     "CHUNK_SIZE",
     "HEADER_SIZE",
+    "PROBE_PREFIX",
     "FilesystemStore",
     "IntegrityError",
     "KeyProvider",
@@ -52,6 +53,7 @@ __all__ = (
     "LocalKeyring",
     "ObjectDecryptor",
     "ObjectEncryptor",
+    "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
     "S3Store",

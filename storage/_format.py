@@ -110,28 +110,40 @@ class ObjectEncryptor:
         self._aead.encrypt_into(_nonce(self._base_nonce, self._index), chunk, None, target)
         self._index += 1
 
+    def sealed_size(self, size: int) -> int:
+        """Bytes that :meth:`update_into` writes for ``size`` more plaintext bytes (whole chunks only)."""
+        return (len(self._buffer) + size) // CHUNK_SIZE * SEALED_CHUNK_SIZE
+
     def update(self, data: bytes | bytearray | memoryview) -> bytes:
         """Add plaintext; return the sealed complete chunks it finishes (fewer than 64 KiB stay buffered)."""
+        out = bytearray(self.sealed_size(len(data)))
+        self.update_into(data, out)
+        return bytes(out)
+
+    def update_into(self, data: bytes | bytearray | memoryview, out: bytearray | memoryview) -> int:
+        """Like :meth:`update`, writing the sealed chunks into ``out``; return how many bytes were written.
+
+        Sealing goes straight from ``data`` into ``out`` (no intermediate copy), so a caller that reuses its
+        buffers streams without allocating. ``out`` must hold at least :meth:`sealed_size` bytes.
+        """
         if self._finalized:
             raise RuntimeError("encryptor already finalized")
-        with memoryview(data) as view:
+        size = self.sealed_size(len(data))
+        with memoryview(data) as view, memoryview(out) as target:
+            if len(target) < size:
+                raise ValueError("output buffer is too small")
             pos = min(CHUNK_SIZE - len(self._buffer), len(view)) if self._buffer else 0
             self._buffer += view[:pos]
-            buffered_full = len(self._buffer) == CHUNK_SIZE
-            direct = (len(view) - pos) // CHUNK_SIZE
-            # Seal straight from the caller's buffer into one output buffer: large copies dominate the cost.
-            out = bytearray((direct + buffered_full) * SEALED_CHUNK_SIZE)
-            with memoryview(out) as target:
-                at = 0
-                if buffered_full:
-                    self._seal_into(self._buffer, target[:SEALED_CHUNK_SIZE])
-                    self._buffer.clear()
-                    at = SEALED_CHUNK_SIZE
-                for _ in range(direct):
-                    self._seal_into(view[pos : pos + CHUNK_SIZE], target[at : at + SEALED_CHUNK_SIZE])
-                    pos, at = pos + CHUNK_SIZE, at + SEALED_CHUNK_SIZE
+            at = 0
+            if len(self._buffer) == CHUNK_SIZE:
+                self._seal_into(self._buffer, target[:SEALED_CHUNK_SIZE])
+                self._buffer.clear()
+                at = SEALED_CHUNK_SIZE
+            while len(view) - pos >= CHUNK_SIZE:
+                self._seal_into(view[pos : pos + CHUNK_SIZE], target[at : at + SEALED_CHUNK_SIZE])
+                pos, at = pos + CHUNK_SIZE, at + SEALED_CHUNK_SIZE
             self._buffer += view[pos:]
-        return bytes(out)
+        return size
 
     def finalize(self) -> bytes:
         """Seal and return the final chunk (0 to 65535 plaintext bytes)."""

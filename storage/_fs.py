@@ -1,24 +1,57 @@
-"""A filesystem object store: temp file, fsync, atomic rename; keys map to paths under one root."""
+"""A filesystem object store: temp file, fsync, atomic rename; keys map to paths under one root.
+
+Files are created 0600 and directories 0700 whatever the process umask: objects are ciphertext, but their names
+and sizes are still nobody else's business.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from anyio import to_thread
 
-from storage._errors import ObjectNotFound, StorageError, StorageUnavailable
-from storage._store import BLOCK_SIZE, finish_or_undo, reblock, validate_key
+from storage._errors import ObjectNotFound, StorageUnavailable
+from storage._store import (
+    BLOCK_SIZE,
+    READ_SIZE,
+    ObjectInfo,
+    Piece,
+    batched,
+    finish_or_undo,
+    probe_write,
+    read_ahead,
+    validate_key,
+    validate_prefix,
+)
 
 __all__ = ("FilesystemStore",)
 
 T = TypeVar("T")
 
 _INCOMING = ".incoming"
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+
+
+def _make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents as 0700 (chmod after mkdir: the umask cannot widen or narrow it)."""
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=_DIR_MODE)
+        except FileExistsError:
+            continue  # created concurrently: leave its mode to whoever created it
+        os.chmod(directory, _DIR_MODE)
 
 
 async def _io(func: Callable[..., T], *args: object) -> T:
@@ -37,6 +70,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+async def _pieces(handle: BinaryIO, offset: int, length: int | None) -> AsyncGenerator[bytes, None]:
+    """Read ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces; close ``handle``."""
+    try:
+        remaining = length
+        await _io(handle.seek, offset)
+        while remaining is None or remaining > 0:
+            size = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
+            data = await _io(handle.read, size)
+            if not data:
+                return
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
+
+
 class FilesystemStore:
     """Objects as files under ``root``; uploads go to ``root/.incoming`` and are renamed into place when complete.
 
@@ -52,9 +102,10 @@ class FilesystemStore:
         return self._root.joinpath(*validate_key(key).split("/"))
 
     def _open_temp(self) -> tuple[BinaryIO, Path]:
-        self._incoming.mkdir(parents=True, exist_ok=True)
+        _make_dirs(self._incoming)
         tmp = self._incoming / f"{os.urandom(12).hex()}.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+        os.fchmod(fd, _FILE_MODE)
         return os.fdopen(fd, "wb"), tmp
 
     @staticmethod
@@ -63,14 +114,14 @@ class FilesystemStore:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dirs(path.parent)
             os.replace(tmp, path)
         except BaseException:
             FilesystemStore._discard(handle, tmp)
             raise
         _fsync_dir(path.parent)
 
-    async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
+    async def put(self, key: str, source: AsyncIterator[Piece], length: int | None = None) -> None:
         """Write the object to a temp file, fsync it and rename it into place; on any error remove the temp file.
 
         Raises:
@@ -80,14 +131,8 @@ class FilesystemStore:
         path = self._path(key)
         handle, tmp = await _io(self._open_temp)
         try:
-            written = 0
-            async for block in reblock(source, BLOCK_SIZE):
-                written += len(block)
-                if length is not None and written > length:
-                    raise StorageError("upload is longer than announced")
+            async for block in batched(source, length, BLOCK_SIZE):
                 await _io(handle.write, block)
-            if length is not None and written != length:
-                raise StorageError("upload is shorter than announced")
         except BaseException:
             self._discard(handle, tmp)
             raise
@@ -100,7 +145,7 @@ class FilesystemStore:
         tmp.unlink(missing_ok=True)
 
     async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None) in ~1 MiB pieces.
+        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces.
 
         Raises:
             ObjectNotFound: If there is no such object.
@@ -113,19 +158,9 @@ class FilesystemStore:
             raise ObjectNotFound() from exc
         except OSError as exc:
             raise StorageUnavailable() from exc
-        try:
-            remaining = length
-            await _io(handle.seek, offset)
-            while remaining is None or remaining > 0:
-                size = BLOCK_SIZE if remaining is None else min(BLOCK_SIZE, remaining)
-                data = await _io(handle.read, size)
-                if not data:
-                    return
-                if remaining is not None:
-                    remaining -= len(data)
-                yield data
-        finally:
-            handle.close()
+        async with contextlib.aclosing(read_ahead(_pieces(handle, offset, length))) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def stat(self, key: str) -> int:
         """Return the object's size. Raises ObjectNotFound if it does not exist."""
@@ -152,31 +187,66 @@ class FilesystemStore:
         except OSError as exc:
             raise StorageUnavailable() from exc
 
-    def _sweep(self, older_than: float) -> int:
+    def _sweep(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
-        removed = 0
-        for entry in self._incoming.glob("*.part"):
+        removed: list[str] = []
+        for entry in sorted(self._incoming.glob("*.part")):
             try:
                 if entry.stat().st_mtime <= cutoff:
                     entry.unlink()
-                    removed += 1
+                    removed.append(f"{_INCOMING}/{entry.name}")
             except FileNotFoundError:
                 continue
         return removed
 
-    async def sweep_incomplete(self, older_than: float = 3600.0) -> int:
-        """Remove temp files of uploads that were last written more than ``older_than`` seconds ago."""
+    async def sweep_incomplete(self, older_than: float = 3600.0) -> list[str]:
+        """Remove temp files of uploads last written more than ``older_than`` seconds ago; return their paths.
+
+        The paths are relative to the root (``.incoming/<random>.part``): a temp file has no key yet.
+        """
         try:
             return await to_thread.run_sync(self._sweep, older_than)
         except OSError as exc:
             raise StorageUnavailable() from exc
+
+    def _list(self, prefix: str) -> list[ObjectInfo]:
+        directory, _, _ = prefix.rpartition("/")
+        start = self._root.joinpath(*directory.split("/")) if directory else self._root
+        found: list[ObjectInfo] = []
+        for parent, dirs, files in os.walk(start):
+            if Path(parent) == self._root:
+                dirs[:] = [name for name in dirs if name != _INCOMING]
+            for name in files:
+                path = Path(parent, name)
+                key = path.relative_to(self._root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # removed while listing
+                    info = path.stat()
+                    found.append(ObjectInfo(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC)))
+        return sorted(found, key=lambda item: item.key)
+
+    async def list_objects(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
+        """Yield the objects whose key starts with ``prefix`` (sorted by key), with size and modification time.
+
+        Raises:
+            ValueError: If no valid key could start with ``prefix``.
+            StorageUnavailable: On a filesystem error.
+        """
+        validate_prefix(prefix)
+        for item in await _io(self._list, prefix):
+            yield item
+
+    async def probe_write(self) -> None:
+        """Write and delete a tiny object; raise StorageUnavailable if the store cannot take writes."""
+        await probe_write(self)
 
     async def incomplete_uploads(self) -> list[str]:
         """Names of the temp files of unfinished uploads (for tests and operators)."""
         return await to_thread.run_sync(lambda: sorted(p.name for p in self._incoming.glob("*.part")))
 
     def _check(self) -> None:
-        self._incoming.mkdir(parents=True, exist_ok=True)
+        _make_dirs(self._incoming)
         if not os.access(self._root, os.W_OK | os.X_OK):
             raise StorageUnavailable()
 

@@ -145,8 +145,20 @@ class LocalKeyring:
         version, inner = split_versioned(wrapped)
         kek = self._keys.get(version)
         if kek is None:
+            # another process rotated the keyring (`vault keys rotate` while instances serve): read it again
+            kek = self._reload().get(version)
+        if kek is None:
             raise IntegrityError("wrapped key names an unknown key version")
         return unwrap_key(kek, inner, context)
+
+    def _reload(self) -> dict[int, bytes]:
+        """Merge the key versions on disk into this keyring (new versions only; a known one never changes)."""
+        keys, current = _load(self._path)
+        with self._lock:
+            for version, key in keys.items():
+                self._keys.setdefault(version, key)
+            self._current = max(self._current, current)
+            return dict(self._keys)
 
     def rewrap(self, wrapped: bytes, context: bytes) -> bytes:
         """Rewrap to the current KEK version; a blob already there is verified and returned unchanged."""

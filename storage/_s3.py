@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
+import itertools
+import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import urllib3
 from anyio import to_thread
-from minio import Minio
-from minio.datatypes import Part
+from minio.datatypes import Object
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, StorageUnavailable
-from storage._store import BLOCK_SIZE, finish_or_undo, reblock, settle, validate_key
+from storage._s3client import UNSIGNED_PAYLOAD, ObjectClient, http_pool, payload_signing_needed
+from storage._s3upload import MultipartUpload, part_buffer
+from storage._store import (
+    READ_SIZE,
+    ObjectInfo,
+    Piece,
+    counted,
+    finish_or_undo,
+    probe_write,
+    read_ahead,
+    validate_key,
+    validate_prefix,
+)
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
@@ -25,10 +37,15 @@ if TYPE_CHECKING:
 __all__ = ("S3Store",)
 
 T = TypeVar("T")
-_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"})
+log = logging.getLogger("storage.s3")
+# A missing bucket is not a missing object: the store is misconfigured or being rebuilt (StorageUnavailable).
+_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
 _DENIED = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"})
 _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
-_PARALLEL_PARTS = 2
+_BINARY = "application/octet-stream"
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+DEFAULT_PARALLEL_PARTS = 3
+_LIST_PAGE = 1000
 
 
 # How long a successful signed request vouches for the credentials (see S3Store._denial_is_an_outage).
@@ -47,6 +64,19 @@ def _translate(exc: Exception) -> StorageError:
 _CLIENT_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
 
 
+def _log_failure(operation: str, exc: Exception, error: StorageError) -> None:
+    """Log what the store answered: its S3 error code and HTTP status, never the request (keys, signature)."""
+    if isinstance(exc, S3Error):
+        status = exc.response.status if exc.response is not None else "?"
+        expected = isinstance(error, ObjectNotFound) or exc.code in {"InvalidRange", *_BUCKET_TAKEN}
+        level = logging.INFO if expected else logging.WARNING
+        log.log(level, "S3 %s failed: %s (HTTP %s)", operation, exc.code, status)
+    elif isinstance(exc, ServerError):
+        log.warning("S3 %s failed: HTTP %s without an S3 error code", operation, exc.status_code)
+    else:
+        log.warning("S3 %s failed: %s", operation, type(exc).__name__)
+
+
 class S3Store:
     """Objects in one S3 bucket, through minio-py in worker threads.
 
@@ -58,9 +88,13 @@ class S3Store:
         secure: Use HTTPS.
         region: Signing region (``us-east-1`` when omitted, which also avoids a bucket-location lookup).
         part_size: Multipart part size (at least 5 MiB); objects up to this size go up in one PUT.
+        parallel_parts: Parts uploaded at the same time (memory is about ``(parallel_parts + 1) * part_size``).
         connect_timeout: Seconds to wait for a TCP connection.
         read_timeout: Seconds to wait for response data.
         retries: Retries for connection errors and 5xx answers (short backoff).
+        sign_payload: Hash object bodies into the request signature. By default only over plain HTTP to a
+            non-loopback host: the bodies are authenticated ciphertext, and TLS protects them on the way
+            (see ``storage._s3client``).
     """
 
     def __init__(
@@ -72,21 +106,19 @@ class S3Store:
         *,
         secure: bool = False,
         region: str | None = None,
-        part_size: int = 8 * 1024 * 1024,
+        part_size: int = DEFAULT_PART_SIZE,
+        parallel_parts: int = DEFAULT_PARALLEL_PARTS,
         connect_timeout: float = 3,
         read_timeout: float = 30,
         retries: int = 2,
+        sign_payload: bool | None = None,
     ) -> None:
         if part_size < 5 * 1024 * 1024:
             raise ValueError("part_size must be at least 5 MiB")
-        self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            maxsize=16,
-            retries=urllib3.Retry(
-                total=retries, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504), raise_on_status=False
-            ),
-        )
-        self._client = Minio(
+        if not 1 <= parallel_parts <= 16:
+            raise ValueError("parallel_parts must be between 1 and 16")
+        self._http = http_pool(connect_timeout, read_timeout, retries)
+        self._client = ObjectClient(
             endpoint,
             access_key=access_key,
             secret_key=secret_key,
@@ -96,6 +128,10 @@ class S3Store:
         )
         self._bucket = bucket
         self._part_size = part_size
+        self._parallel_parts = parallel_parts
+        if sign_payload is None:
+            sign_payload = payload_signing_needed(endpoint, secure)
+        self._body_headers: dict[str, str] = {} if sign_payload else dict(UNSIGNED_PAYLOAD)
         self._bucket_ready = False
         self._accepted_at: float | None = None  # monotonic time the server last accepted our signature
 
@@ -104,6 +140,7 @@ class S3Store:
             result = await to_thread.run_sync(lambda: func(*args, **kwargs))
         except _CLIENT_ERRORS as exc:
             error = _translate(exc)
+            _log_failure(getattr(func, "__name__", "request").strip("_"), exc, error)
             if isinstance(error, StorageAccessDenied) and await self._denial_is_an_outage():
                 error = StorageUnavailable()
             elif isinstance(error, ObjectNotFound):
@@ -161,12 +198,14 @@ class S3Store:
         self._bucket_ready = False
         await self._ensure_bucket()
 
-    async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
+    async def put(self, key: str, source: AsyncIterator[Piece], length: int | None = None) -> None:
         """Stream ``source`` into ``key``: one PUT when it fits in a part, a multipart upload otherwise.
 
-        Parts are cut from ~1 MiB blocks and at most two are uploaded at a time, so memory stays near three
-        parts. On any exception (source, store or cancellation) the in-flight parts are waited for and the
-        multipart upload is aborted before the exception propagates: no object and no parts stay behind.
+        Pieces are copied once, into part buffers that are reused for the whole upload; at most
+        ``parallel_parts`` parts upload at a time while the next one fills, so memory stays near
+        ``parallel_parts + 1`` parts whatever the object's size. On any exception (source, store or cancellation)
+        the in-flight parts are waited for and the multipart upload is aborted before the exception propagates:
+        no object and no parts stay behind.
 
         Raises:
             StorageError: If ``length`` is given and the source gives a different number of bytes.
@@ -174,26 +213,39 @@ class S3Store:
         """
         validate_key(key)
         await self._ensure_bucket()
-        upload = _MultipartUpload(self, key)
+        upload = MultipartUpload(
+            self._call,
+            self._client,
+            self._bucket,
+            key,
+            self._parallel_parts,
+            self._body_headers,
+            lambda: self.delete(key),
+        )
+        part, filled = part_buffer(self._part_size if length is None else min(length, self._part_size)), 0
         try:
-            pending = bytearray()
-            async for block in _counted(reblock(source, BLOCK_SIZE), length):
-                pending += block
-                if len(pending) > self._part_size:  # keep the last part non-empty: never send an empty part
-                    await upload.add_part(bytes(pending[: self._part_size]))
-                    del pending[: self._part_size]
+            async for view in counted(source, length):
+                pos = 0
+                while pos < view.nbytes:
+                    if filled == len(part):  # only now: the last part is never empty
+                        part, filled = await upload.add_part(part, filled), 0
+                    take = min(view.nbytes - pos, len(part) - filled)
+                    part[filled : filled + take] = view[pos : pos + take]
+                    pos, filled = pos + take, filled + take
             if upload.upload_id is None:
-                put = self._call(self._client.put_object, self._bucket, key, io.BytesIO(pending), len(pending))
+                body = memoryview(part)[:filled] if filled else b""
+                headers = {"Content-Type": _BINARY, **self._body_headers}
+                put = self._call(self._client._put_object, self._bucket, key, body, headers)
                 await finish_or_undo(asyncio.ensure_future(put), lambda: self.delete(key))
                 return
-            await upload.add_part(bytes(pending))
+            await upload.add_part(part, filled)
             await upload.complete()
         except BaseException:
             await upload.abort()
             raise
 
     async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` in ~1 MiB pieces; closing the generator frees the connection.
+        """Yield bytes ``[offset, offset + length)`` in READ_SIZE pieces; closing the generator frees the connection.
 
         Raises:
             ObjectNotFound: If there is no such object.
@@ -210,8 +262,14 @@ class S3Store:
             if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
                 return  # offset at or past the end: nothing to read, as on the filesystem
             raise
+        async with contextlib.aclosing(read_ahead(self._pieces(response))) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def _pieces(self, response: BaseHTTPResponse) -> AsyncGenerator[bytes, None]:
         try:
-            while data := await self._call(response.read, BLOCK_SIZE):
+            # decode_content=False: objects are stored as they are, so urllib3's decoding buffer is skipped
+            while data := await self._call(response.read, READ_SIZE, decode_content=False):
                 yield data
         finally:
             response.close()
@@ -220,7 +278,15 @@ class S3Store:
     async def stat(self, key: str) -> int:
         """Return the object's size. Raises ObjectNotFound if it does not exist."""
         validate_key(key)
-        result = await self._call(self._client.stat_object, self._bucket, key)
+        try:
+            result = await self._call(self._client.stat_object, self._bucket, key)
+        except ObjectNotFound:
+            # A HEAD answer has no body, so no error code: a missing bucket looks like a missing key. It is not
+            # one (the store is misconfigured or being rebuilt), and callers treat a missing key as data loss.
+            if not await self._call(self._client.bucket_exists, self._bucket):
+                log.warning("S3 bucket %s does not exist", self._bucket)
+                raise StorageUnavailable() from None
+            raise
         return int(result.size or 0)
 
     async def delete(self, key: str) -> None:
@@ -231,89 +297,70 @@ class S3Store:
     async def incomplete_uploads(self) -> list[str]:
         """Keys of the multipart uploads that were started and neither completed nor aborted."""
         await self._ensure_bucket()
-        # minio-py 7.2 exposes multipart only through put_object (whose thread pool leaks its workers when an
-        # upload fails); its private _create/_upload_part/_complete/_abort/_list_multipart_uploads calls are used
-        # here and in _MultipartUpload, pinned by the contract tests (tests/integration/test_storage_store.py).
+        # minio-py's private multipart calls: see storage._s3upload.
         result = await self._call(self._client._list_multipart_uploads, self._bucket)
         return sorted(upload.object_name for upload in result.uploads)
 
-    def _sweep(self, older_than: float) -> int:
+    def _sweep(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
-        aborted = 0
+        aborted: list[str] = []
+        key_marker: str | None = None
+        upload_marker: str | None = None
         while True:
-            result = self._client._list_multipart_uploads(self._bucket)
-            stale = [u for u in result.uploads if u.initiated_time is None or u.initiated_time.timestamp() <= cutoff]
-            for upload in stale:
-                if upload.upload_id:
+            result = self._client._list_multipart_uploads(
+                self._bucket, key_marker=key_marker, upload_id_marker=upload_marker
+            )
+            for upload in result.uploads:
+                started = upload.initiated_time
+                if upload.upload_id and (started is None or started.timestamp() <= cutoff):
                     self._client._abort_multipart_upload(self._bucket, upload.object_name, upload.upload_id)
-            aborted += len(stale)
-            if not (stale and result.is_truncated):
+                    aborted.append(upload.object_name)
+            if not result.is_truncated:
                 return aborted
+            # minio 7.2 stores the next upload-id marker under a misspelt attribute name: read either spelling
+            upload_marker = getattr(result, "next_upload_id_marker", None) or getattr(
+                result, "self._next_upload_id_marker", None
+            )
+            key_marker = result.next_key_marker
 
-    async def sweep_incomplete(self, older_than: float = 3600.0) -> int:
-        """Abort multipart uploads started more than ``older_than`` seconds ago; return how many."""
+    async def sweep_incomplete(self, older_than: float = 3600.0) -> list[str]:
+        """Abort multipart uploads started more than ``older_than`` seconds ago; return their object keys."""
         await self._ensure_bucket()
         return await self._call(self._sweep, older_than)
+
+    def _list_page(self, objects: Iterator[Object]) -> list[ObjectInfo]:
+        page: list[ObjectInfo] = []
+        for item in itertools.islice(objects, _LIST_PAGE):
+            if item.is_dir or item.object_name is None:
+                continue
+            modified = item.last_modified or datetime.fromtimestamp(0, UTC)
+            page.append(ObjectInfo(item.object_name, int(item.size or 0), modified.astimezone(UTC)))
+        return page
+
+    async def list_objects(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
+        """Yield the objects whose key starts with ``prefix`` (in key order), with size and last-modified time.
+
+        Pages of up to 1,000 keys are fetched in a worker thread as the caller iterates.
+
+        Raises:
+            ValueError: If no valid key could start with ``prefix``.
+            StorageUnavailable: If the store fails or cannot be reached.
+        """
+        validate_prefix(prefix)
+        await self._ensure_bucket()
+        objects = self._client.list_objects(self._bucket, prefix=prefix or None, recursive=True)
+        while page := await self._call(self._list_page, objects):
+            for item in page:
+                yield item
+
+    async def probe_write(self) -> None:
+        """Write and delete a tiny object under ``write-probe/``; raise StorageUnavailable if writes fail.
+
+        Unlike :meth:`check`, this sees a full store, a quota or a read-only credential.
+        """
+        await self._ensure_bucket()
+        await probe_write(self)
 
     async def close(self) -> None:
         """Close the connection pool."""
         self._http.clear()
-
-
-async def _counted(source: AsyncIterator[bytes], length: int | None) -> AsyncIterator[bytes]:
-    """Pass the blocks through, raising StorageError as soon as they disagree with the announced length."""
-    total = 0
-    async for block in source:
-        total += len(block)
-        if length is not None and total > length:
-            raise StorageError("upload is longer than announced")
-        yield block
-    if length is not None and total != length:
-        raise StorageError("upload is shorter than announced")
-
-
-class _MultipartUpload:
-    """One multipart upload: started on the first part, at most ``_PARALLEL_PARTS`` part uploads in flight."""
-
-    def __init__(self, store: S3Store, key: str) -> None:
-        self._store, self._key = store, key
-        self._client, self._bucket = store._client, store._bucket
-        self.upload_id: str | None = None
-        self._in_flight: list[asyncio.Future[Part]] = []
-        self._parts: list[Part] = []
-
-    def _upload_part(self, upload_id: str, number: int, data: bytes) -> Part:
-        etag = self._client._upload_part(self._bucket, self._key, data, None, upload_id, number)
-        return Part(number, etag)
-
-    async def add_part(self, data: bytes) -> None:
-        if self.upload_id is None:
-            self.upload_id = await self._store._call(self._client._create_multipart_upload, self._bucket, self._key, {})
-        number = len(self._parts) + len(self._in_flight) + 1
-        call = self._store._call(self._upload_part, self.upload_id, number, data)
-        self._in_flight.append(asyncio.ensure_future(call))
-        if len(self._in_flight) >= _PARALLEL_PARTS:
-            self._parts.append(await self._in_flight[0])
-            self._in_flight.pop(0)
-
-    async def complete(self) -> None:
-        while self._in_flight:
-            self._parts.append(await self._in_flight[0])
-            self._in_flight.pop(0)
-        assert self.upload_id is not None
-        call = self._store._call(
-            self._client._complete_multipart_upload, self._bucket, self._key, self.upload_id, self._parts
-        )
-        # The answer's ETag is not used: Ceph RGW sends an empty one for a completed multipart upload.
-        self.upload_id = None  # from here on, an interruption is undone by deleting the object
-        await finish_or_undo(asyncio.ensure_future(call), lambda: self._store.delete(self._key))
-
-    async def abort(self) -> None:
-        """Wait for the parts still uploading (so none lands after the abort), then abort the upload."""
-        for part in self._in_flight:
-            await settle(part)
-        self._in_flight.clear()
-        if self.upload_id is not None:
-            with anyio.CancelScope(shield=True), contextlib.suppress(StorageError):
-                await self._store._call(self._client._abort_multipart_upload, self._bucket, self._key, self.upload_id)
-            self.upload_id = None

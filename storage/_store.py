@@ -5,14 +5,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ("BLOCK_SIZE", "ObjectStore", "finish_or_undo", "reblock", "settle", "validate_key")
+from storage._errors import StorageError, StorageUnavailable
 
-BLOCK_SIZE = 1024 * 1024
+__all__ = (
+    "BLOCK_SIZE",
+    "PROBE_PREFIX",
+    "READ_SIZE",
+    "ObjectInfo",
+    "ObjectStore",
+    "Piece",
+    "batched",
+    "counted",
+    "finish_or_undo",
+    "probe_write",
+    "read_ahead",
+    "settle",
+    "validate_key",
+    "validate_prefix",
+)
+
+BLOCK_SIZE = 1024 * 1024  # uploads are handled in blocks of this size
+# Reads come in pieces of this size: each piece costs a worker-thread round trip for the read and another for
+# its decryption (~0.25 ms of CPU each on a loaded machine), so 2 MiB pieces halve that overhead against 1 MiB
+# (measured: 3.5 -> 2.75 CPU-s per GiB downloaded from SeaweedFS) for ~2 MiB more memory per download.
+READ_SIZE = 2 * 1024 * 1024
+PROBE_PREFIX = "write-probe"  # reserved: the write probe's objects live here, never documents
+Piece = bytes | bytearray | memoryview  # what put() accepts; see ObjectStore.put
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _MAX_SEGMENTS = 16
 
@@ -21,12 +47,19 @@ _MAX_SEGMENTS = 16
 class ObjectStore(Protocol):
     """Where encrypted objects live. Every method is async; blocking I/O runs in worker threads."""
 
-    async def put(self, key: str, source: AsyncIterator[bytes], length: int | None = None) -> None:
-        """Stream ``source`` into the object ``key``; on any exception nothing stays visible and it propagates."""
+    async def put(self, key: str, source: AsyncIterator[Piece], length: int | None = None) -> None:
+        """Stream ``source`` into the object ``key``; on any exception nothing stays visible and it propagates.
+
+        Each piece is consumed (written or copied) before the next is requested, so a producer may hand out
+        views of a buffer it reuses. ``length``, when given, is checked: more or fewer bytes abort the upload.
+        """
         ...
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield the object's bytes ``[offset, offset + length)`` in ~1 MiB pieces; close it to release it."""
+        """Yield the object's bytes ``[offset, offset + length)`` in pieces of up to :data:`READ_SIZE` bytes.
+
+        Each piece is the caller's to keep. Close the generator to release its connection or file.
+        """
         ...
 
     async def stat(self, key: str) -> int:
@@ -37,8 +70,20 @@ class ObjectStore(Protocol):
         """Remove the object; removing a missing object is not an error."""
         ...
 
-    async def sweep_incomplete(self, older_than: float = 3600.0) -> int:
-        """Abort uploads started more than ``older_than`` seconds ago and never finished; return how many."""
+    def list_objects(self, prefix: str = "") -> AsyncGenerator[ObjectInfo, None]:
+        """Yield every object whose key starts with ``prefix``, with its size and last-modified time."""
+        ...
+
+    async def sweep_incomplete(self, older_than: float = 3600.0) -> list[str]:
+        """Abort uploads started more than ``older_than`` seconds ago and never finished; return what was removed.
+
+        Each returned name is the object key of an aborted multipart upload (S3) or the path of a removed
+        temporary file under the root (filesystem), for the caller to log.
+        """
+        ...
+
+    async def probe_write(self) -> None:
+        """Write and delete a tiny object under :data:`PROBE_PREFIX`; raise StorageUnavailable if writes fail."""
         ...
 
     async def check(self) -> None:
@@ -48,6 +93,53 @@ class ObjectStore(Protocol):
     async def close(self) -> None:
         """Release connections and other resources."""
         ...
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One stored object, as listed.
+
+    Attributes:
+        key: The object key.
+        size: Size in bytes.
+        last_modified: When it was last written (timezone-aware, UTC).
+    """
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
+def validate_prefix(prefix: str) -> str:
+    """Accept ``""`` or the start of a valid key (a trailing ``/`` allowed).
+
+    Raises:
+        ValueError: If no valid key could start with ``prefix``.
+    """
+    if prefix:
+        validate_key(prefix.removesuffix("/") if prefix.endswith("/") else prefix)
+    return prefix
+
+
+async def probe_write(store: ObjectStore) -> None:
+    """Put and delete a tiny object under :data:`PROBE_PREFIX` (the shared body of ``ObjectStore.probe_write``).
+
+    Raises:
+        StorageUnavailable: If the write or the delete fails, whatever the reason (quota, full disk, refused
+            credentials, missing bucket).
+    """
+    key = f"{PROBE_PREFIX}/{secrets.token_hex(12)}"
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"citizen-vault write probe\n"
+
+    try:
+        await store.put(key, body(), 26)
+        await store.delete(key)
+    except StorageUnavailable:
+        raise
+    except StorageError as exc:
+        raise StorageUnavailable() from exc
 
 
 def validate_key(key: str) -> str:
@@ -65,23 +157,66 @@ def validate_key(key: str) -> str:
     return key
 
 
-async def reblock(source: AsyncIterator[bytes], size: int = BLOCK_SIZE) -> AsyncIterator[bytes]:
-    """Re-cut a stream of arbitrary pieces into blocks of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+async def counted(source: AsyncIterator[Piece], length: int | None) -> AsyncIterator[memoryview]:
+    """Pass the pieces through as memoryviews, raising StorageError as soon as they disagree with ``length``."""
+    total = 0
     async for piece in source:
-        if not buffer and len(piece) == size:
-            yield bytes(piece)  # already the right size: no copy for bytes
+        view = memoryview(piece)
+        total += view.nbytes
+        if length is not None and total > length:
+            raise StorageError("upload is longer than announced")
+        yield view
+    if length is not None and total != length:
+        raise StorageError("upload is shorter than announced")
+
+
+async def batched(
+    source: AsyncIterator[Piece], length: int | None, size: int = BLOCK_SIZE
+) -> AsyncIterator[memoryview]:
+    """Re-cut a stream into views of at least ``size`` bytes (the last may be shorter), copying as little as possible.
+
+    A piece of ``size`` bytes or more passes through as it is (after what is already staged); smaller pieces are
+    gathered in one reused staging buffer. Like the source's pieces, each view is only valid until the next is
+    requested.
+    """
+    staging, filled = bytearray(size), 0
+    async for view in counted(source, length):
+        if filled == 0 and view.nbytes >= size:
+            yield view
             continue
-        buffer += piece
-        if len(buffer) >= size:
-            full = len(buffer) - len(buffer) % size
-            with memoryview(buffer) as view:
-                blocks = [bytes(view[pos : pos + size]) for pos in range(0, full, size)]
-            del buffer[:full]
-            for block in blocks:
-                yield block
-    if buffer:
-        yield bytes(buffer)
+        pos = 0
+        while pos < view.nbytes:
+            take = min(view.nbytes - pos, size - filled)
+            staging[filled : filled + take] = view[pos : pos + take]
+            pos, filled = pos + take, filled + take
+            if filled == size:
+                yield memoryview(staging)
+                filled = 0
+    if filled:
+        yield memoryview(staging)[:filled]
+
+
+async def read_ahead(pieces: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """Yield ``pieces``, fetching the next one while the caller works on the current one (one piece ahead).
+
+    Reads run in worker threads: overlapping the next read with the caller's work (decryption, sending) keeps
+    both the store connection and the CPU busy. Closing this generator stops the read in flight and closes
+    ``pieces``.
+    """
+    upcoming: asyncio.Future[bytes] = asyncio.ensure_future(anext(pieces))
+    try:
+        while True:
+            try:
+                piece = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(anext(pieces))
+            yield piece
+    finally:
+        upcoming.cancel()
+        await settle(upcoming)
+        with anyio.CancelScope(shield=True):
+            await pieces.aclose()
 
 
 async def settle(task: asyncio.Future[Any]) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from storage._fs import FilesystemStore
 from storage._keyring import KeyProvider, LocalKeyring
-from storage._s3 import S3Store
+from storage._s3 import DEFAULT_PARALLEL_PARTS, DEFAULT_PART_SIZE, S3Store
 from storage._store import ObjectStore
 
 __all__ = ("key_provider_from_url", "store_from_url")
@@ -24,24 +24,44 @@ def _query(url: str, allowed: set[str]) -> dict[str, str]:
     return params
 
 
+def _bool(params: dict[str, str], name: str, default: str) -> bool:
+    value = params.get(name, default).lower()
+    if value not in _BOOLS:
+        raise ValueError(f"{name} must be true or false")
+    return _BOOLS[value]
+
+
 def _s3_store(url: str) -> S3Store:
     parts = urlsplit(url)
     bucket = parts.path.strip("/")
     if not (parts.hostname and parts.username and parts.password is not None and bucket) or "/" in bucket:
         raise ValueError("S3 URL must look like s3://ACCESS:SECRET@host:port/bucket")
-    params = _query(url, {"secure", "region", "part_size", "connect_timeout", "read_timeout", "retries"})
-    secure = params.get("secure", "false").lower()
-    if secure not in _BOOLS:
-        raise ValueError("secure must be true or false")
+    params = _query(
+        url,
+        {
+            "secure",
+            "region",
+            "part_size",
+            "parallel_parts",
+            "sign_payload",
+            "connect_timeout",
+            "read_timeout",
+            "retries",
+        },
+    )
+    secure = _bool(params, "secure", "false")
+    sign_payload = _bool(params, "sign_payload", "auto") if params.get("sign_payload", "auto") != "auto" else None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return S3Store(
         f"{host}:{parts.port}" if parts.port else host,
         unquote(parts.username),
         unquote(parts.password),
         bucket,
-        secure=_BOOLS[secure],
+        secure=secure,
         region=params.get("region"),
-        part_size=int(params.get("part_size", 8 * 1024 * 1024)),
+        part_size=int(params.get("part_size", DEFAULT_PART_SIZE)),
+        parallel_parts=int(params.get("parallel_parts", DEFAULT_PARALLEL_PARTS)),
+        sign_payload=sign_payload,
         connect_timeout=float(params.get("connect_timeout", 3)),
         read_timeout=float(params.get("read_timeout", 30)),
         retries=int(params.get("retries", 2)),
@@ -54,7 +74,9 @@ def store_from_url(url: str) -> ObjectStore:
     Args:
         url: ``file:///absolute/path`` or
             ``s3://ACCESS:SECRET@host:port/bucket?secure=false&region=us-east-1`` (percent-encode the secret;
-            also accepts ``part_size``, ``connect_timeout``, ``read_timeout``, ``retries``).
+            also accepts ``part_size`` (bytes, default 8 MiB), ``parallel_parts`` (default 3),
+            ``sign_payload`` (``auto``: hash object bodies into the signature only over plain HTTP to a
+            non-loopback host), ``connect_timeout``, ``read_timeout`` and ``retries``).
 
     Returns:
         A :class:`FilesystemStore` or an :class:`S3Store`. Nothing is contacted until it is used.

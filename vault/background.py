@@ -7,9 +7,14 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import select
 
 from vault.audit.actions import AuditAction, Outcome
 from vault.container import Services
+from vault.core.errors import TooManyRequests
+from vault.documents.models import DocumentVersion
 from vault.http.observability import TOKEN_DENIALS
 
 __all__ = ("Chores",)
@@ -60,10 +65,43 @@ class Chores:
 
     async def sweep(self) -> None:
         """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind."""
+        if not await self._once_per_deployment("sweep", self._services.settings.sweep_interval_seconds):
+            return
         await self._services.limiter.forget_expired()
-        removed = await self._services.store.sweep_incomplete(older_than=STALE_UPLOAD_SECONDS)
-        if removed:
-            log.info("swept %d incomplete uploads", removed)
+        settings = self._services.settings
+        for removed in await self._services.store.sweep_incomplete(older_than=settings.stale_upload_seconds):
+            log.info("swept incomplete upload %s", removed)
+        await self.reconcile()
+
+    async def reconcile(self) -> list[str]:
+        """Remove objects no committed version refers to (a crash between the store and the commit, an erasure
+        while the store was down), once they are older than `VAULT_RECONCILE_AFTER_SECONDS`; each is logged."""
+        settings, store = self._services.settings, self._services.store
+        cutoff = self._services.clock() - timedelta(seconds=settings.reconcile_after_seconds)
+        candidates = [info.key async for info in store.list_objects("v1/") if info.last_modified < cutoff]
+        removed: list[str] = []
+        for start in range(0, len(candidates), 500):
+            batch = candidates[start : start + 500]
+            async with self._services.db.transaction() as session:
+                known = set(
+                    await session.scalars(
+                        select(DocumentVersion.object_key).where(DocumentVersion.object_key.in_(batch))
+                    )
+                )
+            for key in batch:
+                if key not in known:
+                    await store.delete(key)
+                    log.info("reconciliation removed orphaned object %s", key)
+                    removed.append(key)
+        return removed
+
+    async def _once_per_deployment(self, job: str, interval: float) -> bool:
+        """True for the first instance to ask in this interval (a lease counted in the database)."""
+        try:
+            await self._services.limiter.hit(f"job:{job}", 1, interval)
+        except TooManyRequests:
+            return False
+        return True
 
     async def count_token_denial(self, reason: str) -> None:
         """Count a presented-but-invalid token; anonymous noise must not cost a log row per request."""

@@ -219,7 +219,7 @@ class VaultPlugin(InitPluginProtocol):
             directory=AccountDirectory(db),
             limiter=RateLimiter(db, self.clock),
             readiness=ReadinessProbe(
-                [("database", db.check), ("object_store", store.check), ("key_provider", keys.check)]
+                [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
         )

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
         checkpoint_interval_seconds: how often the audit log signs a checkpoint.
         audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
-        sweep_interval_seconds: how often incomplete uploads older than an hour are aborted and removed.
+        sweep_interval_seconds: how often the sweep runs (once per deployment): incomplete uploads older than
+            `stale_upload_seconds` are aborted, and objects no version refers to, older than
+            `reconcile_after_seconds`, are removed (each logged with its key).
         signing_fetch_revocation: check the seal's certificate online (OCSP/CRL) before signing; B-LT embeds it.
         auto_migrate: `vault serve` applies database migrations before it starts (turn off when several
             instances start at once; run `vault db upgrade` as a release step instead).
@@ -91,6 +93,8 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_origin: str = ""
     sweep_interval_seconds: float = Field(default=900.0, gt=0)
+    stale_upload_seconds: float = Field(default=3600.0, gt=0)
+    reconcile_after_seconds: float = Field(default=3600.0, gt=0)
     signing_fetch_revocation: bool = True
     auto_migrate: bool = True
     verify_fetch_revocation: bool = False

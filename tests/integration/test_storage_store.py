@@ -24,6 +24,7 @@ from storage import (
     StorageUnavailable,
     store_from_url,
 )
+from storage._store import READ_SIZE
 from tests.integration.test_storage_support import (
     PART,
     STORE_KINDS,
@@ -52,7 +53,7 @@ async def test_put_get_stat_round_trip(store: ObjectStore) -> None:
     async with aclosing(store.get(key)) as stream:
         got = [piece async for piece in stream]
     assert b"".join(got) == data
-    assert max(map(len, got)) <= MiB, "reads come in ~1 MiB pieces"
+    assert max(map(len, got)) <= READ_SIZE, "reads come in bounded pieces"
 
 
 async def test_empty_object(store: ObjectStore) -> None:
@@ -148,26 +149,27 @@ async def test_cancelled_upload_leaves_nothing(store: FilesystemStore | S3Store)
     await assert_nothing_left(store, key)
 
 
-async def make_stale_partial(store: FilesystemStore | S3Store) -> None:
-    """An upload whose writer died: a temp file (aged) or a multipart upload with one part."""
+async def make_stale_partial(store: FilesystemStore | S3Store) -> str:
+    """An upload whose writer died (a temp file, aged, or a multipart upload with one part); what a sweep reports."""
     if isinstance(store, FilesystemStore):
         partial = store._incoming / "deadbeef.part"
         partial.write_bytes(b"half an object")
         os.utime(partial, (time.time() - 7200, time.time() - 7200))
-        return
+        return ".incoming/deadbeef.part"
     client, bucket, key = store._client, store._bucket, new_key()
     upload_id = await asyncio.to_thread(client._create_multipart_upload, bucket, key, {})
     await asyncio.to_thread(client._upload_part, bucket, key, bytes(PART), None, upload_id, 1)
+    return key
 
 
-async def test_sweep_incomplete_removes_stale_partials(store: FilesystemStore | S3Store) -> None:
-    await make_stale_partial(store)
+async def test_sweep_incomplete_removes_stale_partials_and_names_them(store: FilesystemStore | S3Store) -> None:
+    name = await make_stale_partial(store)
     assert len(await store.incomplete_uploads()) == 1
     if isinstance(store, S3Store):
-        assert await store.sweep_incomplete(older_than=3600) == 0, "a fresh upload is left alone"
-    assert await store.sweep_incomplete(older_than=0) == 1
+        assert await store.sweep_incomplete(older_than=3600) == [], "a fresh upload is left alone"
+    assert await store.sweep_incomplete(older_than=0) == [name]
     assert await store.incomplete_uploads() == []
-    assert await store.sweep_incomplete(older_than=0) == 0
+    assert await store.sweep_incomplete(older_than=0) == []
 
 
 async def test_fresh_partials_survive_the_default_sweep(store: FilesystemStore | S3Store) -> None:
@@ -175,7 +177,7 @@ async def test_fresh_partials_survive_the_default_sweep(store: FilesystemStore |
         (store._incoming / "fresh.part").write_bytes(b"x")
     else:
         await asyncio.to_thread(store._client._create_multipart_upload, store._bucket, new_key(), {})
-    assert await store.sweep_incomplete() == 0
+    assert await store.sweep_incomplete() == []
     assert len(await store.incomplete_uploads()) == 1
 
 
@@ -259,7 +261,7 @@ async def test_closing_a_partial_read_releases_its_connection(s3_server: S3Serve
     before = connections_to(port)
     for _ in range(20):
         async with aclosing(store.get(key)) as stream:
-            assert len(await anext(stream)) == MiB
+            assert len(await anext(stream)) == READ_SIZE
     assert connections_to(port) - before <= 2, "each abandoned read must give its connection back"
     await store.close()
 

@@ -61,3 +61,36 @@ def test_path_tricks_in_keys_are_refused(tmp_path: Path, key: str) -> None:
         validate_key(key)
     with pytest.raises(ValueError):
         FilesystemStore(tmp_path)._path(key)
+
+
+@pytest.mark.parametrize(
+    "url", ["s3://AK:SK@127.0.0.1:9000/b?sign_payload=perhaps", "s3://AK:SK@127.0.0.1:9000/b?parallel_parts=0"]
+)
+def test_bad_streaming_options_are_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        store_from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "signed"),
+    [
+        ("s3://AK:SK@127.0.0.1:9000/b", False),
+        ("s3://AK:SK@localhost:9000/b", False),
+        ("s3://AK:SK@[::1]:9000/b", False),
+        ("s3://AK:SK@s3.example.org/b?secure=true", False),
+        ("s3://AK:SK@s3.example.org:9000/b", True),
+        ("s3://AK:SK@10.1.2.3:9000/b", True),
+        ("s3://AK:SK@127.0.0.1:9000/b?sign_payload=true", True),
+        ("s3://AK:SK@s3.example.org:9000/b?sign_payload=false", False),
+    ],
+)
+def test_object_bodies_are_hashed_into_the_signature_only_over_plain_http_off_loopback(url: str, signed: bool) -> None:
+    store = store_from_url(url)
+    assert isinstance(store, S3Store)
+    assert (store._body_headers == {}) is signed
+
+
+def test_parts_in_flight_come_from_the_url() -> None:
+    store = store_from_url("s3://AK:SK@127.0.0.1:9000/b?parallel_parts=5&part_size=16777216")
+    assert isinstance(store, S3Store)
+    assert (store._parallel_parts, store._part_size) == (5, 16 * 1024 * 1024)
