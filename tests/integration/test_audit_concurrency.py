@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from tests.integration.test_audit_support import LogUnderTest, event, export, fresh_engine, new_log, sign
+from tests.integration.test_audit_support import LogUnderTest, engine_for, event, export, fresh_engine, new_log, sign
 from vault.audit import AuditUnavailable, public_key_note_verifier, verify_bundle
 from vault.audit.integrator import ADVISORY_LOCK_KEY, Integrator, IntegratorConfig
 from vault.audit.log import AuditLog
@@ -72,7 +72,7 @@ async def test_two_instances_with_running_integrators_make_one_gap_free_log(
     database_url: str, engine: AsyncEngine
 ) -> None:
     first = new_log(async_sessionmaker(engine, expire_on_commit=False), FAST)
-    second_engine = create_async_engine(database_url)
+    second_engine = engine_for(database_url)
     second = first.on(async_sessionmaker(second_engine, expire_on_commit=False))
     instances = {"a": first, "b": second}
     for tested in instances.values():
@@ -187,7 +187,7 @@ async def _write_as_process(url: str, tag: str, count: int, key_hex: str) -> Non
 
     from tests.integration.test_audit_support import ORIGIN
 
-    engine = create_async_engine(url)
+    engine = engine_for(url)
     factory: async_sessionmaker[AsyncSession] = async_sessionmaker(engine)
     log = AuditLog(ORIGIN, Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_hex)))
 

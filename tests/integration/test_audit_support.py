@@ -39,10 +39,17 @@ def backend_url(backend: str, tmp_path: Any, postgres_url: str | None) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/a.db" if backend == "sqlite" else str(postgres_url)
 
 
+def engine_for(url: str) -> AsyncEngine:
+    """An engine on `url`; SQLite waits for the write lock as long as the service's engine does (30 s)."""
+    return (
+        create_async_engine(url, connect_args={"timeout": 30}) if url.startswith("sqlite") else create_async_engine(url)
+    )
+
+
 @asynccontextmanager
 async def fresh_engine(url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on `url` whose audit tables were just recreated empty."""
-    engine = create_async_engine(url)
+    engine = engine_for(url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: Base.metadata.drop_all(sync, tables=AUDIT_TABLES))
         await conn.run_sync(lambda sync: Base.metadata.create_all(sync, tables=AUDIT_TABLES))
