@@ -1,4 +1,5 @@
-"""Work the service does on its own: audit checkpoints, the upload sweep, and aggregated token denials."""
+"""Work the service does on its own: the upload sweep and aggregated token denials (the audit integrator,
+which also keeps periodic checkpoints, is started by the composition root)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ class Chores:
     async def start(self) -> None:
         settings = self._services.settings
         self._tasks = [
-            asyncio.create_task(self._every(settings.checkpoint_interval_seconds, self.checkpoint)),
             asyncio.create_task(self._every(settings.sweep_interval_seconds, self.sweep)),
             asyncio.create_task(self._every(DENIAL_FLUSH_SECONDS, self.flush_token_denials)),
         ]
@@ -56,12 +56,6 @@ class Chores:
                 await chore()
             except Exception:  # background chores must outlive a failing dependency
                 log.warning("background task %s failed; retrying at the next interval", chore.__name__, exc_info=True)
-
-    async def checkpoint(self) -> None:
-        """Sign a checkpoint of the audit log."""
-        audit = await self._services.events.log()
-        async with self._services.db.transaction() as session:
-            await audit.checkpoint(session)
 
     async def sweep(self) -> None:
         """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind."""

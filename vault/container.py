@@ -12,12 +12,13 @@ from vault.accounts.directory import AccountDirectory
 from vault.accounts.keys import KeyService
 from vault.accounts.trail import AuditTrail
 from vault.admin.service import LegalHoldService
+from vault.audit.recorder import AuditRecorder
+from vault.audit.service import AuditService
 from vault.core.clock import Clock
 from vault.core.database import Database
 from vault.core.ratelimit import RateLimiter
 from vault.documents.service import DocumentService
 from vault.erasure.service import AccountErasure
-from vault.events import EventRecorder
 from vault.grants.service import GrantService
 from vault.http.health import ReadinessProbe
 from vault.issuance.service import IssuanceService
@@ -39,7 +40,8 @@ class Services:
     db: Database
     store: storage.ObjectStore
     keys: KeyService
-    events: EventRecorder
+    events: AuditRecorder
+    audit: AuditService
     trail: AuditTrail
     documents: DocumentService
     grants: GrantService

@@ -33,7 +33,11 @@ from vault.accounts.trail import AuditTrail
 from vault.admin.controllers import AdminController
 from vault.admin.service import LegalHoldService
 from vault.audit.actions import AuditAction, Outcome
+from vault.audit.controllers import AuditController, TilesController, audit_key
+from vault.audit.integrator import IntegratorConfig
 from vault.audit.log import AuditLog
+from vault.audit.recorder import AuditRecorder
+from vault.audit.service import AuditService
 from vault.background import Chores
 from vault.container import Services, ServiceSlot
 from vault.core.clock import Clock, utcnow
@@ -47,11 +51,9 @@ from vault.documents.controllers import DocumentController
 from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
 from vault.erasure.service import AccountErasure
-from vault.events import EventRecorder
 from vault.grants.controllers import GrantController, SharedController
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
-from vault.http.audit import AuditController, audit_key
 from vault.http.health import ReadinessProbe, SystemController
 from vault.http.observability import VERIFY_QUEUE, metrics_config, metrics_controller
 from vault.http.openapi import docs_assets_router, openapi_config
@@ -90,6 +92,7 @@ ROUTES: tuple[Any, ...] = (
     IssuanceController,
     AccessLogController,
     AuditController,
+    TilesController,
     audit_key,
     AdminController,
 )
@@ -156,10 +159,12 @@ class VaultPlugin(InitPluginProtocol):
             self.gate.on_seen = services.directory.seen
             VERIFY_QUEUE.set_function(lambda: services.verifier.admitted)
             await chores.start()
+            await services.events.start()  # the audit integrator: sequences what every instance queued
             try:
                 yield
             finally:
                 await chores.stop()
+                await services.events.stop()
                 self.gate.validator = None
                 self.slot.fill(None)
 
@@ -177,7 +182,15 @@ class VaultPlugin(InitPluginProtocol):
             stack.callback(close_provider)  # the PKCS#11 session
         keys = KeyService(provider)
         await _agree_with_the_deployment(settings, db, keys)
-        events = EventRecorder(lambda: _open_audit_log(settings, db, keys), db.sessions)
+        events = AuditRecorder(
+            lambda: _open_audit_log(settings, db, keys),
+            db.sessions,
+            IntegratorConfig(
+                batch_size=settings.audit_batch_size,
+                poll_interval=settings.audit_poll_interval_seconds,
+                checkpoint_interval=settings.checkpoint_interval_seconds,
+            ),
+        )
         try:
             await events.log()
         except UpstreamUnavailable:
@@ -198,6 +211,7 @@ class VaultPlugin(InitPluginProtocol):
             store=store,
             keys=keys,
             events=events,
+            audit=AuditService(events, db.sessions),
             trail=trail,
             documents=documents,
             grants=GrantService(db, trail, self.clock),

@@ -41,7 +41,11 @@ class Settings(BaseSettings):
         trust_roots: comma-separated PEM files trusted when verifying signatures.
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
-        checkpoint_interval_seconds: how often the audit log signs a checkpoint.
+        checkpoint_interval_seconds: how often the audit integrator keeps a checkpoint in the history (the
+            latest head is signed after every batch).
+        audit_batch_size: most audit entries the integrator sequences in one transaction.
+        audit_poll_interval_seconds: how often the integrator looks at the queue when this instance queued
+            nothing (it wakes at once when it did).
         audit_origin: the origin line of audit checkpoints (default: derived from the public URL).
         sweep_interval_seconds: how often the sweep runs (once per deployment): incomplete uploads older than
             `stale_upload_seconds` are aborted, and objects no version refers to, older than
@@ -92,6 +96,8 @@ class Settings(BaseSettings):
     signing_pkcs11: str = ""
     checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_origin: str = ""
+    audit_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    audit_poll_interval_seconds: float = Field(default=0.25, gt=0, le=60)
     sweep_interval_seconds: float = Field(default=900.0, gt=0)
     stale_upload_seconds: float = Field(default=3600.0, gt=0)
     reconcile_after_seconds: float = Field(default=3600.0, gt=0)

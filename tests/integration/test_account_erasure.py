@@ -31,6 +31,7 @@ def _rows(client: TestClient[Litestar], subject: str) -> tuple[int, int, int, se
     keys), and every owner pseudonym in the log."""
 
     async def read() -> tuple[int, int, int, set[str | None]]:
+        await services_of(client.app).events.integrator.settle()  # what was queued so far gets its place
         async with services_of(client.app).db.sessions() as session:
             ids = list(await session.scalars(select(Account.id).where(Account.subject == subject)))
             keys = len((await session.scalars(select(SubjectKey).where(SubjectKey.account_id.in_(ids)))).all())

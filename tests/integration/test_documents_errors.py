@@ -253,6 +253,7 @@ def _audit_actions(client: TestClient[Litestar]) -> list[str]:
     from vault.audit.models import AuditEntryRow
 
     async def read() -> list[str]:
+        await services_of(client.app).events.integrator.settle()  # what was queued so far gets its place
         async with services_of(client.app).db.sessions() as session:
             return list((await session.scalars(select(AuditEntryRow.action).order_by(AuditEntryRow.seq))).all())
 

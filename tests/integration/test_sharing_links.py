@@ -24,6 +24,7 @@ def stored(client: TestClient[Litestar]) -> tuple[list[ShareLink], list[bytes]]:
     """Every share-link row and every audit entry, read straight from the database."""
 
     async def read() -> tuple[list[ShareLink], list[bytes]]:
+        await services_of(client.app).events.integrator.settle()  # what was queued so far gets its place
         async with services_of(client.app).db.transaction() as session:
             links = list(await session.scalars(select(ShareLink)))
             entries = [bytes(c) for c in await session.scalars(select(AuditEntryRow.canonical))]

@@ -117,14 +117,14 @@ def test_a_read_whose_audit_entry_cannot_be_written_is_refused(
     if database_url.startswith("sqlite"):
         _sql(
             client,
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(FAIL, 'refused'); END",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_queue BEGIN SELECT RAISE(FAIL, 'refused'); END",
         )
     else:
         _sql(
             client,
             "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
             " LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_queue FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
         )
     response = client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice"))
     assert_problem(response, 503)
@@ -136,7 +136,7 @@ def test_a_read_whose_audit_entry_cannot_be_written_is_refused(
         ),
         503,
     )
-    _sql(client, "DROP TRIGGER refuse_audit" + ("" if database_url.startswith("sqlite") else " ON audit_entries"))
+    _sql(client, "DROP TRIGGER refuse_audit" + ("" if database_url.startswith("sqlite") else " ON audit_queue"))
     assert client.get(f"{DOCS}/{doc['id']}/content", headers=as_user("alice")).content == data
 
 

@@ -33,6 +33,7 @@ __all__ = (
     "migrate",
     "run_in_app",
     "running_server",
+    "settle_audit",
     "sign_in_demo_users",
     "vault_client",
 )
@@ -101,6 +102,11 @@ def run_in_app(client: TestClient[Litestar], fn: Callable[[], Awaitable[T]]) -> 
     """Run `fn` on the test client's event loop (where the app's engine and clients live)."""
     with client.portal() as portal:
         return portal.call(fn)
+
+
+def settle_audit(client: TestClient[Litestar]) -> None:
+    """Wait until the audit entries queued so far are sequenced (the integrator does it within a second)."""
+    run_in_app(client, services_of(client.app).events.integrator.settle)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import pytest
 
-from vault.audit import derive_pseudonym_key, owner_pseudonym
-from vault.audit.entry import AuditEvent, canonical_entry, format_time, parse_time
+from vault.audit import AuditAction, AuditError, InvalidEvent, Outcome, derive_pseudonym_key, owner_pseudonym
+from vault.audit.entry import AuditEvent, canonical_entry, format_time, parse_time, queued_body, sequenced_entry
 
 DOC = UUID("00000000-0000-4000-8000-000000000001")
 MOMENT = datetime(2026, 11, 28, 11, 45, 0, 123, tzinfo=UTC)
@@ -16,9 +16,9 @@ MOMENT = datetime(2026, 11, 28, 11, 45, 0, 123, tzinfo=UTC)
 
 def test_canonical_entry_bytes_are_exactly_rfc8785() -> None:
     event = AuditEvent(
-        action="document.download",
-        outcome="success",
-        actor_subject="alice",
+        action=AuditAction.DOCUMENT_DOWNLOAD,
+        outcome=Outcome.SUCCESS,
+        actor_ref="f00d",
         actor_role="citizen",
         client_id="portal",
         owner_ref="ab12",
@@ -27,11 +27,26 @@ def test_canonical_entry_bytes_are_exactly_rfc8785() -> None:
         details={"range": True, "bytes": 10, "note": None},
     )
     assert canonical_entry(7, MOMENT, event) == (
-        b'{"action":"document.download","actor":{"agency":null,"client_id":"portal","role":"citizen",'
-        b'"subject":"alice"},"details":{"bytes":10,"note":null,"range":true},"objects":{"document":'
+        b'{"action":"document.download","actor":{"agency":null,"client_id":"portal","ref":"f00d",'
+        b'"role":"citizen"},"details":{"bytes":10,"note":null,"range":true},"objects":{"document":'
         b'"00000000-0000-4000-8000-000000000001","grant":null,"link":null,"request":null,"version":null},'
         b'"outcome":"success","owner":"ab12","purpose":"own access","seq":7,"time":"2026-11-28T11:45:00.000123Z"}'
     )
+
+
+def test_a_queued_body_sequenced_later_gives_the_same_leaf_bytes() -> None:
+    event = AuditEvent(AuditAction.LINK_USE, Outcome.DENIED, actor_ref="f00d", details={"reason": "expired"})
+    body = queued_body(event)
+    assert b'"seq"' not in body
+    assert b'"time"' not in body
+    leaf, record = sequenced_entry(3, MOMENT, body)
+    assert leaf == canonical_entry(3, MOMENT, event)
+    assert (record["seq"], record["actor"]["ref"], record["outcome"]) == (3, "f00d", "denied")
+
+
+def test_actions_and_outcomes_given_as_their_names_become_the_enums() -> None:
+    event = AuditEvent("auth.token", "denied")  # type: ignore[arg-type]
+    assert (event.action, event.outcome) == (AuditAction.AUTH_TOKEN, Outcome.DENIED)
 
 
 def test_times_are_utc_with_microseconds_whatever_the_input_zone() -> None:
@@ -56,6 +71,7 @@ def test_naive_times_are_refused() -> None:
     [
         ({"outcome": "maybe"}, "outcome"),
         ({"action": ""}, "action"),
+        ({"action": "document.view"}, "action"),
         ({"details": {"title": "Passport scan"}}, "content or a secret"),
         ({"details": {"FileName": "x.pdf"}}, "content or a secret"),
         ({"details": {"access_token": "eyJ"}}, "content or a secret"),
@@ -66,9 +82,10 @@ def test_naive_times_are_refused() -> None:
     ],
 )
 def test_events_the_log_must_not_hold_are_refused(fields: dict[str, object], message: str) -> None:
-    base: dict[str, object] = {"action": "document.read", "outcome": "success"}
-    with pytest.raises(ValueError, match=message):
+    base: dict[str, object] = {"action": AuditAction.DOCUMENT_READ, "outcome": Outcome.SUCCESS}
+    with pytest.raises(InvalidEvent, match=message) as refused:
         AuditEvent(**(base | fields))  # type: ignore[arg-type]
+    assert isinstance(refused.value, AuditError)
 
 
 def test_pseudonyms_are_stable_per_key_and_unlinkable_across_keys() -> None:

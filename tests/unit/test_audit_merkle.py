@@ -235,8 +235,14 @@ def test_a_compact_prefix_plus_the_remaining_leaves_gives_the_root(data: st.Data
     start = data.draw(st.integers(min_value=0, max_value=size))
     prefix = [merkle.root(leaves[idx << lvl : (idx + 1) << lvl]) for lvl, idx in merkle.perfect_subtrees(0, start)]
     compact = merkle.CompactRange(start, prefix)
-    for leaf in leaves[start:]:
-        compact.append(leaf)
+    for index, leaf in enumerate(leaves[start:], start=start):
+        completed = compact.append(leaf)
+        # each completed subtree is the perfect subtree that ends at this leaf, level 1 upwards
+        for level, digest in enumerate(completed, start=1):
+            first = index + 1 - (1 << level)
+            assert first % (1 << level) == 0
+            assert digest == merkle.root(leaves[first : index + 1])
+        assert len(completed) == ((index + 1) & -(index + 1)).bit_length() - 1
     assert compact.root() == merkle.root(leaves)
 
 

@@ -89,3 +89,16 @@ def test_a_checkpoint_signed_by_another_key_is_refused(peter: Ed25519PrivateKey)
 def test_unusable_key_names_are_refused(peter: Ed25519PrivateKey, name: str) -> None:
     with pytest.raises(note.NoteError):
         note.public_key_note_verifier(name, peter)
+
+
+def test_a_verifier_key_whose_base64_contains_plus_signs_parses() -> None:
+    for _ in range(64):  # about one key in five has a '+' in its base64 form
+        key = note.generate_signing_key()
+        verifier = note.public_key_note_verifier("log.example/audit", key)
+        if verifier.count("+") > 2:
+            break
+    else:  # pragma: no cover - 64 keys without a '+' has probability ~1e-6
+        raise AssertionError("no key with '+' in its base64 form was drawn")
+    name, public = note.parse_note_verifier(verifier)
+    assert name == "log.example/audit"
+    assert note.public_key_bytes(public) == note.public_key_bytes(key)

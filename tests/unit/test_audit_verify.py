@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vault.audit import AuditEvent, generate_signing_key, merkle, public_key_note_verifier
+from vault.audit import AuditAction, AuditEvent, Outcome, generate_signing_key, merkle, public_key_note_verifier
 from vault.audit.bundle import BUNDLE_FORMAT
 from vault.audit.entry import canonical_entry
 from vault.audit.note import checkpoint_body, public_key_bytes, sign_note
@@ -30,7 +30,8 @@ def _b64(data: bytes) -> str:
 def build_bundle(key: Ed25519PrivateKey, size: int = 10, checkpoint_sizes: tuple[int, ...] = (4, 10)) -> dict[str, Any]:
     """A bundle as the exporter writes it, built from the pure functions only."""
     leaves = [
-        canonical_entry(i, T0 + timedelta(seconds=i), AuditEvent("document.read", "success")) for i in range(size)
+        canonical_entry(i, T0 + timedelta(seconds=i), AuditEvent(AuditAction.DOCUMENT_READ, Outcome.SUCCESS))
+        for i in range(size)
     ]
     hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
     checkpoints = []
@@ -160,3 +161,49 @@ def test_the_cli_exits_zero_only_for_a_good_bundle(
     assert main([str(tmp_path / "missing.json")]) == 2
     (tmp_path / "list.json").write_text("[]")
     assert main([str(tmp_path / "list.json")]) == 2
+
+
+def _between(bundle: dict[str, Any], first: int, second: int) -> dict[str, Any]:
+    (proof,) = [p for p in bundle["consistency_proofs"] if (p["first"], p["second"]) == (first, second)]
+    return proof  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda proof: proof.__setitem__("proof", list(reversed(proof["proof"]))),
+        lambda proof: proof.__setitem__("proof", proof["proof"][:-1]),
+        lambda proof: proof.__setitem__("proof", [_b64(bytes(32)), *proof["proof"][1:]]),
+        lambda proof: proof.__setitem__("proof", [*proof["proof"], _b64(bytes(32))]),
+    ],
+    ids=["reordered", "shortened", "wrong-hash", "lengthened"],
+)
+def test_a_wrong_consistency_proof_between_two_checkpoints_fails(key: Ed25519PrivateKey, corrupt: Any) -> None:
+    """Offline: the entries after `start` match both roots, yet a wrong proof linking them is reported."""
+    bundle = build_bundle(key, size=13, checkpoint_sizes=(5, 13))
+    assert verify_bundle(bundle).ok
+    corrupt(_between(bundle, 5, 13))
+    verdict = verify_bundle(bundle)
+    assert not verdict.ok
+    assert "inconsistent" in str(verdict.problem)
+    assert verdict.first_bad_index == 5
+
+
+def test_a_wrong_consistency_proof_before_the_exported_entries_rejects_the_bundle(key: Ed25519PrivateKey) -> None:
+    """When the older checkpoint precedes the exported entries, only the proof links it: a wrong one is fatal."""
+    full = build_bundle(key, size=13, checkpoint_sizes=(3, 6, 13))
+    hashes = [merkle.leaf_hash(base64.b64decode(e["canonical"])) for e in full["entries"]]
+    start = 6
+    partial = dict(
+        full,
+        start=start,
+        prefix=[_b64(merkle.root(hashes[i << lvl : (i + 1) << lvl])) for lvl, i in merkle.perfect_subtrees(0, start)],
+        entries=full["entries"][start:],
+        tree_leaf_hashes=full["tree_leaf_hashes"][start:],
+        consistency_proofs=[copy.deepcopy(_between(full, 3, 6)), _between(full, 6, 13)],
+    )
+    assert verify_bundle(partial).ok
+    partial["consistency_proofs"][0]["proof"] = list(reversed(partial["consistency_proofs"][0]["proof"]))
+    verdict = verify_bundle(partial)
+    assert (verdict.ok, verdict.first_bad_index) == (False, None)
+    assert "inconsistent" in str(verdict.problem)

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vault.accounts.pseudonyms import PseudonymService
 from vault.audit.actions import AuditAction, Outcome
 from vault.audit.entry import AuditEvent
+from vault.audit.recorder import AuditRecorder
 from vault.core.principal import Caller
-from vault.events import EventRecorder
 
 __all__ = ("AuditTrail", "Detail")
 
@@ -25,7 +25,7 @@ Detail = str | int | bool | None
 class AuditTrail:
     """Records audit entries for the services (fail closed: a failed append raises a 503 error)."""
 
-    def __init__(self, recorder: EventRecorder, pseudonyms: PseudonymService) -> None:
+    def __init__(self, recorder: AuditRecorder, pseudonyms: PseudonymService) -> None:
         self._recorder = recorder
         self.pseudonyms = pseudonyms
 
@@ -80,8 +80,8 @@ class AuditTrail:
     ) -> AuditEvent:
         """An entry whose owner pseudonym (if any) the caller already has."""
         return self._recorder.event(
-            action.value,
-            outcome.value,
+            action,
+            outcome,
             caller,
             owner_ref=owner_ref,
             document_id=document_id,

@@ -1,7 +1,12 @@
-"""Audit events and their canonical form: the RFC 8785 JSON bytes that become a Merkle leaf."""
+"""Audit events and their canonical form: the RFC 8785 JSON bytes that become a Merkle leaf.
+
+An event is queued as its record without position and time (`queued_body`); the integrator adds both when it
+sequences the entry (`sequenced_entry`), so the leaf bytes are fixed only once the entry has its place.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,15 +16,20 @@ from uuid import UUID
 
 import rfc8785
 
+from vault.audit.actions import AuditAction, Outcome
+from vault.audit.errors import InvalidEvent
+
 __all__ = (
-    "OUTCOMES",
     "AuditEvent",
+    "DetailValue",
     "canonical_entry",
+    "event_record",
     "format_time",
     "parse_time",
+    "queued_body",
+    "sequenced_entry",
 )
 
-OUTCOMES = frozenset({"success", "denied", "failed"})
 DetailValue = str | int | bool | None
 
 _MAX_DETAILS = 16
@@ -35,12 +45,13 @@ def _empty_details() -> Mapping[str, DetailValue]:
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One security-relevant action, described by opaque ids only.
+    """One security-relevant action, described by opaque ids and pseudonyms only.
 
     Attributes:
-        action: what happened, e.g. `document.download`.
-        outcome: `success`, `denied` or `failed`.
-        actor_subject: the caller's subject, if authenticated.
+        action: what happened.
+        outcome: how it ended.
+        actor_ref: the caller's pseudonym (computed like `owner_pseudonym`, so erasing the caller's account
+            unlinks it), never the caller's subject.
         actor_role: the role the caller acted in.
         actor_agency: the caller's agency, for agency officers.
         client_id: the OAuth client the caller used.
@@ -54,9 +65,9 @@ class AuditEvent:
         details: a small flat mapping of extra facts; never content, titles, file names or tokens.
     """
 
-    action: str
-    outcome: str
-    actor_subject: str | None = None
+    action: AuditAction
+    outcome: Outcome
+    actor_ref: str | None = None
     actor_role: str | None = None
     actor_agency: str | None = None
     client_id: str | None = None
@@ -70,13 +81,18 @@ class AuditEvent:
     details: Mapping[str, DetailValue] = field(default_factory=_empty_details)
 
     def __post_init__(self) -> None:
-        """Reject events the log must not hold (unknown outcome, oversized or forbidden details)."""
-        if not self.action or len(self.action) > 64:
-            raise ValueError("an audit action is 1 to 64 characters")
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
+        """Reject events the log must not hold (unknown action or outcome, oversized or forbidden details).
+
+        Raises:
+            InvalidEvent: naming the first problem.
+        """
+        try:
+            object.__setattr__(self, "action", AuditAction(self.action))
+            object.__setattr__(self, "outcome", Outcome(self.outcome))
+        except ValueError as exc:
+            raise InvalidEvent(f"unknown audit action or outcome: {exc}") from None
         for text in (
-            self.actor_subject,
+            self.actor_ref,
             self.actor_role,
             self.actor_agency,
             self.client_id,
@@ -84,38 +100,39 @@ class AuditEvent:
             self.purpose,
         ):
             if text is not None and len(text) > _MAX_TEXT:
-                raise ValueError(f"audit fields hold at most {_MAX_TEXT} characters")
+                raise InvalidEvent(f"audit fields hold at most {_MAX_TEXT} characters")
         _check_details(self.details)
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
 
 def _check_details(details: Mapping[str, Any]) -> None:
     if len(details) > _MAX_DETAILS:
-        raise ValueError(f"audit details hold at most {_MAX_DETAILS} keys")
+        raise InvalidEvent(f"audit details hold at most {_MAX_DETAILS} keys")
     for key, value in details.items():
         if not isinstance(key, str) or not key or len(key) > 64:
-            raise ValueError("audit detail keys are short strings")
+            raise InvalidEvent("audit detail keys are short strings")
         if any(word in key.lower() for word in _FORBIDDEN_DETAIL_WORDS):
-            raise ValueError(f"audit detail {key!r} looks like content or a secret")
+            raise InvalidEvent(f"audit detail {key!r} looks like content or a secret")
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, int):
             if abs(value) > _MAX_SAFE_INT:
-                raise ValueError(f"audit detail {key!r} is out of the exact JSON number range")
+                raise InvalidEvent(f"audit detail {key!r} is out of the exact JSON number range")
         elif isinstance(value, str):
             if len(value) > _MAX_TEXT:
-                raise ValueError(f"audit detail {key!r} is longer than {_MAX_TEXT} characters")
+                raise InvalidEvent(f"audit detail {key!r} is longer than {_MAX_TEXT} characters")
         else:
-            raise ValueError(f"audit detail {key!r} must be a string, integer, boolean or null")
+            raise InvalidEvent(f"audit detail {key!r} must be a string, integer, boolean or null")
 
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, e.g. `2026-11-28T11:31:08.000123Z`.
 
     Raises:
-        ValueError: for a naive datetime.
+        InvalidEvent: for a naive datetime.
     """
     if moment.tzinfo is None:
-        raise ValueError("audit times must be timezone-aware")
+        raise InvalidEvent("audit times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -135,21 +152,13 @@ def _uuid(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
-    """The leaf bytes of an entry: RFC 8785 canonical JSON of the entry record.
-
-    Args:
-        seq: the entry's position in the log.
-        moment: when it was appended.
-        event: what happened.
-    """
-    record: dict[str, Any] = {
-        "seq": seq,
-        "time": format_time(moment),
-        "action": event.action,
-        "outcome": event.outcome,
+def event_record(event: AuditEvent) -> dict[str, Any]:
+    """The entry record of an event, without its position (`seq`) and time."""
+    return {
+        "action": event.action.value,
+        "outcome": event.outcome.value,
         "actor": {
-            "subject": event.actor_subject,
+            "ref": event.actor_ref,
             "role": event.actor_role,
             "agency": event.actor_agency,
             "client_id": event.client_id,
@@ -165,4 +174,30 @@ def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
         "purpose": event.purpose,
         "details": dict(event.details),
     }
+
+
+def queued_body(event: AuditEvent) -> bytes:
+    """What the queue stores for an event: its canonical record without position and time."""
+    return rfc8785.dumps(event_record(event))
+
+
+def sequenced_entry(seq: int, moment: datetime, body: bytes) -> tuple[bytes, dict[str, Any]]:
+    """The leaf bytes of a queued body placed at `seq` at `moment`, and the decoded record."""
+    record: dict[str, Any] = json.loads(body)
+    record["seq"] = seq
+    record["time"] = format_time(moment)
+    return rfc8785.dumps(record), record
+
+
+def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
+    """The leaf bytes of an entry: RFC 8785 canonical JSON of the entry record.
+
+    Args:
+        seq: the entry's position in the log.
+        moment: when it was appended.
+        event: what happened.
+    """
+    record = event_record(event)
+    record["seq"] = seq
+    record["time"] = format_time(moment)
     return rfc8785.dumps(record)

@@ -245,15 +245,23 @@ class CompactRange:
         self.size = size
         self._hashes = list(hashes)
 
-    def append(self, leaf: bytes) -> None:
-        """Add one leaf hash at position `size`."""
+    def append(self, leaf: bytes) -> list[bytes]:
+        """Add one leaf hash at position `size`.
+
+        Returns:
+            The hashes of the perfect subtrees this leaf completes, level 1 upwards: the subtree at level
+            `k` (1-based position in the list) has index `(size_after >> k) - 1`.
+        """
         self._hashes.append(leaf)
+        completed: list[bytes] = []
         carry = self.size
         while carry & 1:
             right = self._hashes.pop()
             self._hashes[-1] = node_hash(self._hashes[-1], right)
+            completed.append(self._hashes[-1])
             carry >>= 1
         self.size += 1
+        return completed
 
     def root(self) -> bytes:
         """The tree head of the leaves so far."""

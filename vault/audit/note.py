@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from vault.audit.errors import NoteError
+
 __all__ = (
     "CheckpointBody",
     "NoteError",
@@ -33,10 +35,6 @@ __all__ = (
 _ALG_ED25519 = b"\x01"
 _SIG_PREFIX = "\u2014 "  # em dash and a space, as in the signed-note specification
 _FORBIDDEN_NAME_CHARS = frozenset("+ \t\n\r\u00a0\u2014")
-
-
-class NoteError(ValueError):
-    """A note or a verifier key is malformed, or its signature does not verify."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def parse_note_verifier(verifier: str) -> tuple[str, Ed25519PublicKey]:
     Raises:
         NoteError: when the string is malformed, not Ed25519, or its hash does not match.
     """
-    parts = verifier.split("+")
+    parts = verifier.split("+", 2)  # the base64 key itself may contain '+'; the name may not
     if len(parts) != 3:
         raise NoteError("a verifier key has three '+'-separated parts")
     name, hash_hex, encoded = parts

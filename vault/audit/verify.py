@@ -24,7 +24,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault.audit import merkle
-from vault.audit.bundle import BUNDLE_FORMAT
+from vault.audit.bundle import BUNDLE_FORMAT, exported_columns
 from vault.audit.entry import parse_time
 from vault.audit.note import CheckpointBody, NoteError, open_checkpoint, public_key_note_verifier
 
@@ -140,26 +140,12 @@ def _entry_problem(item: object, expected: int, previous: datetime | None) -> tu
     problem, moment = _record_problem(raw, item.get("seq"), expected, previous)
     if problem is None and item.get("columns") is not None:
         try:
-            columns_agree = item["columns"] == _columns_of(raw)
-        except (KeyError, TypeError):
+            columns_agree = item["columns"] == exported_columns(raw)
+        except (KeyError, TypeError, ValueError):
             return raw, "the entry is not a well-formed audit record", moment
         if not columns_agree:
             problem = "the row's filter columns disagree with the entry (edited in the database)"
     return raw, problem, moment
-
-
-def _columns_of(raw: bytes) -> dict[str, Any]:
-    """The filter columns a row must hold for this entry (see `vault.audit.bundle`)."""
-    record = json.loads(raw)
-    return {
-        "time": record["time"],
-        "action": record["action"],
-        "outcome": record["outcome"],
-        "actor_subject": record["actor"]["subject"],
-        "owner_ref": record["owner"],
-        "document_id": record["objects"]["document"],
-        "leaf_hash": base64.b64encode(merkle.leaf_hash(raw)).decode(),
-    }
 
 
 def _record_problem(

@@ -322,7 +322,7 @@ class DocumentService:
         try:
             content = await self.content.decrypt(unlocked, caller, start, end)
         except VaultError:
-            await self._trail.record_now(dataclasses.replace(success, outcome=Outcome.FAILED.value))
+            await self._trail.record_now(dataclasses.replace(success, outcome=Outcome.FAILED))
             raise
         try:
             await self._trail.record_now(success)

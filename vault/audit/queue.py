@@ -1,0 +1,79 @@
+"""The unsequenced queue: an append is one INSERT in the caller's transaction, stamped by the database clock.
+
+No lock is taken: the row commits or vanishes with the caller's own rows, and the integrator gives it a place
+in the log later. Its id answers "accepted, not yet sequenced" until an entry names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import insert, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from vault.audit.entry import AuditEvent, queued_body
+from vault.audit.models import AuditEntryRow, AuditQueueRow
+
+__all__ = ("QueueStatus", "database_clock_us", "dialect_name", "enqueue", "from_micros", "queue_status")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """The SQL dialect the session talks to (`postgresql`, `sqlite`)."""
+    return session.sync_session.get_bind().dialect.name
+
+
+def database_clock_us(dialect: str) -> ColumnElement[int]:
+    """SQL for the database server's current time in microseconds since the epoch (not the transaction start)."""
+    if dialect == "postgresql":
+        return literal_column("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)")
+    return literal_column("CAST(ROUND((julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER)")
+
+
+def from_micros(micros: int) -> datetime:
+    """A UTC datetime from microseconds since the epoch (exact, no float rounding)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+async def enqueue(session: AsyncSession, event: AuditEvent) -> int:
+    """Queue one event inside the caller's transaction; returns its queue id.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: when the database refuses the row (callers translate it).
+    """
+    statement = (
+        insert(AuditQueueRow)
+        .values(queued_us=database_clock_us(dialect_name(session)), body=queued_body(event))
+        .returning(AuditQueueRow.id)
+    )
+    queue_id = (await session.execute(statement)).scalar_one()
+    return int(queue_id)
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where an accepted entry stands.
+
+    Attributes:
+        queue_id: the id its append returned.
+        state: `pending` (accepted, not yet sequenced), `sequenced`, or `unknown` (never committed, or the id
+            was not issued).
+        seq: its position in the log once sequenced.
+    """
+
+    queue_id: int
+    state: Literal["pending", "sequenced", "unknown"]
+    seq: int | None = None
+
+
+async def queue_status(session: AsyncSession, queue_id: int) -> QueueStatus:
+    """Whether the entry accepted under `queue_id` is sequenced yet, and where."""
+    seq = await session.scalar(select(AuditEntryRow.seq).where(AuditEntryRow.queue_id == queue_id))
+    if seq is not None:
+        return QueueStatus(queue_id, "sequenced", int(seq))
+    pending = await session.scalar(select(AuditQueueRow.id).where(AuditQueueRow.id == queue_id))
+    return QueueStatus(queue_id, "pending" if pending is not None else "unknown")
