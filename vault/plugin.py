@@ -152,7 +152,6 @@ class VaultPlugin(InitPluginProtocol):
         async with contextlib.AsyncExitStack() as stack:
             services = await self._build(settings, stack)
             self.slot.fill(services)
-            app.state.update(events=services.events, db=services.db)  # transitional: the auditor controller
             self.gate.validator = _token_validator(settings, await _http_client(self.dev_idp, stack))
             chores = Chores(services)
             self.gate.on_denied = chores.count_token_denial
@@ -250,8 +249,10 @@ class VaultPlugin(InitPluginProtocol):
             agency=user.agency,
             client_id="dev-idp",
         )
-        trail = self.slot.get().trail
-        await trail.record_now(trail.entry(AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller))
+        services = self.slot.get()
+        async with services.db.transaction() as session:
+            event = await services.trail.event(session, AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller)
+            await services.trail.record(session, event)
 
 
 async def _agree_with_the_deployment(settings: Settings, db: Database, keys: KeyService) -> None:

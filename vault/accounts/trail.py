@@ -1,17 +1,19 @@
 """The audit trail every service writes through: one way to turn "who did what to whose data" into an entry.
 
-Owners appear only as pseudonyms (computed here from the owner's account id), so no service builds entries or
-pseudonyms itself.
+Owners and actors appear only as pseudonyms (computed here from their accounts' subject keys), so no service
+builds entries or pseudonyms itself, and erasing an account unlinks both its data and its actions.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vault.accounts.pseudonyms import PseudonymService
+from vault.accounts.repository import AccountRepository
 from vault.audit.actions import AuditAction, Outcome
 from vault.audit.entry import AuditEvent
 from vault.audit.recorder import AuditRecorder
@@ -20,6 +22,7 @@ from vault.core.principal import Caller
 __all__ = ("AuditTrail", "Detail")
 
 Detail = str | int | bool | None
+_ACTOR_CACHE = 10_000
 
 
 class AuditTrail:
@@ -28,6 +31,25 @@ class AuditTrail:
     def __init__(self, recorder: AuditRecorder, pseudonyms: PseudonymService) -> None:
         self._recorder = recorder
         self.pseudonyms = pseudonyms
+        self._actors: OrderedDict[tuple[str, str], uuid.UUID] = OrderedDict()
+
+    async def actor_ref(self, session: AsyncSession, caller: Caller | None) -> str | None:
+        """The caller's pseudonym (their account is created on first sight, like any account)."""
+        if caller is None:
+            return None
+        key = (caller.issuer, caller.subject)
+        account_id = self._actors.get(key)
+        if account_id is None:
+            account_id = (await AccountRepository(session).ensure(caller.issuer, caller.subject)).id
+            self._actors[key] = account_id
+            if len(self._actors) > _ACTOR_CACHE:
+                self._actors.popitem(last=False)
+        return await self.pseudonyms.of(session, account_id)
+
+    def forget(self, account_id: uuid.UUID, issuer: str, subject: str) -> None:
+        """Drop what is cached of an erased account."""
+        self.pseudonyms.forget(account_id)
+        self._actors.pop((issuer, subject), None)
 
     async def event(
         self,
@@ -46,13 +68,15 @@ class AuditTrail:
         purpose: str | None = None,
         details: Mapping[str, Detail] | None = None,
     ) -> AuditEvent:
-        """An entry, with the owner's pseudonym looked up from `owner_id` unless `owner_ref` is given."""
+        """An entry, with the owner's pseudonym looked up from `owner_id` unless `owner_ref` is given, and the
+        actor's pseudonym."""
         if owner_ref is None and owner_id is not None:
             owner_ref = await self.pseudonyms.of(session, owner_id)
         return self.entry(
             action,
             outcome,
             caller,
+            actor_ref=await self.actor_ref(session, caller),
             owner_ref=owner_ref,
             document_id=document_id,
             version_id=version_id,
@@ -69,6 +93,7 @@ class AuditTrail:
         outcome: Outcome,
         caller: Caller | None,
         *,
+        actor_ref: str | None = None,
         owner_ref: str | None = None,
         document_id: uuid.UUID | None = None,
         version_id: uuid.UUID | None = None,
@@ -78,11 +103,12 @@ class AuditTrail:
         purpose: str | None = None,
         details: Mapping[str, Detail] | None = None,
     ) -> AuditEvent:
-        """An entry whose owner pseudonym (if any) the caller already has."""
+        """An entry whose pseudonyms (if any) the caller already has."""
         return self._recorder.event(
             action,
             outcome,
             caller,
+            actor_ref=actor_ref,
             owner_ref=owner_ref,
             document_id=document_id,
             version_id=version_id,

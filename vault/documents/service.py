@@ -43,6 +43,7 @@ class _Denied(Exception):
     """The caller may not touch the document: recorded after the transaction ends, answered as 404."""
 
     owner_ref: str | None
+    actor_ref: str | None
 
 
 class DocumentService:
@@ -79,7 +80,14 @@ class DocumentService:
                 yield session
         except _Denied as denied:
             await self._trail.record_now(
-                self._trail.entry(action, Outcome.DENIED, caller, owner_ref=denied.owner_ref, document_id=document_id)
+                self._trail.entry(
+                    action,
+                    Outcome.DENIED,
+                    caller,
+                    actor_ref=denied.actor_ref,
+                    owner_ref=denied.owner_ref,
+                    document_id=document_id,
+                )
             )
             raise NotFound("no such document") from None
 
@@ -99,7 +107,7 @@ class DocumentService:
                     return document, access
             with contextlib.suppress(IntegrityFailure):
                 owner_ref = await self._trail.pseudonyms.of(session, document.owner_id)
-        raise _Denied(owner_ref)
+        raise _Denied(owner_ref, await self._trail.actor_ref(session, caller))
 
     async def access_event(
         self,

@@ -57,7 +57,7 @@ class AccountErasure:
             await session.execute(delete(SubjectKey).where(SubjectKey.account_id == account.id))
             await session.execute(delete(Account).where(Account.id == account.id))
             account_id = account.id
-        self._trail.pseudonyms.forget(account_id)
+        self._trail.forget(account_id, caller.issuer, caller.subject)
         await self._db.erased()
         await self._content.delete_objects(object_keys)
         return count
