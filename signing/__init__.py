@@ -12,7 +12,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._ca import ACR_EXTENSION_OID, FULCIO_ISSUER_OID, IDENTITY_POLICY_OID, CaKey, KeyFileCaKey
     from ._devpki import DevPki, ensure_dev_pki
+    from ._devpki_http import DevPkiAnswer, DevPkiResponders
     from ._errors import (
         Busy,
         CertificateProblem,
@@ -25,9 +27,22 @@ if TYPE_CHECKING:
         TooManySignatures,
         VerificationTimeout,
     )
+    from ._evidence import EVIDENCE_FORMAT, SigningEvidence, build_evidence
+    from ._identity import (
+        MAX_CERTIFICATE_LIFETIME,
+        IdentityCa,
+        IdentitySigner,
+        PersonalSignature,
+        VerifiedIdentity,
+        identity_of,
+    )
+    from ._issuance import CaUrls
+    from ._lta import ArchivalState, archival_state
     from ._model import PadesLevel, SignRequest, VisibleStamp
     from ._pkcs11 import Pkcs11Signer
+    from ._pkcs11_ca import Pkcs11CaKey
     from ._pool import VerificationPool
+    from ._pool_setup import IdentityCaSpec, KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig
     from ._report import (
         AdesVerdict,
         Revocation,
@@ -38,8 +53,11 @@ if TYPE_CHECKING:
         VerificationReport,
     )
     from ._report_text import format_report_text
+    from ._responders import CrlIssuer, OcspResponder, TimestampAuthority
+    from ._seals import AgencySeals, SealCheck, UnknownAgency, check_sealed_by
     from ._sign_service import PdfSigningService
     from ._signers import DocumentSigner, KeyFileSigner, Pkcs12Signer
+    from ._signing_pool import SigningPool, default_worker_count
     from ._verify import PdfVerifier
 
 _MODULES: dict[str, str] = {
@@ -73,39 +91,107 @@ _MODULES: dict[str, str] = {
     "KeyFileSigner": "_signers",
     "Pkcs12Signer": "_signers",
     "PdfVerifier": "_verify",
+    "ACR_EXTENSION_OID": "_ca",
+    "FULCIO_ISSUER_OID": "_ca",
+    "IDENTITY_POLICY_OID": "_ca",
+    "CaKey": "_ca",
+    "KeyFileCaKey": "_ca",
+    "DevPkiAnswer": "_devpki_http",
+    "DevPkiResponders": "_devpki_http",
+    "EVIDENCE_FORMAT": "_evidence",
+    "SigningEvidence": "_evidence",
+    "build_evidence": "_evidence",
+    "MAX_CERTIFICATE_LIFETIME": "_identity",
+    "IdentityCa": "_identity",
+    "IdentitySigner": "_identity",
+    "PersonalSignature": "_identity",
+    "VerifiedIdentity": "_identity",
+    "identity_of": "_identity",
+    "CaUrls": "_issuance",
+    "ArchivalState": "_lta",
+    "archival_state": "_lta",
+    "Pkcs11CaKey": "_pkcs11_ca",
+    "SigningPool": "_signing_pool",
+    "default_worker_count": "_signing_pool",
+    "IdentityCaSpec": "_pool_setup",
+    "KeyFileSpec": "_pool_setup",
+    "Pkcs11Spec": "_pool_setup",
+    "SignerSpec": "_pool_setup",
+    "SigningWorkerConfig": "_pool_setup",
+    "CrlIssuer": "_responders",
+    "OcspResponder": "_responders",
+    "TimestampAuthority": "_responders",
+    "AgencySeals": "_seals",
+    "SealCheck": "_seals",
+    "UnknownAgency": "_seals",
+    "check_sealed_by": "_seals",
 }
 
 __all__ = (
+    "ACR_EXTENSION_OID",
+    "EVIDENCE_FORMAT",
+    "FULCIO_ISSUER_OID",
+    "IDENTITY_POLICY_OID",
+    "MAX_CERTIFICATE_LIFETIME",
     "AdesVerdict",
+    "AgencySeals",
+    "ArchivalState",
     "Busy",
+    "CaKey",
+    "CaUrls",
     "CertificateProblem",
+    "CrlIssuer",
     "DevPki",
+    "DevPkiAnswer",
+    "DevPkiResponders",
     "DocumentSigner",
+    "IdentityCa",
+    "IdentityCaSpec",
+    "IdentitySigner",
     "InvalidPdf",
+    "KeyFileCaKey",
     "KeyFileSigner",
+    "KeyFileSpec",
+    "OcspResponder",
     "PadesLevel",
     "PdfSigningService",
     "PdfVerifier",
+    "PersonalSignature",
+    "Pkcs11CaKey",
     "Pkcs11Signer",
+    "Pkcs11Spec",
     "Pkcs12Signer",
     "Revocation",
+    "SealCheck",
     "SignRequest",
     "SignatureFieldError",
     "SignatureReport",
     "SignerIdentity",
     "SignerRevoked",
+    "SignerSpec",
     "SignerUnavailable",
     "SigningError",
+    "SigningEvidence",
+    "SigningPool",
+    "SigningWorkerConfig",
+    "TimestampAuthority",
     "TimestampInfo",
     "TimestampUnavailable",
     "TooManySignatures",
+    "UnknownAgency",
     "Verdict",
     "VerificationPool",
     "VerificationReport",
     "VerificationTimeout",
+    "VerifiedIdentity",
     "VisibleStamp",
+    "archival_state",
+    "build_evidence",
+    "check_sealed_by",
+    "default_worker_count",
     "ensure_dev_pki",
     "format_report_text",
+    "identity_of",
 )
 
 

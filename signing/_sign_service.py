@@ -36,7 +36,7 @@ from ._errors import (
     TimestampUnavailable,
 )
 from ._model import PadesLevel, SignRequest, VisibleStamp
-from ._pdfio import MALFORMED_PDF_ERRORS, open_writer
+from ._pdfio import MALFORMED_PDF_ERRORS, open_reader, open_writer
 from ._signers import DocumentSigner
 
 __all__ = ("PdfSigningService",)
@@ -54,7 +54,8 @@ class PdfSigningService:
     ``signer_check_ttl`` seconds. A revoked or otherwise unacceptable signer is refused.
 
     Args:
-        signer: The signer back end.
+        signer: The signer back end; ``None`` for a service that only signs with one-off signers
+            (:meth:`sign_with`, used by :class:`IdentitySigner`) or renews archival timestamps.
         tsa_url: RFC 3161 timestamp authority; required for B-T and above.
         trust_roots: Trust anchors for the signer check and for gathering B-LT/B-LTA validation material.
         allow_fetching: Fetch revocation information (and certificates) online while signing.
@@ -66,7 +67,7 @@ class PdfSigningService:
 
     def __init__(
         self,
-        signer: DocumentSigner,
+        signer: DocumentSigner | None,
         *,
         tsa_url: str | None,
         trust_roots: Sequence[CertificateLike],
@@ -93,11 +94,12 @@ class PdfSigningService:
             self._session = aiohttp.ClientSession(timeout=_HTTP_TIMEOUT)
         return self._session
 
-    def _validation_context(self) -> ValidationContext:
+    def _validation_context(self, signer: DocumentSigner | None = None) -> ValidationContext:
+        signer = signer or self._signer
         return ValidationContext(
             fetcher_backend=AIOHttpFetcherBackend(self._http(), per_request_timeout=10),
             trust_roots=self._trust_roots,
-            other_certs=list(self._signer.chain),
+            other_certs=list(signer.chain) if signer is not None else [],
             allow_fetching=self._allow_fetching,
             revocation_mode="hard-fail" if self._allow_fetching else "soft-fail",
         )
@@ -109,6 +111,8 @@ class PdfSigningService:
             SignerRevoked: The certificate or an issuer is revoked.
             CertificateProblem: The certificate is expired, untrusted or not meant for signing.
         """
+        if self._signer is None:
+            raise SignerUnavailable("No signer is configured.")
         validator = CertificateValidator(
             self._signer.certificate,
             intermediate_certs=list(self._signer.chain),
@@ -136,10 +140,41 @@ class PdfSigningService:
             SignatureFieldError: The document does not allow this signature (field missing or already signed,
                 document locked by a certification).
         """
-        if request.level.needs_timestamp and not self._tsa_url:
-            raise TimestampUnavailable(f"{request.level} needs a timestamp authority and none is configured.")
+        if self._signer is None:
+            raise SignerUnavailable("No signer is configured.")
+        self._require_tsa(request)
         if not self._skip_check and time.monotonic() >= self._checked_until:
             await self.check_signer()
+        return await self._sign(self._signer, pdf, request, self._timestamper())
+
+    async def sign_with(
+        self,
+        signer: DocumentSigner,
+        pdf: bytes,
+        request: SignRequest,
+        timestamper: timestamps.HTTPTimeStamper | None = None,
+    ) -> bytes:
+        """Sign with a one-off signer (a freshly issued identity certificate) without the cached signer check.
+
+        Args:
+            signer: The signer to use for this document only.
+            pdf: The document.
+            request: What to produce.
+            timestamper: The timestamp client to use (default: one for the configured TSA).
+
+        Raises:
+            The same errors as :meth:`sign`.
+        """
+        self._require_tsa(request)
+        return await self._sign(signer, pdf, request, timestamper or self._timestamper())
+
+    def _require_tsa(self, request: SignRequest) -> None:
+        if request.level.needs_timestamp and not self._tsa_url:
+            raise TimestampUnavailable(f"{request.level} needs a timestamp authority and none is configured.")
+
+    async def _sign(
+        self, signer: DocumentSigner, pdf: bytes, request: SignRequest, timestamper: timestamps.HTTPTimeStamper | None
+    ) -> bytes:
         writer = await asyncio.to_thread(open_writer, pdf, self._max_pdf_bytes)
         _check_stamp_page(writer, request)
         for name in request.new_fields:
@@ -149,9 +184,9 @@ class PdfSigningService:
         if field_name is None and not request.existing_field_only:
             field_name = f"Signature-{uuid.uuid4().hex[:12]}"
         pdf_signer = signers.PdfSigner(
-            self._metadata(request, field_name),
-            signer=self._signer.pyhanko_signer,
-            timestamper=self._timestamper() if request.level.needs_timestamp else None,
+            self._metadata(request, field_name, signer),
+            signer=signer.pyhanko_signer,
+            timestamper=timestamper if request.level.needs_timestamp else None,
             stamp_style=_stamp_style(request) if request.stamp is not None else None,
             new_field_spec=_field_spec(request, field_name),
         )
@@ -162,13 +197,15 @@ class PdfSigningService:
             raise TimestampUnavailable() from exc
         except HankoSigningError as exc:
             raise _map_signing_error(exc) from exc
-        except self._signer.backend_errors as exc:
+        except signer.backend_errors as exc:
             raise SignerUnavailable() from exc
         except MALFORMED_PDF_ERRORS as exc:
             raise InvalidPdf("The document's structure could not be signed.") from exc
         return out.getvalue()
 
-    def _metadata(self, request: SignRequest, field_name: str | None) -> signers.PdfSignatureMetadata:
+    def _metadata(
+        self, request: SignRequest, field_name: str | None, signer: DocumentSigner
+    ) -> signers.PdfSignatureMetadata:
         lt = request.level.embeds_validation_info
         return signers.PdfSignatureMetadata(
             field_name=field_name,
@@ -180,12 +217,50 @@ class PdfSigningService:
             docmdp_permissions=MDPPerm.FILL_FORMS,
             embed_validation_info=lt,
             use_pades_lta=request.level is PadesLevel.B_LTA,
-            validation_context=self._validation_context() if lt else None,
+            validation_context=self._validation_context(signer) if lt else None,
         )
 
-    def _timestamper(self) -> timestamps.HTTPTimeStamper:
-        assert self._tsa_url is not None  # checked by the caller
+    def _timestamper(self) -> timestamps.HTTPTimeStamper | None:
+        if self._tsa_url is None:
+            return None
         return timestamps.HTTPTimeStamper(self._tsa_url, session=self._http())
+
+    @property
+    def tsa_url(self) -> str | None:
+        """The configured timestamp authority."""
+        return self._tsa_url
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The service's long-lived HTTP session (TSA and revocation fetching); closed by :meth:`aclose`."""
+        return self._http()
+
+    async def renew_archival_timestamp(self, pdf: bytes) -> bytes:
+        """Add a new document timestamp to a B-LTA document (validation material for the previous one first).
+
+        The previous timestamp is validated against the trust roots and its certificates and revocation
+        information are added to the DSS, then a new document timestamp covers everything.
+
+        Raises:
+            InvalidPdf: The input cannot be parsed or exceeds the limits.
+            TimestampUnavailable: No TSA is configured, or it failed; nothing was changed.
+            CertificateProblem: The previous timestamp cannot be validated (untrusted, expired, revoked).
+        """
+        timestamper = self._timestamper()
+        if timestamper is None:
+            raise TimestampUnavailable("Renewing an archival timestamp needs a timestamp authority.")
+        reader = (await asyncio.to_thread(open_reader, pdf, self._max_pdf_bytes)).reader
+        out = BytesIO()
+        try:
+            await signers.PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
+                reader, self._validation_context(), in_place=False, output=out
+            )
+        except (TimestampRequestError, aiohttp.ClientError, TimeoutError) as exc:
+            raise TimestampUnavailable() from exc
+        except (PathBuildingError, PathValidationError, ValidationError) as exc:
+            raise CertificateProblem("The previous document timestamp cannot be validated.") from exc
+        except MALFORMED_PDF_ERRORS as exc:
+            raise InvalidPdf("The document's structure could not be timestamped.") from exc
+        return out.getvalue()
 
     async def aclose(self) -> None:
         """Close the HTTP session used for the TSA and fetching (the signer back end belongs to the caller)."""

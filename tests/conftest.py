@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.services.softhsm",
     "tests.services.pki",
     "tests.services.nginx",
+    "tests.services.devpki_http",
 ]

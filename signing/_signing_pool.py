@@ -1,0 +1,197 @@
+"""Signing off the event loop: a bounded pool of worker processes.
+
+pyHanko's signing is CPU-bound Python: threads would serialise on the GIL, so each worker is a process with its
+own keys, token session, HTTP session and event loop (built from a :class:`SigningWorkerConfig`). At most
+``workers + max_queue`` jobs are accepted at once; one more raises :class:`Busy`, which a service answers with
+503 and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import multiprocessing.util
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from ._errors import Busy, SignerUnavailable
+from ._identity import PersonalSignature, VerifiedIdentity
+from ._model import SignRequest
+from ._pool_setup import SigningWorkerConfig, WorkerServices
+
+__all__ = ("SigningPool", "default_worker_count")
+
+T = TypeVar("T")
+_BUSY = "The signing service is busy; try again shortly."
+
+
+def default_worker_count() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# --- inside a worker process -------------------------------------------------------------------------------
+
+_loop: asyncio.AbstractEventLoop | None = None
+_services: WorkerServices | None = None
+
+
+def _init_worker(config: SigningWorkerConfig) -> None:
+    global _loop, _services  # noqa: PLW0603 - one set of services per worker process, by design
+    _loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_loop)
+    _services = WorkerServices(config)
+    # Run at the worker's exit (multiprocessing's own exit hook; atexit does not run in pool workers).
+    multiprocessing.util.Finalize(None, _shutdown_worker, exitpriority=10)
+
+
+def _run(make: Callable[[WorkerServices], Any]) -> Any:
+    assert _loop is not None
+    assert _services is not None
+    return _loop.run_until_complete(make(_services))
+
+
+def _ready() -> int:
+    assert _services is not None
+    return os.getpid()
+
+
+def _seal(pdf: bytes, request: SignRequest) -> bytes:
+    return _run(lambda s: s.seal.sign(pdf, request))  # type: ignore[no-any-return]
+
+
+def _seal_as(agency: str, pdf: bytes, request: SignRequest) -> bytes:
+    return _run(lambda s: s.agencies.seal(agency, pdf, request))  # type: ignore[no-any-return]
+
+
+def _sign_as_person(identity: VerifiedIdentity, pdf: bytes, request: SignRequest) -> PersonalSignature:
+    def make(s: WorkerServices) -> Any:
+        if s.identity is None:
+            raise SignerUnavailable("No identity CA is configured.")
+        return s.identity.sign(pdf, identity, request)
+
+    return _run(make)  # type: ignore[no-any-return]
+
+
+def _renew(pdf: bytes) -> bytes:
+    return _run(lambda s: s.seal.renew_archival_timestamp(pdf))  # type: ignore[no-any-return]
+
+
+def _shutdown_worker() -> None:
+    global _services  # noqa: PLW0603
+    if _services is not None and _loop is not None:
+        _loop.run_until_complete(_services.aclose())
+        _services = None
+
+
+# --- in the service --------------------------------------------------------------------------------------
+
+
+class SigningPool:
+    """Signs in worker processes, never on the caller's event loop.
+
+    Args:
+        config: What each worker builds (keys, TSA, trust roots, seals, identity CA).
+        workers: Worker processes; default: the cores available to this process.
+        max_queue: Jobs accepted beyond those running; default ``2 * workers``.
+        retry_after: Seconds suggested to callers refused with :class:`Busy`.
+    """
+
+    def __init__(
+        self,
+        config: SigningWorkerConfig,
+        *,
+        workers: int | None = None,
+        max_queue: int | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        self._config = config
+        self._workers = workers or default_worker_count()
+        self._capacity = self._workers + (2 * self._workers if max_queue is None else max_queue)
+        self._retry_after = retry_after
+        self._in_flight = 0
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes sign at once."""
+        return self._workers
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs accepted and not finished (running or queued)."""
+        return self._in_flight
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn: a fresh interpreter per worker (forking a process with threads and an event loop is unsafe)
+            self._executor = ProcessPoolExecutor(
+                self._workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(self._config,),
+            )
+        return self._executor
+
+    async def start(self) -> None:
+        """Start every worker and wait until each has built its services (imports take seconds).
+
+        Raises:
+            SignerUnavailable: A worker could not build its services (a key file is missing, a token refuses the
+                PIN); the cause is on the worker's stderr.
+        """
+        pool = self._pool()
+        loop = asyncio.get_running_loop()
+        pids: set[int] = set()
+        try:
+            for _ in range(4):  # a finished warm-up job can let one worker take the next: ask until all answered
+                jobs = (loop.run_in_executor(pool, _ready) for _ in range(self._workers))
+                pids |= set(await asyncio.gather(*jobs))
+                if len(pids) >= self._workers:
+                    break
+        except BrokenProcessPool as exc:  # the initializer failed (its traceback is on the worker's stderr)
+            self._discard_broken_pool()
+            raise SignerUnavailable("The signing workers could not start.") from exc
+
+    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._in_flight >= self._capacity:
+            raise Busy(_BUSY, retry_after=self._retry_after)
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
+        except BrokenProcessPool as exc:
+            self._discard_broken_pool()
+            raise SignerUnavailable("A signing worker stopped; the job was not completed.") from exc
+        finally:
+            self._in_flight -= 1
+
+    def _discard_broken_pool(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def seal(self, pdf: bytes, request: SignRequest) -> bytes:
+        """Sign with the deployment seal (see :meth:`PdfSigningService.sign`); :class:`Busy` when full."""
+        return await self._submit(_seal, pdf, request)
+
+    async def seal_as(self, agency: str, pdf: bytes, request: SignRequest) -> bytes:
+        """Sign with `agency`'s seal (see :meth:`AgencySeals.seal`); :class:`Busy` when full."""
+        return await self._submit(_seal_as, agency, pdf, request)
+
+    async def sign_as_person(
+        self, identity: VerifiedIdentity, pdf: bytes, request: SignRequest
+    ) -> PersonalSignature:
+        """Sign in a person's name (see :meth:`IdentitySigner.sign`); :class:`Busy` when full."""
+        return await self._submit(_sign_as_person, identity, pdf, request)
+
+    async def renew_archival_timestamp(self, pdf: bytes) -> bytes:
+        """Add a document timestamp (see :meth:`PdfSigningService.renew_archival_timestamp`)."""
+        return await self._submit(_renew, pdf)
+
+    async def aclose(self) -> None:
+        """Stop the workers (each closes its sessions and token handles as it exits)."""
+        if self._executor is None:
+            return
+        pool, self._executor = self._executor, None
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
