@@ -67,13 +67,15 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()  # an upload that stopped sending
 
     def data_received(self, data: bytes) -> None:
-        if self._waiting_for_headers():
+        waiting = self._waiting_for_headers()
+        super().data_received(data)
+        if waiting and self._waiting_for_headers() and not self.transport.is_closing():
+            # still no complete request head after these bytes: they all count against the header limit
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
                 self.transport.write(_431 % (len(_431_BODY), _431_BODY))
                 self.transport.close()
                 return
-        super().data_received(data)
         if not self._waiting_for_headers() and self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
@@ -99,7 +101,8 @@ def uvicorn_options(limits: ServeLimits) -> dict[str, Any]:
     protocol = type("VaultH11Protocol", (GuardedH11Protocol,), {"limits": limits})
     return {
         "http": protocol,
-        "h11_max_incomplete_event_size": limits.max_header_bytes,
+        # h11's own limit sits above ours, so an oversized head gets our 431, not h11's 400
+        "h11_max_incomplete_event_size": limits.max_header_bytes + 65536,
         "limit_concurrency": limits.max_connections,
         "timeout_keep_alive": 5,
         "server_header": False,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,20 +54,60 @@ def test_serve_prints_how_to_start_and_answers_health(served: Served) -> None:
     assert "vault token alice" in banner
 
 
-def test_a_demo_user_uploads_and_downloads_with_a_printed_token(served: Served) -> None:
+def _readme_blocks() -> list[str]:
+    """The README's shell blocks, in order."""
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+
+
+def test_the_readme_has_the_two_commands_and_ci_runs_the_second() -> None:
+    blocks = _readme_blocks()
+    assert blocks[0].strip().startswith("./scripts/serve")
+    assert "./scripts/test" in blocks[2]
+    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_command_of_the_readme_api_block_runs_as_written(served: Served, tmp_path: Path) -> None:
+    """The README's API block, executed literally by bash against the served instance (its port swapped in)."""
+    block = _readme_blocks()[1].replace("http://127.0.0.1:8000", served.url)
+    script = tmp_path / "readme.sh"
+    script.write_text("set -euo pipefail\n" + block)
+    result = subprocess.run(
+        ["bash", str(script)],
+        env={**served.env, "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=ROOT,  # the README says: from the repository's root
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs, text, decoder = [], result.stdout.strip(), json.JSONDecoder()
+    while text:  # curl prints the bodies back to back
+        value, end = decoder.raw_decode(text)
+        outputs.append(value)
+        text = text[end:].strip()
+    me, created, listing = outputs[0], outputs[1], outputs[2]
+    assert me["roles"] == ["citizen"]
+    assert (created["title"], created["kind"], created["media_type"]) == ("Diploma", "diploma", "application/pdf")
+    assert [d["id"] for d in listing["items"]] == [created["id"]]
+    (ROOT / "diploma.pdf").unlink(missing_ok=True)  # the README's example file, written in the repository root
+
+
+def test_vault_token_works_from_any_directory(served: Served, tmp_path: Path) -> None:
     token = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "vault"), "token", "alice"],
+        [str(ROOT / "scripts" / "vault"), "token", "alice", "--url", served.url],
         env=served.env,
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
-        cwd=ROOT,
+        timeout=120,
+        cwd=tmp_path,
     ).stdout.strip()
+    assert not (tmp_path / "var").exists()  # nothing created where it ran
     headers = {"Authorization": f"Bearer {token}"}
     data = os.urandom(1_000_000)
     with httpx.Client(base_url=served.url, headers=headers, timeout=60) as http:
-        assert http.get("/api/v1/me").json()["roles"] == ["citizen"]
         created = http.post(
             "/api/v1/documents",
             content=data,
