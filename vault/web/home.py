@@ -1,0 +1,36 @@
+"""The portal's front page: what the service is and a sign-in for visitors; a start page once signed in."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
+from litestar.response import Template
+
+from vault.web.i18n import gettext_
+from vault.web.portal import Portal, provide_portal
+
+__all__ = ("START_LINKS", "HomeController")
+
+START_LINKS: list[tuple[str, str]] = []
+"""(path, label) of the signed-in start page's links; the domain pages add theirs."""
+
+
+class HomeController(Controller):
+    """`/`."""
+
+    path = "/"
+    opt = {"exclude_from_auth": True}
+    include_in_schema = False
+    dependencies = {"portal": Provide(provide_portal)}
+
+    @get("/", cache=False)
+    async def home(self, portal: NamedDependency[Portal]) -> Template:
+        """Signed out: what the service is and a sign-in; signed in: a start page for the user's roles."""
+        signed_out = portal.user is None and portal.request.query_params.get("signed_out") == "1"
+        role_names = {
+            "citizen": gettext_("Citizen"),
+            "agency": gettext_("Agency officer"),
+            "auditor": gettext_("Auditor"),
+            "admin": gettext_("Administrator"),
+        }
+        return portal.render("home.html", signed_out=signed_out, role_names=role_names, start_links=START_LINKS)
