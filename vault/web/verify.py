@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 
-from vault.core.errors import PayloadTooLarge
+from vault.core.errors import PayloadTooLarge, UnprocessableContent
 from vault.signatures.service import SignatureService
 from vault.web.csrf import CSRF_FIELD
 from vault.web.forms import read_small_form
@@ -77,7 +77,11 @@ async def _answer(
     portal: Portal, signatures: SignatureService, pdf: bytes, filename: str, action: str
 ) -> Response[Any]:
     """The verdicts page, or the report the visitor asked to download."""
-    report: dict[str, Any] = await signatures.report(pdf, etsi=action == "xml")
+    try:
+        report: dict[str, Any] = await signatures.report(pdf, etsi=action == "xml")
+    except UnprocessableContent:
+        message = gettext_("This PDF could not be read. It may be damaged or not a real PDF.")
+        return portal.render("verify.html", status_code=422, errors=[message], results=None)
     if action == "json":
         body = json.dumps(report, indent=2, ensure_ascii=False).encode()
         return _download(body, "application/json", "verification-report.json")
