@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from vault.web.i18n import choose_language, translations
@@ -16,19 +16,26 @@ KEYWORDS = {"gettext_": None, "ngettext_": (1, 2), "N_": None, "_": None, "gette
 
 
 def source_messages() -> set[str]:
-    """Every message id in the portal's Python modules and templates (what `pybabel extract` finds)."""
+    """Every message id in the portal's modules, templates and domain pages (what `pybabel extract` finds)."""
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
     found: set[str] = set()
     for _, _, message, _, _ in extract_from_dir(str(WEB), method_map, options, keywords=KEYWORDS):
         found.add(message if isinstance(message, str) else message[0])
+    for pages in sorted(WEB.parent.glob("*/pages.py")):
+        for _, message, _, _ in extract_from_file("python", str(pages), keywords=KEYWORDS):
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 
 def test_every_message_has_a_french_translation() -> None:
     with (WEB / "translations" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale="fr")
-    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalog
+        if m.id and m.string and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy
+    }
     missing = sorted(source_messages() - translated)
     assert not missing, f"messages without a French translation (pybabel update, then translate): {missing}"
 

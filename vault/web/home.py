@@ -9,10 +9,18 @@ from litestar.response import Template
 from vault.web.i18n import gettext_
 from vault.web.portal import Portal, provide_portal
 
-__all__ = ("START_LINKS", "HomeController")
+__all__ = ("HomeController", "start_links")
 
-START_LINKS: list[tuple[str, str]] = []
-"""(path, label) of the signed-in start page's links; the domain pages add theirs."""
+def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
+    """(path, label) of the start page's links for these roles, in the current language."""
+    links: list[tuple[str, str]] = []
+    if "citizen" in roles:
+        links += [
+            ("/documents", gettext_("Your documents")),
+            ("/documents/new", gettext_("Upload a document")),
+            ("/access-log", gettext_("Who looked at your documents")),
+        ]
+    return links
 
 
 class HomeController(Controller):
@@ -33,4 +41,9 @@ class HomeController(Controller):
             "auditor": gettext_("Auditor"),
             "admin": gettext_("Administrator"),
         }
-        return portal.render("home.html", signed_out=signed_out, role_names=role_names, start_links=START_LINKS)
+        return portal.render(
+            "home.html",
+            signed_out=signed_out,
+            role_names=role_names,
+            start_links=start_links(portal.user.roles if portal.user else frozenset()),
+        )

@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
+from vault.core.principal import Caller
 from vault.settings import Settings
 from vault.web.csrf import CSRF_FIELD
+from vault.web.errors import error_texts
 from vault.web.i18n import LANG_COOKIE, LANGUAGES, choose_language, use_language
 from vault.web.rendering import page_headers
 from vault.web.sessions import SignedIn, new_session_token
@@ -106,6 +108,24 @@ class Portal:
             headers={"Cache-Control": "no-store"},
             cookies=[*self.cookies, *(cookies or [])],
         )
+
+    @property
+    def caller(self) -> Caller:
+        """The signed-in user as a caller of the services (only after `refuse` returned None)."""
+        if self.user is None:
+            raise RuntimeError("no one is signed in: check `refuse()` first")
+        return self.user.caller
+
+    def refuse(self, *roles: str) -> Response[Any] | None:
+        """None when someone with one of `roles` (any role when none given) is signed in; else the answer:
+        off to sign-in for a visitor, a 403 page for a signed-in user without the role."""
+        if self.user is None:
+            query = urlencode({"next": self.request.url.path})
+            return self.redirect(f"/login?{query}")
+        if roles and not self.user.caller.has_role(*roles):
+            title, explanation = error_texts(403)
+            return self.render("error.html", status_code=403, status=403, title=title, explanation=explanation)
+        return None
 
     async def csrf_ok(self, presented: object) -> bool:
         """Whether a form's CSRF token belongs to this browser's session."""

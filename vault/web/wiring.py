@@ -71,9 +71,12 @@ def web_services(
 
 
 def web_route_handlers() -> list[Any]:
-    """The portal's routes: pages, sign-in, the share-link landing, and the static files."""
+    """The portal's routes: sign-in, the public pages, each domain's pages (`vault/<domain>/pages.py`), and the
+    static files."""
     from litestar.static_files import create_static_files_router
 
+    from vault.access_log.pages import AccessLogPage
+    from vault.documents.pages import DocumentPages
     from vault.web.home import HomeController
     from vault.web.links import ShareLinkController
     from vault.web.login import LoginController
@@ -87,4 +90,12 @@ def web_route_handlers() -> list[Any]:
         include_in_schema=False,
         send_as_attachment=False,
     )
-    return [HomeController, LoginController, VerifyController, ShareLinkController, static]
+    return [
+        HomeController,
+        LoginController,
+        VerifyController,
+        ShareLinkController,
+        DocumentPages,
+        AccessLogPage,
+        static,
+    ]
