@@ -75,7 +75,7 @@ def describe(entry: AccessLogEntry, caller: Caller, titles: dict[str, str]) -> L
         document=titles.get(entry.document_id or "") if entry.document_id else None,
         when=entry.time,
         refused=entry.outcome != "success",
-        purpose=entry.purpose,
+        purpose=entry.purpose if entry.action != "link.use" else None,
     )
 
 
@@ -102,5 +102,8 @@ class AccessLogPage(Controller):
         page = await access_log.for_owner(portal.caller, cursor, 50)
         owned = await documents.list_owned(portal.caller, None, 100)
         titles = {str(doc.id): doc.title for doc in owned.items}
-        lines = [describe(entry, portal.caller, titles) for entry in page.items]
+        # the citizen's own views of their own documents are not news to them: everything else is listed
+        me = portal.caller.subject
+        shown = [e for e in page.items if not (e.action == "document.read" and e.actor.subject == me)]
+        lines = [describe(entry, portal.caller, titles) for entry in shown]
         return portal.render("access_log.html", lines=lines, next_cursor=page.next_cursor)
