@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from vault.core.clock import Clock
-from vault.core.errors import BadRequest
+from vault.core.errors import BadRequest, NotFound
 from vault.documents.controllers import content_response
 from vault.documents.service import DocumentService
 from vault.documents.uploads import read_upload
@@ -110,7 +110,9 @@ class DocumentPages(Controller):
         if (refused := portal.refuse("citizen")) is not None:
             return refused
         content = await documents.open_content(portal.caller, document_id)
-        response: Stream = content_response(content, content.title, False)
+        if content is None:  # only for a matching If-None-Match, which this page never sends
+            raise NotFound("no such document")
+        response: Stream = content_response(content, False)
         return response
 
     @post("/{document_id:uuid}/links", status_code=200)
