@@ -19,6 +19,12 @@ def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
             ("/documents", gettext_("Your documents")),
             ("/documents/new", gettext_("Upload a document")),
             ("/access-log", gettext_("Who looked at your documents")),
+            ("/requests", gettext_("Requests for your documents")),
+        ]
+    if "agency" in roles:
+        links += [
+            ("/requests/new", gettext_("Ask a citizen for documents")),
+            ("/requests", gettext_("Your requests and their answers")),
         ]
     return links
 

@@ -67,6 +67,7 @@ async def _signed_in_user(portal: Portal, result: auth.LoginResult) -> SignedIn:
         agency=principal.agency,
         display_name=result.display_name,
         client_id=portal.settings.web_client_id,
+        handle=principal.handle or result.claims.get("preferred_username"),
         id_token=result.id_token,
     )
 
@@ -122,6 +123,8 @@ class LoginController(Controller):
             )
         token = await sessions.sign_in(user)
         await _record(trail, AuditAction.AUTH_LOGIN, user)
+        if portal.web.gate.on_seen is not None:
+            await portal.web.gate.on_seen(user.caller)  # the directory learns who signs in through the portal
         cookie = portal.session_cookie(token, max_age=int(sessions.absolute.total_seconds()))
         return Redirect(
             transaction.next_path, status_code=303, headers={"Cache-Control": "no-store"}, cookies=[cookie]

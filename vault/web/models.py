@@ -22,7 +22,7 @@ class WebSession(Base):
 
     Attributes:
         id: hex SHA-256 of the cookie's token.
-        subject / issuer / roles / agency / display_name: who signed in (None before sign-in); `roles` is
+        subject / issuer / roles / agency / display_name / handle: who signed in (None before sign-in); `roles` is
             space-separated.
         id_token: the ID token of the sign-in, kept only as the `id_token_hint` of the provider logout.
         login_state: JSON of an open login transaction (state, nonce, PKCE verifier, where to go next).
@@ -37,6 +37,7 @@ class WebSession(Base):
     roles: Mapped[str] = mapped_column(String(255), default="")
     agency: Mapped[str | None] = mapped_column(String(128), default=None)
     display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    handle: Mapped[str | None] = mapped_column(String(255), default=None)
     id_token: Mapped[str | None] = mapped_column(Text, default=None)
     login_state: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC)

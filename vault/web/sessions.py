@@ -46,6 +46,7 @@ class SignedIn:
         agency: The officer's agency, if any.
         display_name: A name to greet with.
         client_id: The portal's client id (recorded as the caller's client).
+        handle: The identity provider's handle (how others find the person in the directory), if any.
         id_token: The ID token, kept for the provider logout's `id_token_hint`.
     """
 
@@ -55,12 +56,21 @@ class SignedIn:
     agency: str | None
     display_name: str
     client_id: str
+    handle: str | None = None
     id_token: str | None = None
 
     @property
     def caller(self) -> Caller:
         """The session's user as the services know callers."""
-        return Caller(self.subject, self.issuer, self.roles, self.agency, self.client_id)
+        return Caller(
+            self.subject,
+            self.issuer,
+            self.roles,
+            self.agency,
+            self.client_id,
+            name=self.display_name,
+            handle=self.handle,
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,7 @@ class SessionStore:
                 agency=row.agency,
                 display_name=row.display_name or row.subject,
                 client_id=self._client_id,
+                handle=row.handle,
                 id_token=row.id_token,
             )
 
@@ -178,6 +189,7 @@ class SessionStore:
                     roles=" ".join(sorted(user.roles)),
                     agency=user.agency,
                     display_name=user.display_name[:255],
+                    handle=user.handle[:255] if user.handle else None,
                     id_token=user.id_token,
                     created_at=now,
                     last_seen_at=now,

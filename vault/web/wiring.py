@@ -77,6 +77,7 @@ def web_route_handlers() -> list[Any]:
 
     from vault.access_log.pages import AccessLogPage
     from vault.documents.pages import DocumentPages
+    from vault.requests.pages import RequestPages
     from vault.web.home import HomeController
     from vault.web.links import ShareLinkController
     from vault.web.login import LoginController
@@ -97,5 +98,6 @@ def web_route_handlers() -> list[Any]:
         ShareLinkController,
         DocumentPages,
         AccessLogPage,
+        RequestPages,
         static,
     ]

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('roles', sa.String(length=255), nullable=False),
     sa.Column('agency', sa.String(length=128), nullable=True),
     sa.Column('display_name', sa.String(length=255), nullable=True),
+    sa.Column('handle', sa.String(length=255), nullable=True),
     sa.Column('id_token', sa.Text(), nullable=True),
     sa.Column('login_state', sa.Text(), nullable=True),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
