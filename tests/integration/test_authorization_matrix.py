@@ -149,6 +149,24 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/logout"): everyone(403),  # no CSRF token
     ("GET", "/verify"): everyone(200),
     ("POST", "/verify"): everyone(400),  # not a form
+    # signed-in pages: a bearer token is no portal session, so every caller is sent to sign in
+    **{
+        route: everyone(303, lambda w: {"follow_redirects": False})
+        for route in (
+            ("GET", "/documents"),
+            ("GET", "/documents/new"),
+            ("POST", "/documents"),
+            ("GET", "/documents/{document_id:uuid}"),
+            ("GET", "/documents/{document_id:uuid}/download"),
+            ("POST", "/documents/{document_id:uuid}/links"),
+            ("POST", "/documents/{document_id:uuid}/links/{link_id:uuid}/revoke"),
+            ("GET", "/access-log"),
+            ("GET", "/requests"),
+            ("GET", "/requests/new"),
+            ("POST", "/requests"),
+            ("POST", "/requests/{request_id:uuid}/answer"),
+        )
+    },
     # public (no token asked); the table's file name is the OpenAPI viewer's, so /static answers 404
     ("GET", "/static/{file_path:path}"): everyone(404),
     ("HEAD", "/static/{file_path:path}"): everyone(404),

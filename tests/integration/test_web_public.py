@@ -34,9 +34,10 @@ def test_looking_at_a_link_never_uses_it_and_downloading_does(client: TestClient
         assert page.headers["referrer-policy"] == "no-referrer"
         assert page.headers["x-robots-tag"] == "noindex"
         assert "default-src 'none'" in page.headers["content-security-policy"]
-        head = client.head(f"/s/{token}", headers=HTML)
-        assert head.status_code == 200
-        assert head.content == b""
+        for accept in (HTML, {"Accept": "application/json"}):
+            head = client.head(f"/s/{token}", headers=accept)
+            assert head.status_code == 200
+            assert head.content == b""
         assert downloads_left(client, token) == 3  # mail scanners, previews and scripts only look
     form = client.get(f"/s/{token}", headers=HTML)
     assert "Downloads left" in form.text

@@ -74,11 +74,13 @@ class ShareLinkController(Controller):
         """
         landing = await links.describe(token)
         status = 200 if landing.available else 410
-        if not wants_html(portal.request):
+        html = wants_html(portal.request)
+        if portal.request.method == HttpMethod.HEAD:  # the same status and headers, no body
+            headers = {**(portal.headers(no_referrer=True) if html else {}), **LINK_HEADERS}
+            media_type = "text/html" if html else "application/json"
+            return Response(b"", status_code=status, media_type=media_type, headers=headers)
+        if not html:
             return Response(landing, status_code=status, headers=LINK_HEADERS)
-        if portal.request.method == HttpMethod.HEAD:
-            headers = {**portal.headers(no_referrer=True), **LINK_HEADERS}
-            return Response(b"", status_code=status, media_type="text/html", headers=headers)
         return _page(portal, landing, clock(), status_code=status, errors=[])
 
     @post("/{token:str}", status_code=200, security=[])
