@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
 
 from tests.services.oidc_provider import OidcProvider
 from tests.support.vault_app import LiveServer, make_settings, running_server
@@ -39,24 +39,29 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
+def screenshots() -> Path:
+    """The screenshot folder, emptied once per test run."""
+    shots = screenshot_dir()
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    return shots
 
 
-@pytest.fixture(scope="session")
-def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium (apt package `chromium`); Playwright never downloads a browser here."""
+@pytest.fixture(scope="module")
+def browser(screenshots: Path) -> Iterator[Browser]:
+    """Debian's Chromium (apt package `chromium`); Playwright never downloads a browser here.
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in the test thread while it is
+    open, and the tests after the browser modules call `asyncio.run` (migrations) in that thread.
+    """
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed (apt-get install chromium; scripts/test does it)")
     if not AXE.exists():
         pytest.fail(f"axe-core missing: run `npm ci` in {AXE.parents[2]} (scripts/test does it)")
-    shots = screenshot_dir()
-    shutil.rmtree(shots, ignore_errors=True)
-    shots.mkdir(parents=True)
-    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-    yield chromium
-    chromium.close()
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()
 
 
 def new_context(browser: Browser, **kwargs: Any) -> BrowserContext:
