@@ -7,6 +7,7 @@ import json
 import zipfile
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 
@@ -78,7 +79,7 @@ async def _answer(
 ) -> Response[Any]:
     """The verdicts page, or the report the visitor asked to download."""
     try:
-        report: dict[str, Any] = await signatures.report(pdf, etsi=action == "xml")
+        report: dict[str, Any] = msgspec.to_builtins(await signatures.report(pdf, etsi=action == "xml"))
     except UnprocessableContent:
         message = gettext_("This PDF could not be read. It may be damaged or not a real PDF.")
         return portal.render("verify.html", status_code=422, errors=[message], results=None)
