@@ -24,7 +24,7 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
     citizen = signed_in(browser, portal, "alice", audit)  # signing in puts alice in the directory
     citizen.goto(portal.url + "/documents/new")
     citizen.get_by_label("Title").fill("Tax return 2025")
-    citizen.get_by_label("Kind").select_option("tax")
+    citizen.get_by_label("Kind").select_option("tax-assessment")
     citizen.get_by_label("File").set_input_files(
         files=[{"name": "tax.pdf", "mimeType": "application/pdf", "buffer": MINIMAL}]
     )
@@ -38,7 +38,7 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
     expect(officer.locator(".error-summary")).to_contain_text("Enter the citizen's user name.")
     audit(officer, "officer new request with errors")
     officer.get_by_label("Citizen", exact=True).fill("alice")
-    officer.get_by_label("Tax").check()
+    officer.get_by_label("Tax assessment").check()
     officer.get_by_label("Purpose").fill("Income tax assessment 2025")
     officer.get_by_label("Legal basis").fill("Tax Code s. 93")
     officer.get_by_role("button", name="Send the request").click()

@@ -18,28 +18,41 @@ from vault.documents.service import DocumentService
 from vault.documents.uploads import read_upload
 from vault.links.schemas import LinkCreated, NewLink
 from vault.links.service import LinkService
+from vault.settings import Settings
 from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
-__all__ = ("KINDS", "DocumentPages")
+__all__ = ("DocumentPages", "kind_names")
 
-KINDS = ("certificate", "diploma", "identity", "tax", "health", "contract", "other")
 LINK_DAYS = (1, 7, 30)
 
 
-def kind_names() -> dict[str, str]:
-    """The document kinds as a person reads them, in the current language."""
-    return {
-        "certificate": gettext_("Certificate"),
-        "diploma": gettext_("Diploma"),
+def kind_names(settings: Settings) -> dict[str, str]:
+    """The configured document kinds, in their configured order, as a person reads them (current language)."""
+    known = {
+        "birth-certificate": gettext_("Birth certificate"),
+        "marriage-certificate": gettext_("Marriage certificate"),
         "identity": gettext_("Identity document"),
-        "tax": gettext_("Tax"),
-        "health": gettext_("Health"),
+        "passport": gettext_("Passport"),
+        "residence-permit": gettext_("Residence permit"),
+        "permit": gettext_("Permit"),
+        "diploma": gettext_("Diploma"),
+        "transcript": gettext_("Transcript"),
         "contract": gettext_("Contract"),
+        "payslip": gettext_("Payslip"),
+        "tax-assessment": gettext_("Tax assessment"),
+        "tax-clearance": gettext_("Tax clearance"),
+        "health": gettext_("Health"),
+        "insurance": gettext_("Insurance"),
+        "property": gettext_("Property"),
+        "vehicle": gettext_("Vehicle"),
+        "certificate": gettext_("Certificate"),
         "other": gettext_("Other"),
     }
+    order = [k.strip() for k in settings.document_kinds.split(",") if k.strip()]
+    return {kind: known.get(kind) or kind.replace("-", " ").capitalize() for kind in order}
 
 
 class DocumentPages(Controller):
@@ -59,14 +72,14 @@ class DocumentPages(Controller):
             return refused
         cursor = portal.request.query_params.get("cursor")
         page = await documents.list_owned(portal.caller, cursor, 20)
-        return portal.render("documents.html", page=page, kinds=kind_names())
+        return portal.render("documents.html", page=page, kinds=kind_names(portal.settings))
 
     @get("/new", cache=False)
     async def upload_form(self, portal: NamedDependency[Portal]) -> Response[Any]:
         """The upload form."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        return portal.render("upload.html", kinds=kind_names(), errors=[])
+        return portal.render("upload.html", kinds=kind_names(portal.settings), errors=[])
 
     @post("/", status_code=303, request_max_body_size=None)
     async def upload(
@@ -80,7 +93,7 @@ class DocumentPages(Controller):
             meta, content = await read_upload(portal.request, form_fields=fields)
         except BadRequest:
             message = gettext_("Choose a file to upload.")
-            return portal.render("upload.html", status_code=400, kinds=kind_names(), errors=[message])
+            return portal.render("upload.html", status_code=400, kinds=kind_names(portal.settings), errors=[message])
         if not await portal.csrf_ok(fields.get(CSRF_FIELD)):  # checked before a byte of the file is stored
             return csrf_refused(portal)
         created = await documents.upload(portal.caller, meta, content)
@@ -188,6 +201,6 @@ async def _document_page(
         links=owned_links,
         created=created,
         errors=errors or [],
-        kinds=kind_names(),
+        kinds=kind_names(portal.settings),
         link_days=LINK_DAYS,
     )

@@ -12,7 +12,7 @@ from litestar.params import FromPath
 
 from vault.core.clock import Clock
 from vault.core.errors import UnprocessableContent
-from vault.documents.pages import KINDS, kind_names
+from vault.documents.pages import kind_names
 from vault.documents.service import DocumentService
 from vault.requests.schemas import ApproveRequest, NewRequest
 from vault.requests.service import RequestService
@@ -61,7 +61,7 @@ class RequestPages(Controller):
         if portal.caller.has_role("citizen"):
             mine = (await documents.list_owned(portal.caller, None, 100)).items
         return portal.render(
-            "requests.html", page=page, documents=mine, statuses=status_names(), kinds=kind_names()
+            "requests.html", page=page, documents=mine, statuses=status_names(), kinds=kind_names(portal.settings)
         )
 
     @get("/new", cache=False)
@@ -82,7 +82,7 @@ class RequestPages(Controller):
         if not await portal.csrf_ok(form.get(CSRF_FIELD)):
             return csrf_refused(portal)
         citizen = str(form.get("citizen", "")).strip()
-        kinds = [k for k in form.getall("kinds") if k in KINDS] if "kinds" in form else []
+        kinds = [k for k in form.getall("kinds") if k in portal.settings.kinds] if "kinds" in form else []
         purpose = str(form.get("purpose", "")).strip()
         basis = str(form.get("legal_basis", "")).strip()
         days = int(str(form.get("days", "30"))) if str(form.get("days", "30")).isdigit() else 30
@@ -138,5 +138,9 @@ def _missing(citizen: str, kinds: list[str], purpose: str, basis: str) -> list[s
 
 def _form(portal: Portal, *, errors: list[str], status_code: int) -> Response[Any]:
     return portal.render(
-        "request_new.html", status_code=status_code, errors=errors, kinds=kind_names(), request_days=REQUEST_DAYS
+        "request_new.html",
+        status_code=status_code,
+        errors=errors,
+        kinds=kind_names(portal.settings),
+        request_days=REQUEST_DAYS,
     )
