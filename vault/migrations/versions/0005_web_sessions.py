@@ -1,7 +1,7 @@
 """web portal: server-side browser sessions
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 10:55:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import advanced_alchemy.types
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
