@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.support.portal import csrf_token, heading, sign_in
 from tests.support.vault_app import MovableClock, clock_of, make_settings, migrate, run_in_app
 from vault.app import create_app, services_of
-from vault.audit.models import AuditEntryRow
+from vault.audit.models import AuditEntryRow, AuditQueueRow
 from vault.web.login import safe_next
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -195,8 +195,12 @@ def test_portal_sign_in_and_out_are_audited(client: TestClient[Litestar]) -> Non
     client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
 
     async def entries() -> list[bytes]:
+        """Sequenced entries and those still queued for sequencing, oldest first."""
         async with services_of(client.app).db.transaction() as session:
-            return [bytes(c) for c in await session.scalars(select(AuditEntryRow.canonical))]
+            sequenced = select(AuditEntryRow.canonical).order_by(AuditEntryRow.seq)
+            done = [bytes(c) for c in await session.scalars(sequenced)]
+            queued = [bytes(b) for b in await session.scalars(select(AuditQueueRow.body).order_by(AuditQueueRow.id))]
+            return done + queued
 
     portal = [e for e in run_in_app(client, entries) if b'"via":"portal"' in e]
     assert [b'"auth.login"' in portal[0], b'"auth.logout"' in portal[1]] == [True, True]
