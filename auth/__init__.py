@@ -5,6 +5,7 @@ derives from `AuthError` and carries a client-safe `detail`.
 """
 
 from auth._authorization import AuthorizationRequest, AuthorizationResponse, s256
+from auth._browser_login import BrowserLogin, LoginFailed, LoginResult, LoginStart
 from auth._challenge import bearer_challenge
 from auth._dev_provider import DEV_USER_GRANT_TYPE, DevIdentityProvider
 from auth._dev_users import DEMO_USERS, DemoUser
@@ -31,11 +32,15 @@ __all__ = (
     "AuthorizationRequest",
     "AuthorizationRequestError",
     "AuthorizationResponse",
+    "BrowserLogin",
     "DemoUser",
     "DevIdentityProvider",
     "DevProviderRefused",
     "InvalidToken",
     "JwksCache",
+    "LoginFailed",
+    "LoginResult",
+    "LoginStart",
     "Principal",
     "ProviderUnavailable",
     "TokenPolicy",

@@ -26,6 +26,7 @@ from vault.links.service import LinkService
 from vault.requests.service import RequestService
 from vault.settings import Settings
 from vault.signatures.service import SignatureService
+from vault.web.wiring import WebServices
 
 __all__ = ("ServiceSlot", "Services")
 
@@ -57,6 +58,7 @@ class Services:
     limiter: RateLimiter
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
+    web: WebServices
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from vault.documents.models import Document, DocumentVersion
 from vault.grants.models import Grant
 from vault.links.models import ShareLink
 from vault.requests.models import AgencyRequest
+from vault.web.models import WebSession
 
 __all__ = (
     "Account",
@@ -24,6 +25,7 @@ __all__ = (
     "ServiceSecret",
     "ShareLink",
     "SubjectKey",
+    "WebSession",
     "metadata",
 )
 

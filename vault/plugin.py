@@ -62,7 +62,7 @@ from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware, TokenGate
 from vault.issuance.controllers import IssuanceController
 from vault.issuance.service import IssuanceService
-from vault.links.controllers import LinkController, ShareLinkController
+from vault.links.controllers import LinkController
 from vault.links.redaction import install_link_token_filter
 from vault.links.service import LinkService
 from vault.requests.controllers import RequestController
@@ -71,6 +71,8 @@ from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
+from vault.web.rendering import template_config
+from vault.web.wiring import web_route_handlers, web_services
 
 __all__ = ("VaultPlugin",)
 
@@ -87,7 +89,6 @@ ROUTES: tuple[Any, ...] = (
     GrantController,
     SharedController,
     LinkController,
-    ShareLinkController,
     RequestController,
     IssuanceController,
     AccessLogController,
@@ -122,7 +123,8 @@ class VaultPlugin(InitPluginProtocol):
         return app_config
 
     def _configure_routes(self, app_config: AppConfig) -> None:
-        app_config.route_handlers = [*app_config.route_handlers, *ROUTES, metrics_controller()]
+        app_config.route_handlers = [*app_config.route_handlers, *ROUTES, metrics_controller(), *web_route_handlers()]
+        app_config.template_config = template_config()
         if self.dev_idp is not None:
             from vault.http.dev_idp import dev_idp_router
 
@@ -235,6 +237,7 @@ class VaultPlugin(InitPluginProtocol):
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
+            web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )
 
     async def _record_dev_login(self, _: Request[Any, Any, Any], username: str) -> None:

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
             and uploads, issuance and PATCH accept only these.
         link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
             database, across instances).
+        web_client_id / web_client_secret: the portal's OpenID client at the provider (no secret: a public
+            client relying on PKCE alone, which the built-in development provider expects).
+        web_scopes: the scopes the portal's login asks for.
+        web_session_idle_minutes: a portal session ends after this long without a request.
+        web_session_hours: a portal session ends this long after sign-in, however active.
     """
 
     model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore", frozen=True)
@@ -122,6 +127,11 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     max_connections: int = Field(default=1000, ge=1)
+    web_client_id: str = "citizen-vault-portal"
+    web_client_secret: str = ""
+    web_scopes: str = "openid profile"
+    web_session_idle_minutes: float = Field(default=30.0, gt=0)
+    web_session_hours: float = Field(default=12.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:

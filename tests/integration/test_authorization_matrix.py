@@ -140,7 +140,36 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/links"): Rule(CITIZENS),
     ("DELETE", "/api/v1/links/{link_id:uuid}"): Rule((401, 204, 404, 403, 403, 403)),
     ("GET", "/s/{token:str}"): everyone(200),
+    ("HEAD", "/s/{token:str}"): everyone(200),
     ("POST", "/s/{token:str}"): everyone(200, lambda w: {"data": {"password": ""}}),
+    # the web portal: public pages, the sign-in flow and static assets; sessions, not bearer tokens
+    ("GET", "/"): everyone(200),
+    ("GET", "/login"): everyone(303, lambda w: {"follow_redirects": False}),  # to the provider
+    ("GET", "/auth/callback"): everyone(400),  # no sign-in was started by this browser
+    ("POST", "/logout"): everyone(403),  # no CSRF token
+    ("GET", "/verify"): everyone(200),
+    ("POST", "/verify"): everyone(400),  # not a form
+    # signed-in pages: a bearer token is no portal session, so every caller is sent to sign in
+    **{
+        route: everyone(303, lambda w: {"follow_redirects": False})
+        for route in (
+            ("GET", "/documents"),
+            ("GET", "/documents/new"),
+            ("POST", "/documents"),
+            ("GET", "/documents/{document_id:uuid}"),
+            ("GET", "/documents/{document_id:uuid}/download"),
+            ("POST", "/documents/{document_id:uuid}/links"),
+            ("POST", "/documents/{document_id:uuid}/links/{link_id:uuid}/revoke"),
+            ("GET", "/access-log"),
+            ("GET", "/requests"),
+            ("GET", "/requests/new"),
+            ("POST", "/requests"),
+            ("POST", "/requests/{request_id:uuid}/answer"),
+        )
+    },
+    # public (no token asked); the table's file name is the OpenAPI viewer's, so /static answers 404
+    ("GET", "/static/{file_path:path}"): everyone(404),
+    ("HEAD", "/static/{file_path:path}"): everyone(404),
     # agency requests
     ("POST", "/api/v1/requests"): Rule((401, 403, 403, 201, 201, 403), new_request),
     ("GET", "/api/v1/requests"): Rule(CITIZENS_AND_AGENCIES),
@@ -174,9 +203,9 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 
-# Error pages that are not ours: the dev provider's HTML login errors, OAuth JSON errors, and Litestar's OpenAPI
-# plugin (its unknown-viewer page is HTML).
-NOT_PROBLEM_DETAILS = ("/dev-idp", "/schema")
+# Error pages that are not problem details: the dev provider's HTML login errors and OAuth JSON errors, Litestar's
+# OpenAPI plugin (its unknown-viewer page is HTML), and the portal's sign-in pages (a person is always there).
+NOT_PROBLEM_DETAILS = ("/dev-idp", "/schema", "/auth/callback", "/logout")
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:

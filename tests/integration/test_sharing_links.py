@@ -46,7 +46,7 @@ def test_link_serves_the_document_without_login_and_keeps_only_a_hash(
     token = created["token"]
     assert len(token) >= 43
     assert created["url"].endswith(f"/s/{token}")
-    response = client.get(f"/s/{token}")
+    response = client.post(f"/s/{token}")
     assert response.status_code == 200
     assert response.content == b"payload via link"
     assert response.headers["cache-control"] == "no-store"
@@ -62,21 +62,21 @@ def test_link_serves_the_document_without_login_and_keeps_only_a_hash(
 def test_download_limit_then_gone(client: TestClient[Litestar], as_user: DevTokens) -> None:
     doc = upload(client, as_user("alice"), b"once")
     token = make_link(client, as_user("alice"), doc["id"], max_downloads=1)["token"]
-    assert client.get(f"/s/{token}").status_code == 200
-    assert_problem(client.get(f"/s/{token}"), 410)
+    assert client.post(f"/s/{token}").status_code == 200
+    assert_problem(client.post(f"/s/{token}"), 410)
 
 
 def test_unknown_token_is_not_found(client: TestClient[Litestar]) -> None:
-    assert_problem(client.get("/s/" + "A" * 43), 404)
+    assert_problem(client.post("/s/" + "A" * 43), 404)
 
 
 def test_expired_link_is_gone(client: TestClient[Litestar], as_user: DevTokens) -> None:
     doc = upload(client, as_user("alice"), b"x")
     token = make_link(client, as_user("alice"), doc["id"], expires_at=later(hours=2), max_downloads=5)["token"]
     move_clock(client, hours=1)
-    assert client.get(f"/s/{token}").status_code == 200
+    assert client.post(f"/s/{token}").status_code == 200
     move_clock(client, hours=2, seconds=1)
-    assert_problem(client.get(f"/s/{token}"), 410)
+    assert_problem(client.post(f"/s/{token}"), 410)
 
 
 def test_revoked_link_is_gone_and_only_its_owner_revokes(client: TestClient[Litestar], as_user: DevTokens) -> None:
@@ -84,9 +84,9 @@ def test_revoked_link_is_gone_and_only_its_owner_revokes(client: TestClient[Lite
     created = make_link(client, as_user("alice"), doc["id"], max_downloads=5)
     link_id = created["link"]["id"]
     assert_problem(client.delete(f"/api/v1/links/{link_id}", headers=as_user("bob")), 404)
-    assert client.get(f"/s/{created['token']}").status_code == 200
+    assert client.post(f"/s/{created['token']}").status_code == 200
     assert client.delete(f"/api/v1/links/{link_id}", headers=as_user("alice")).status_code == 204
-    assert_problem(client.get(f"/s/{created['token']}"), 410)
+    assert_problem(client.post(f"/s/{created['token']}"), 410)
 
 
 def test_password_protected_link(client: TestClient[Litestar], as_user: DevTokens) -> None:
@@ -94,9 +94,9 @@ def test_password_protected_link(client: TestClient[Litestar], as_user: DevToken
     created = make_link(client, as_user("alice"), doc["id"], password="correct horse", max_downloads=3)
     token = created["token"]
     assert created["link"]["password_protected"] is True
-    assert_problem(client.get(f"/s/{token}"), 403)
-    assert_problem(client.get(f"/s/{token}", headers={"X-Link-Password": "wrong horse"}), 403)
-    assert client.get(f"/s/{token}", headers={"X-Link-Password": "correct horse"}).content == b"secret stuff"
+    assert_problem(client.post(f"/s/{token}"), 403)
+    assert_problem(client.post(f"/s/{token}", headers={"X-Link-Password": "wrong horse"}), 403)
+    assert client.post(f"/s/{token}", headers={"X-Link-Password": "correct horse"}).content == b"secret stuff"
     assert client.post(f"/s/{token}", data={"password": "correct horse"}).content == b"secret stuff"
     assert_problem(client.post(f"/s/{token}", data={"password": "nope"}), 403)
     links, _ = stored(client)
@@ -160,7 +160,7 @@ def test_tampered_object_is_never_served_through_a_link(
     raw[100] ^= 0x01
     stored_object.write_bytes(bytes(raw))
     with caplog.at_level(logging.INFO):
-        assert_problem(client.get(f"/s/{token}"), 502)
+        assert_problem(client.post(f"/s/{token}"), 502)
     server_side = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # httpx: the client
     assert any("/s/[redacted]" in line for line in server_side)  # the 5xx is logged with its path, redacted
     assert not any(token in line for line in server_side)

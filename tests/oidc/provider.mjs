@@ -29,6 +29,9 @@ const RESOURCE = 'urn:citizen-vault';
 const AUDIENCE = 'citizen-vault';
 const BROWSER_CLIENT = 'citizen-vault';
 const BROWSER_REDIRECT_URI = 'http://127.0.0.1/callback';
+// The web portal's relying party: a confidential native client, so its loopback redirect URIs match on any
+// port (RFC 8252, 7.3) and the portal under test can listen wherever it was given a free port.
+const PORTAL_CLIENT = 'citizen-vault-portal';
 
 // The test principals: client id -> claims added to its access tokens.
 const PRINCIPALS = {
@@ -59,6 +62,17 @@ const browserClient = {
   token_endpoint_auth_method: 'client_secret_basic',
 };
 
+const portalClient = {
+  client_id: PORTAL_CLIENT,
+  client_secret: `${PORTAL_CLIENT}-secret`,
+  application_type: 'native',
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/auth/callback'],
+  post_logout_redirect_uris: ['http://127.0.0.1/?signed_out=1'],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
+
 // OIDC_JWKS_FILE: a private JWKS to sign with (the tests hold the key so they can forge tokens that differ
 // from a genuine one in exactly one claim); without it a fresh RSA key is generated.
 function signingKeys() {
@@ -70,7 +84,7 @@ function signingKeys() {
 }
 
 const configuration = {
-  clients: [...serviceClients, browserClient],
+  clients: [...serviceClients, browserClient, portalClient],
   jwks: signingKeys(),
   cookies: { keys: [randomUUID()] },
   pkce: { required: () => true },
@@ -98,9 +112,13 @@ const configuration = {
     },
   },
   extraTokenClaims: async (_ctx, token) => {
-    const principal = PRINCIPALS[token.clientId];
-    if (!principal || token.kind !== 'ClientCredentials') return undefined;
-    return { ...principal };
+    if (token.kind === 'ClientCredentials') {
+      const principal = PRINCIPALS[token.clientId];
+      return principal ? { ...principal } : undefined;
+    }
+    // a browser login as one of the test principals' names: its access token carries that principal's roles
+    const account = token.kind === 'AccessToken' ? PRINCIPALS[token.accountId] : undefined;
+    return account ? { ...account } : undefined;
   },
   ttl: {
     AccessToken: 600,

@@ -129,7 +129,7 @@ def test_single_use_link_under_ten_concurrent_downloads(server: LiveServer, act_
     def download(_: int) -> httpx.Response:
         with server.client() as anonymous:
             start.wait(timeout=30)
-            return anonymous.get(f"/s/{link['token']}")
+            return anonymous.post(f"/s/{link['token']}")
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         responses = list(pool.map(download, range(10)))
@@ -194,8 +194,8 @@ def test_link_tokens_never_reach_the_access_log(server: LiveServer, act_as: Any)
     access.setLevel(logging.INFO)
     try:
         with server.client() as anonymous:
-            assert anonymous.get(f"/s/{token}").status_code == 200
-            assert anonymous.get(f"/s/{token}").status_code == 410
+            assert anonymous.post(f"/s/{token}").status_code == 200
+            assert anonymous.post(f"/s/{token}").status_code == 410
     finally:
         access.removeHandler(captured)
         access.setLevel(level)

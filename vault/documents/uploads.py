@@ -83,12 +83,16 @@ def _declared_length(request: Request[Any, Any, Any]) -> int | None:
 
 
 async def read_upload(
-    request: Request[Any, Any, Any], *, require_title: bool = True
+    request: Request[Any, Any, Any], *, require_title: bool = True, form_fields: dict[str, str] | None = None
 ) -> tuple[NewDocument, IncomingContent]:
-    """The upload's metadata and a stream of its bytes, from a raw body or a multipart form."""
+    """The upload's metadata and a stream of its bytes, from a raw body or a multipart form.
+
+    `form_fields`, when given, receives the form's text fields (those before the file part), for example the
+    portal's CSRF token, which must be checked before the file is read.
+    """
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
-        return await _read_multipart(request, content_type, require_title)
+        return await _read_multipart(request, content_type, require_title, form_fields)
     media_type = normalise_media_type(content_type)
     title = _clean(header_text(request, "x-document-title") or request.query_params.get("title"), TITLE_MAX, "title")
     kind = _clean(request.headers.get("x-document-kind") or request.query_params.get("kind"), KIND_MAX, "kind")
@@ -178,7 +182,7 @@ def _make_parser(boundary: bytes, state: _FormState) -> MultipartParser:
 
 
 async def _read_multipart(
-    request: Request[Any, Any, Any], content_type: str, require_title: bool
+    request: Request[Any, Any, Any], content_type: str, require_title: bool, form_fields: dict[str, str] | None
 ) -> tuple[NewDocument, IncomingContent]:
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
@@ -212,6 +216,8 @@ async def _read_multipart(
             if not await feed_once():
                 raise BadRequest("the multipart body ended inside the file")
 
+    if form_fields is not None:
+        form_fields.update(state.fields)
     file_headers = state.file_headers
     media_type = normalise_media_type(file_headers.get("content-type"))
     filename = clean_filename(file_headers.get("filename"))

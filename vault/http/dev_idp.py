@@ -30,7 +30,8 @@ _PAGE_HEADERS = {
 }
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:36rem;margin:3rem auto}}button{{display:block;width:100%;
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}button{{display:block;width:100%;
 margin:.4rem 0;padding:.6rem;text-align:left}}
 .warn{{background:#fee;padding:.6rem;border:1px solid #c00}}</style>
 </head><body><h1>{title}</h1>

@@ -14,6 +14,7 @@ import auth
 from vault.core.errors import VaultError
 from vault.core.translate import LIBRARY_ERRORS, library_error
 from vault.http.observability import STORE_ERRORS
+from vault.web.errors import html_error_response, wants_html
 
 __all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
 
@@ -35,7 +36,7 @@ _HTTP_SLUGS = {
 
 def problem_response(
     status: int, slug: str, title: str, detail: str, request: Request[Any, Any, Any] | None = None, **extra: Any
-) -> Response[dict[str, Any]]:
+) -> Response[Any]:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
@@ -53,10 +54,12 @@ def problem_response(
     if status in (429, 503) and (status == 503 or "retry_after" in extra):
         headers["Retry-After"] = str(extra.pop("retry_after", 5))
     body.update({k: v for k, v in extra.items() if isinstance(v, str | int | bool | list)})
+    if request is not None and wants_html(request):
+        return html_error_response(request, status, headers)  # a browser: a page in words, same status
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[dict[str, Any]]:
+def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[Any]:
     if exc.status in (502, 503):
         STORE_ERRORS.labels(kind=exc.slug).inc()
     if exc.status >= 500:
@@ -64,12 +67,12 @@ def _vault_error(request: Request[Any, Any, Any], exc: VaultError) -> Response[d
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, request, **exc.extra)
 
 
-def _library_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _library_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Errors of the libraries that escaped a service."""
     return _vault_error(request, library_error(exc))
 
 
-def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         return _internal_error(request, exc)
@@ -106,7 +109,7 @@ def _required_fields(request: Request[Any, Any, Any]) -> list[str]:
     return []
 
 
-def _invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def _invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """A body that breaks the schema: 422, like a body that breaks a rule, naming what is wrong or missing."""
     errors = [e for e in _errors(exc) if not (e["key"] == "data" and e["message"].strip("'") == "data")]
     required = _required_fields(request)
@@ -119,7 +122,7 @@ def _invalid_body(request: Request[Any, Any, Any], exc: ValidationException) -> 
     )
 
 
-def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error", "an unexpected error occurred", request
