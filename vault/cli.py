@@ -112,7 +112,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from vault.audit.verify import main as verify_main
 
-    return verify_main([args.bundle, *(["--key", args.key] if args.key else [])])
+    return verify_main(
+        [args.bundle, *(["--key", args.key] if args.key else []), *(["--unpinned"] if args.unpinned else [])]
+    )
 
 
 def _cmd_keys_rotate(_: argparse.Namespace) -> int:
@@ -178,6 +180,9 @@ def _parser() -> argparse.ArgumentParser:
     audit_verify = audit.add_parser("verify", help="verify an exported audit bundle offline")
     audit_verify.add_argument("bundle")
     audit_verify.add_argument("--key", help="the log's verifier key, pinned out of band (GET /api/v1/audit/key)")
+    audit_verify.add_argument(
+        "--unpinned", action="store_true", help="trust the bundle's own key (proves only self-consistency)"
+    )
     audit_verify.set_defaults(func=_cmd_audit_verify)
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(func=_cmd_keys_rotate)

@@ -285,6 +285,19 @@ def verify_bundle(bundle: Mapping[str, Any], *, trusted_key: str | None = None) 
     )
 
 
+def _pinned_key(value: str) -> str:
+    """The verifier key from `--key`: the string itself, or the `note_verifier` of a JSON file holding it."""
+    path = Path(value)
+    if not value.startswith("{") and path.is_file():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return value
+        if isinstance(document, Mapping) and isinstance(document.get("note_verifier"), str):
+            return str(document["note_verifier"])
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`vault audit verify BUNDLE [--key VERIFIER]`: print one verdict line; exit 0 only when the bundle verifies.
 
@@ -292,8 +305,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="vault audit verify", description="Verify an audit bundle offline.")
     parser.add_argument("bundle", type=Path, help="the exported bundle (JSON)")
-    parser.add_argument("--key", help="the log's trusted note verifier key (name+hash+key)")
+    parser.add_argument(
+        "--key",
+        help="the pinned note verifier key: the string, or the JSON file GET /api/v1/audit/key returns",
+    )
+    parser.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="trust the key inside the bundle (proves only that the bundle is consistent with itself)",
+    )
     args = parser.parse_args(argv)
+    if not args.key and not args.unpinned:
+        print(
+            "ERROR: give the log's pinned key with --key (from GET /api/v1/audit/key, fetched out of band); "
+            "--unpinned trusts the bundle's own key and proves only self-consistency",
+            file=sys.stderr,
+        )
+        return 2
+    key = _pinned_key(args.key) if args.key else None
     try:
         bundle = json.loads(args.bundle.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -302,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not isinstance(bundle, Mapping):
         print(f"ERROR: {args.bundle} is not a JSON object", file=sys.stderr)
         return 2
-    verdict = verify_bundle(bundle, trusted_key=args.key)
+    verdict = verify_bundle(bundle, trusted_key=key)
     if verdict.ok:
         print(f"OK: {verdict.checked_entries} entries verified against signed checkpoints of {bundle['origin']}")
         return 0
