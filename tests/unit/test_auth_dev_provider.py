@@ -105,9 +105,12 @@ def test_production_refuses_the_development_provider(tmp_path: Path, env: str) -
     assert not (tmp_path / "k.pem").exists()
 
 
-def test_development_and_test_environments_are_allowed() -> None:
-    DevIdentityProvider.refuse_in_production("development")
-    DevIdentityProvider.refuse_in_production("test")
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_and_test_environments_are_allowed(tmp_path: Path, env: str) -> None:
+    DevIdentityProvider.refuse_in_production(env)  # does not raise
+    provider = DevIdentityProvider.load_or_create(tmp_path / "k.pem", ISSUER, AUDIENCE, env=env)
+    assert (tmp_path / "k.pem").stat().st_mode & 0o077 == 0  # the key was written, private
+    assert provider.jwks()["keys"]
 
 
 def test_the_jwks_holds_only_the_public_key(provider: DevIdentityProvider) -> None:
