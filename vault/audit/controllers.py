@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Stream
 
 from vault.audit.schemas import CheckpointRead, EntryRead, LogKey, ProofRead, QueueStatusRead
@@ -20,6 +20,8 @@ from vault.core.principal import Caller
 from vault.http.security import PUBLIC, require_roles
 
 __all__ = ("AuditController", "TilesController", "audit_key")
+
+MAX_SEQ = 2**53  # sequence numbers, sizes and queue ids fit SQLite's and PostgreSQL's 64-bit integers
 
 _AUDITOR = [require_roles("auditor")]
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -36,7 +38,7 @@ class AuditController(Controller):
         self,
         request: Request[Caller, Any, Any],
         audit: NamedDependency[AuditService],
-        start: Annotated[int, QueryParameter(ge=0)] = 0,
+        start: Annotated[int, QueryParameter(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         action: FromQuery[str | None] = None,
         actor: FromQuery[str | None] = None,
@@ -67,8 +69,8 @@ class AuditController(Controller):
         self,
         request: Request[Caller, Any, Any],
         audit: NamedDependency[AuditService],
-        seq: Annotated[int, QueryParameter(ge=0)],
-        size: Annotated[int, QueryParameter(ge=1)],
+        seq: Annotated[int, QueryParameter(ge=0, le=MAX_SEQ)],
+        size: Annotated[int, QueryParameter(ge=1, le=MAX_SEQ)],
     ) -> ProofRead:
         """The inclusion proof of entry `seq` in the tree of `size` entries."""
         if seq >= size:
@@ -80,8 +82,8 @@ class AuditController(Controller):
         self,
         request: Request[Caller, Any, Any],
         audit: NamedDependency[AuditService],
-        first: Annotated[int, QueryParameter(ge=0)],
-        second: Annotated[int, QueryParameter(ge=1)],
+        first: Annotated[int, QueryParameter(ge=0, le=MAX_SEQ)],
+        second: Annotated[int, QueryParameter(ge=1, le=MAX_SEQ)],
     ) -> ProofRead:
         """The consistency proof between tree sizes `first` and `second`."""
         if first > second:
@@ -93,7 +95,7 @@ class AuditController(Controller):
         self,
         request: Request[Caller, Any, Any],
         audit: NamedDependency[AuditService],
-        queue_id: FromPath[int],
+        queue_id: Annotated[int, Parameter(ge=1, le=MAX_SEQ)],
     ) -> QueueStatusRead:
         """Whether the entry accepted under `queue_id` is sequenced yet ("accepted, not yet sequenced")."""
         return QueueStatusRead.of(await audit.status(request.user, queue_id))
@@ -103,8 +105,8 @@ class AuditController(Controller):
         self,
         request: Request[Caller, Any, Any],
         audit: NamedDependency[AuditService],
-        start: Annotated[int, QueryParameter(ge=0)] = 0,
-        end: Annotated[int | None, QueryParameter(ge=0)] = None,
+        start: Annotated[int, QueryParameter(ge=0, le=MAX_SEQ)] = 0,
+        end: Annotated[int | None, QueryParameter(ge=0, le=MAX_SEQ)] = None,
     ) -> Stream:
         """A bundle for `vault audit verify` (public key, checkpoints, proofs, entries), streamed."""
         chunks = await audit.export(request.user, start=start, end=end)
