@@ -109,6 +109,7 @@ class VaultPlugin(InitPluginProtocol):
         self.slot = ServiceSlot()
         self.gate = TokenGate()
         self.dev_idp = _dev_provider(settings)
+        self.chores: Chores | None = None
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         self._configure_routes(app_config)
@@ -155,7 +156,7 @@ class VaultPlugin(InitPluginProtocol):
             services = await self._build(settings, stack)
             self.slot.fill(services)
             self.gate.validator = _token_validator(settings, await _http_client(self.dev_idp, stack))
-            chores = Chores(services)
+            chores = self.chores = Chores(services)
             self.gate.on_denied = chores.count_token_denial
             self.gate.on_seen = services.directory.seen
             VERIFY_QUEUE.set_function(lambda: services.verifier.admitted)

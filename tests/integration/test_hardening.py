@@ -252,3 +252,27 @@ def test_kinds_come_from_the_configured_vocabulary(client: TestClient[Litestar],
     assert raw["kind"] == "other"
     patched = client.patch(f"{DOCS}/{raw['id']}", json={"kind": "memes"}, headers=as_user("alice"))
     assert_problem(patched, 422)
+
+
+def test_a_grantee_allowed_only_to_sign_learns_no_metadata_from_signing(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    pdf = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
+    doc = upload(client, as_user("alice"), pdf, title="Secret title", media_type="application/pdf")
+    share(client, as_user("alice"), doc["id"], agency="tax-office", permissions=["sign"])
+    assert_problem(client.get(f"{DOCS}/{doc['id']}", headers=as_user("olga")), 404)  # no view permission
+    signed = client.post(f"{DOCS}/{doc['id']}/signatures", json={"level": "B-B"}, headers=as_user("olga"))
+    assert signed.status_code == 201, signed.text
+    assert set(signed.json()) == {"document_id", "version", "size", "sha256"}
+    assert "Secret title" not in signed.text
+
+
+def test_openapi_documents_raw_bodies_and_readable_operation_ids(client: TestClient[Litestar]) -> None:
+    schema = client.get("/schema/openapi.json").json()
+    upload_op = schema["paths"]["/api/v1/documents"]["post"]
+    assert upload_op["operationId"] == "documents.upload"
+    assert {"application/octet-stream", "multipart/form-data"} <= set(upload_op["requestBody"]["content"])
+    assert "application/pdf" in schema["paths"]["/api/v1/verify"]["post"]["requestBody"]["content"]
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values() if isinstance(op, dict)]
+    assert len(ids) == len(set(ids))
+    assert all(not operation_id.startswith("Api") for operation_id in ids)
