@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from io import BytesIO
 
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from signing import (
     PadesLevel,
@@ -22,6 +19,7 @@ from signing import (
 )
 from signing._verify import DEFAULT_MAX_SIGNATURES
 from tests.services.pki import MINIMAL_PDF, PkiServices
+from tests.support.pdfs import with_signature_copies
 
 pytestmark = pytest.mark.pki
 
@@ -34,29 +32,8 @@ async def _signed(pki: PkiServices, level: PadesLevel = PadesLevel.B_B) -> bytes
         await service.aclose()
 
 
-def _with_copies(signed: bytes, copies: int) -> bytes:
-    """The attack: extra signature fields whose /V is the one real signature."""
-    writer = IncrementalPdfFileWriter(BytesIO(signed))
-    form = writer.root["/AcroForm"]
-    fields = form["/Fields"]
-    value = fields[0].get_object().raw_get("/V")
-    for i in range(copies):
-        field = generic.DictionaryObject(
-            {
-                generic.NameObject("/FT"): generic.NameObject("/Sig"),
-                generic.NameObject("/T"): generic.TextStringObject(f"Copy{i}"),
-                generic.NameObject("/V"): value,
-            }
-        )
-        fields.append(writer.add_object(field))
-    writer.update_container(fields)
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 async def test_too_many_signatures_is_refused_before_validation(pki: PkiServices) -> None:
-    pdf = _with_copies(await _signed(pki), DEFAULT_MAX_SIGNATURES)  # one more than the default cap
+    pdf = with_signature_copies(await _signed(pki), DEFAULT_MAX_SIGNATURES)  # one more than the default cap
     with pytest.raises(TooManySignatures, match=f"has {DEFAULT_MAX_SIGNATURES + 1} signatures; at most 20"):
         await PdfVerifier([pki.root_cert]).verify(pdf)
     with pytest.raises(TooManySignatures):
@@ -64,7 +41,7 @@ async def test_too_many_signatures_is_refused_before_validation(pki: PkiServices
 
 
 async def test_signature_cap_is_a_setting(pki: PkiServices) -> None:
-    pdf = _with_copies(await _signed(pki), 2)
+    pdf = with_signature_copies(await _signed(pki), 2)
     with pytest.raises(TooManySignatures, match="at most 2"):
         await PdfVerifier([pki.root_cert], max_signatures=2).verify(pdf)
     report = await PdfVerifier([pki.root_cert], max_signatures=3).verify(pdf)
@@ -72,7 +49,7 @@ async def test_signature_cap_is_a_setting(pki: PkiServices) -> None:
 
 
 async def test_verification_over_its_time_budget_is_stopped(pki: PkiServices) -> None:
-    pdf = _with_copies(await _signed(pki, PadesLevel.B_LT), 15)
+    pdf = with_signature_copies(await _signed(pki, PadesLevel.B_LT), 15)
     with pytest.raises(VerificationTimeout):
         await PdfVerifier([pki.root_cert], time_budget=0.001).verify(pdf)
 
@@ -100,7 +77,7 @@ async def test_pool_gives_the_in_process_verdict(pki: PkiServices) -> None:
         pooled = await pool.verify(signed)
         xml = await pool.etsi_report_xml(signed)
         with pytest.raises(TooManySignatures):
-            await pool.verify(_with_copies(signed, 20))
+            await pool.verify(with_signature_copies(signed, 20))
     finally:
         await pool.aclose()
     direct = await verifier.verify(signed)

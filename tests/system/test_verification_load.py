@@ -7,38 +7,16 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 
 import httpx
 import pytest
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from tests.support.pdfs import with_signature_copies
 from tests.support.vault_app import LiveServer, bearer, make_settings, running_server
 from vault.app import services_of
 
 MINIMAL = Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf"
-
-
-def _with_copies(signed: bytes, copies: int) -> bytes:
-    """Extra signature fields whose /V is the one real signature (400 "signatures" for the price of one)."""
-    writer = IncrementalPdfFileWriter(BytesIO(signed))
-    fields = writer.root["/AcroForm"]["/Fields"]
-    value = fields[0].get_object().raw_get("/V")
-    for i in range(copies):
-        field = generic.DictionaryObject(
-            {
-                generic.NameObject("/FT"): generic.NameObject("/Sig"),
-                generic.NameObject("/T"): generic.TextStringObject(f"Copy{i}"),
-                generic.NameObject("/V"): value,
-            }
-        )
-        fields.append(writer.add_object(field))
-    writer.update_container(fields)
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +45,7 @@ def _sign_once(live: LiveServer, headers: dict[str, str]) -> tuple[float, bytes]
 def test_costly_verifications_do_not_hold_up_signing_or_health(server: LiveServer) -> None:
     alice = bearer(services_of(server.app).dev_idp.issue_access_token("alice"))  # type: ignore[union-attr]
     _, signed = _sign_once(server, alice)  # warm-up, and the signature to copy
-    bomb = _with_copies(signed, 399)
+    bomb = with_signature_copies(signed, 399)
 
     def attack(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=120) as http:
