@@ -53,10 +53,10 @@ class Line:
 
 def _who(entry: AccessLogEntry, caller: Caller) -> str:
     actor = entry.actor
-    if actor.subject is None:
-        return gettext_("Someone with a share link")
-    if actor.subject == caller.subject:
+    if actor.subject is not None and actor.subject == caller.subject:
         return gettext_("You")
+    if actor.subject is None and actor.role is None:
+        return gettext_("Someone with a share link")
     if actor.agency:
         return gettext_("%(agency)s, an officer") % {"agency": actor.agency}
     if actor.role == "auditor":

@@ -11,7 +11,8 @@ __all__ = ("AccessActor", "AccessLogEntry", "AccessLogPage")
 
 
 class AccessActor(msgspec.Struct, frozen=True):
-    """Who acted: a person (subject), in a role, for an agency if an officer; all None for a link holder."""
+    """Who acted, in a role, for an agency if an officer; all None for a link holder. `subject` is the caller's own
+    when they acted themselves; other people appear only by role and agency (the log keeps pseudonyms)."""
 
     subject: str | None
     role: str | None

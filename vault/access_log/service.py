@@ -20,16 +20,18 @@ from vault.core.principal import Caller
 __all__ = ("AccessLogService",)
 
 
-def _entry(canonical: bytes) -> AccessLogEntry:
-    """An entry read from its canonical bytes (the evidence), not from the filter columns."""
+def _entry(canonical: bytes, owner: Caller, owner_ref: str) -> AccessLogEntry:
+    """An entry read from its canonical bytes (the evidence), not from the filter columns. Actors are pseudonyms;
+    the owner's own actions carry the owner's pseudonym, so they are shown as the owner's."""
     record: dict[str, Any] = json.loads(canonical)
     actor, objects = record.get("actor") or {}, record.get("objects") or {}
+    subject = owner.subject if actor.get("ref") == owner_ref else actor.get("subject")
     return AccessLogEntry(
         seq=int(record["seq"]),
         time=parse_time(record["time"]),
         action=record["action"],
         outcome=record["outcome"],
-        actor=AccessActor(subject=actor.get("subject"), role=actor.get("role"), agency=actor.get("agency")),
+        actor=AccessActor(subject=subject, role=actor.get("role"), agency=actor.get("agency")),
         document_id=objects.get("document"),
         grant_id=objects.get("grant"),
         request_id=objects.get("request"),
@@ -61,5 +63,5 @@ class AccessLogService:
                 query = query.where(AuditEntryRow.seq < cursor)
             rows = list(await session.scalars(query.order_by(AuditEntryRow.seq.desc()).limit(limit + 1)))
         more, rows = len(rows) > limit, rows[:limit]
-        items = [_entry(bytes(row)) for row in rows]
+        items = [_entry(bytes(row), caller, owner_ref) for row in rows]
         return AccessLogPage(items=items, next_cursor=items[-1].seq if more and items else None)
