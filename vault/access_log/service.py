@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -11,7 +12,9 @@ from vault.access_log.schemas import AccessActor, AccessLogEntry, AccessLogPage
 from vault.accounts.pseudonyms import PseudonymService
 from vault.accounts.repository import AccountRepository
 from vault.audit.entry import parse_time
+from vault.audit.errors import AuditUnavailable
 from vault.audit.models import AuditEntryRow
+from vault.audit.recorder import AuditRecorder
 from vault.core.database import Database
 from vault.core.errors import IntegrityFailure
 from vault.core.paging import clamp_limit
@@ -43,13 +46,17 @@ def _entry(canonical: bytes, owner: Caller, owner_ref: str) -> AccessLogEntry:
 class AccessLogService:
     """Reads the audit entries about one owner's data."""
 
-    def __init__(self, db: Database, pseudonyms: PseudonymService) -> None:
+    def __init__(self, db: Database, pseudonyms: PseudonymService, recorder: AuditRecorder | None = None) -> None:
         self._db = db
         self._pseudonyms = pseudonyms
+        self._recorder = recorder
 
     async def for_owner(self, caller: Caller, cursor: int | None, limit: int) -> AccessLogPage:
         """Entries whose owner is the caller, newest first; `cursor` is the last `seq` already seen."""
         limit = clamp_limit(limit)
+        if self._recorder is not None:  # what the citizen did a moment ago is in their log (best effort)
+            with contextlib.suppress(AuditUnavailable):
+                await self._recorder.integrator.settle(within=2.0)
         async with self._db.transaction() as session:
             account = await AccountRepository(session).of(caller)
             if account is None:
