@@ -141,6 +141,7 @@ def openapi_config() -> OpenAPIConfig:
                 css_url=f"{assets}/swagger-ui.css",
                 standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
                 path="/swagger",
+                favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
             )
         ],
         components=Components(
