@@ -31,6 +31,8 @@ class AuditTrail:
     def __init__(self, recorder: AuditRecorder, pseudonyms: PseudonymService) -> None:
         self._recorder = recorder
         self.pseudonyms = pseudonyms
+        # an entry whose pseudonyms (if any) the caller already has: the recorder's own constructor
+        self.entry = recorder.event
         self._actors: OrderedDict[tuple[str, str], uuid.UUID] = OrderedDict()
 
     async def actor_ref(self, session: AsyncSession, caller: Caller | None) -> str | None:
@@ -77,38 +79,6 @@ class AuditTrail:
             outcome,
             caller,
             actor_ref=await self.actor_ref(session, caller),
-            owner_ref=owner_ref,
-            document_id=document_id,
-            version_id=version_id,
-            grant_id=grant_id,
-            request_id=request_id,
-            link_id=link_id,
-            purpose=purpose,
-            details=details,
-        )
-
-    def entry(
-        self,
-        action: AuditAction,
-        outcome: Outcome,
-        caller: Caller | None,
-        *,
-        actor_ref: str | None = None,
-        owner_ref: str | None = None,
-        document_id: uuid.UUID | None = None,
-        version_id: uuid.UUID | None = None,
-        grant_id: uuid.UUID | None = None,
-        request_id: uuid.UUID | None = None,
-        link_id: uuid.UUID | None = None,
-        purpose: str | None = None,
-        details: Mapping[str, Detail] | None = None,
-    ) -> AuditEvent:
-        """An entry whose pseudonyms (if any) the caller already has."""
-        return self._recorder.event(
-            action,
-            outcome,
-            caller,
-            actor_ref=actor_ref,
             owner_ref=owner_ref,
             document_id=document_id,
             version_id=version_id,
