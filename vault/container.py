@@ -17,6 +17,7 @@ from vault.audit.service import AuditService
 from vault.core.clock import Clock
 from vault.core.database import Database
 from vault.core.ratelimit import RateLimiter
+from vault.documents.pages import DocumentSections
 from vault.documents.service import DocumentService
 from vault.erasure.service import AccountErasure
 from vault.grants.service import GrantService
@@ -58,6 +59,7 @@ class Services:
     limiter: RateLimiter
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
+    document_sections: DocumentSections
     web: WebServices
 
     @classmethod

@@ -24,6 +24,7 @@ from litestar.plugins import InitPluginProtocol
 import auth
 import storage
 from vault.access_log.controllers import AccessLogController
+from vault.access_log.pages import AccessLogPage
 from vault.access_log.service import AccessLogService
 from vault.accounts.controllers import MeController, directory_search
 from vault.accounts.directory import AccountDirectory
@@ -48,6 +49,7 @@ from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
 from vault.documents.content import ContentVault
 from vault.documents.controllers import DocumentController
+from vault.documents.pages import DocumentPages, DocumentSections
 from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
 from vault.erasure.service import AccountErasure
@@ -63,14 +65,18 @@ from vault.http.security import BearerAuthMiddleware, TokenGate
 from vault.issuance.controllers import IssuanceController
 from vault.issuance.service import IssuanceService
 from vault.links.controllers import LinkController
+from vault.links.pages import LinkPages, LinkSection, ShareLinkController
 from vault.links.redaction import install_link_token_filter
 from vault.links.service import LinkService
 from vault.requests.controllers import RequestController
+from vault.requests.pages import RequestPages
 from vault.requests.service import RequestService
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
+from vault.signatures.pages import VerifyController
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
+from vault.web.errors import with_error_pages
 from vault.web.rendering import template_config
 from vault.web.wiring import web_route_handlers, web_services
 
@@ -97,6 +103,8 @@ ROUTES: tuple[Any, ...] = (
     audit_key,
     AdminController,
 )
+# the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
+PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
 
 
 class VaultPlugin(InitPluginProtocol):
@@ -115,7 +123,7 @@ class VaultPlugin(InitPluginProtocol):
         self._configure_routes(app_config)
         self._configure_dependencies(app_config)
         self._configure_security(app_config)
-        app_config.exception_handlers = {**exception_handlers, **app_config.exception_handlers}
+        app_config.exception_handlers = {**with_error_pages(exception_handlers), **app_config.exception_handlers}
         app_config.openapi_config = openapi_config()
         app_config.route_handlers = [*app_config.route_handlers, docs_assets_router()]
         app_config.lifespan = [*app_config.lifespan, self._lifespan]
@@ -124,7 +132,13 @@ class VaultPlugin(InitPluginProtocol):
         return app_config
 
     def _configure_routes(self, app_config: AppConfig) -> None:
-        app_config.route_handlers = [*app_config.route_handlers, *ROUTES, metrics_controller(), *web_route_handlers()]
+        app_config.route_handlers = [
+            *app_config.route_handlers,
+            *ROUTES,
+            metrics_controller(),
+            *PAGES,
+            *web_route_handlers(),
+        ]
         app_config.template_config = template_config()
         if self.dev_idp is not None:
             from vault.http.dev_idp import dev_idp_router
@@ -202,6 +216,14 @@ class VaultPlugin(InitPluginProtocol):
         documents = DocumentService(
             db, content, keys, trail, GrantAccessPolicy(self.clock), self.clock, kinds=settings.kinds
         )
+        links = LinkService(
+            db,
+            content,
+            trail,
+            public_url=settings.resolved_public_url,
+            clock=self.clock,
+            max_password_failures=settings.link_password_attempts,
+        )
         setup = await asyncio.to_thread(build_signing, settings)
         stack.callback(setup.backend.close)
         stack.push_async_callback(setup.service.aclose)
@@ -217,14 +239,7 @@ class VaultPlugin(InitPluginProtocol):
             trail=trail,
             documents=documents,
             grants=GrantService(db, trail, self.clock),
-            links=LinkService(
-                db,
-                content,
-                trail,
-                public_url=settings.resolved_public_url,
-                clock=self.clock,
-                max_password_failures=settings.link_password_attempts,
-            ),
+            links=links,
             requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
             issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms, events),
@@ -238,6 +253,7 @@ class VaultPlugin(InitPluginProtocol):
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
+            document_sections=DocumentSections(LinkSection(links)),
             web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )
 

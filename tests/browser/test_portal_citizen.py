@@ -32,11 +32,21 @@ def test_citizen_uploads_shares_and_reads_the_access_log(browser: Browser, porta
     data = big_pdf(20 * 1024 * 1024)
     chosen = {"name": "diploma.pdf", "mimeType": "application/pdf", "buffer": data}
     page.get_by_label("File").set_input_files(files=[chosen])
+    # a citizen's uplink, not loopback: the upload takes seconds, so the progress bar is there to be looked at
+    throttle = context.new_cdp_session(page)
+    throttle.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 4 * 1024 * 1024},
+    )
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()  # the upload runs in the page
     page.wait_for_function("document.querySelector('progress').value > 0")  # the bar moves as bytes leave
     audit(page, "upload in progress")
     expect(page.get_by_role("heading", level=1)).to_have_text("Diploma 2026", timeout=120_000)
+    throttle.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     expect(page.locator(".summary-list")).to_contain_text("21\u00a0MB")
     audit(page, "document page")
 

@@ -154,13 +154,29 @@ def test_the_cli_exits_zero_only_for_a_good_bundle(
     tampered = build_bundle(key)
     _set_entry(tampered, 4, action="document.erase")
     bad.write_text(json.dumps(tampered))
-    assert main([str(good)]) == 0
+    pinned = ["--key", public_key_note_verifier(ORIGIN, key)]
+    assert main([str(good), *pinned]) == 0
     assert capsys.readouterr().out.startswith("OK: 10 entries")
-    assert main([str(bad)]) == 1
+    assert main([str(bad), *pinned]) == 1
     assert capsys.readouterr().out.startswith("FAILED at entry 4:")
-    assert main([str(tmp_path / "missing.json")]) == 2
+    assert main([str(tmp_path / "missing.json"), *pinned]) == 2
     (tmp_path / "list.json").write_text("[]")
-    assert main([str(tmp_path / "list.json")]) == 2
+    assert main([str(tmp_path / "list.json"), *pinned]) == 2
+
+
+def test_the_cli_wants_a_pinned_key_or_says_it_trusts_the_bundle(
+    key: Ed25519PrivateKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(build_bundle(key)))
+    assert main([str(good)]) == 2
+    assert "--key" in capsys.readouterr().err
+    assert main([str(good), "--unpinned"]) == 0
+    impostor = Ed25519PrivateKey.generate()
+    assert main([str(good), "--key", public_key_note_verifier(ORIGIN, impostor)]) == 1
+    key_file = tmp_path / "key.json"  # what GET /api/v1/audit/key returns
+    key_file.write_text(json.dumps({"note_verifier": public_key_note_verifier(ORIGIN, key)}))
+    assert main([str(good), "--key", str(key_file)]) == 0
 
 
 def _between(bundle: dict[str, Any], first: int, second: int) -> dict[str, Any]:

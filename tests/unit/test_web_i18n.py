@@ -22,7 +22,7 @@ def source_messages() -> set[str]:
     found: set[str] = set()
     for _, _, message, _, _ in extract_from_dir(str(WEB), method_map, options, keywords=KEYWORDS):
         found.add(message if isinstance(message, str) else message[0])
-    for pages in sorted(WEB.parent.glob("*/pages.py")):
+    for pages in sorted(WEB.parent.glob("*/pages*.py")):
         for _, message, _, _ in extract_from_file("python", str(pages), keywords=KEYWORDS):
             found.add(message if isinstance(message, str) else message[0])
     return found

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from vault.core.clock import Clock
 from vault.core.errors import BadRequest, NotFound
+from vault.core.principal import Caller
 from vault.documents.controllers import content_response
 from vault.documents.service import DocumentService
 from vault.documents.uploads import read_upload
-from vault.links.schemas import LinkCreated, NewLink
-from vault.links.service import LinkService
 from vault.settings import Settings
 from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
-__all__ = ("DocumentPages", "kind_names")
-
-LINK_DAYS = (1, 7, 30)
+__all__ = ("DocumentPages", "DocumentSection", "DocumentSections", "document_page", "kind_names")
 
 
 def kind_names(settings: Settings) -> dict[str, str]:
@@ -104,13 +99,13 @@ class DocumentPages(Controller):
         self,
         portal: NamedDependency[Portal],
         documents: NamedDependency[DocumentService],
-        links: NamedDependency[LinkService],
+        document_sections: NamedDependency[DocumentSections],
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """A document: what it is, its versions, download, and its share links."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        return await _document_page(portal, documents, links, document_id)
+        return await document_page(portal, documents, document_sections, document_id)
 
     @get("/{document_id:uuid}/download", cache=False)
     async def download(
@@ -128,79 +123,54 @@ class DocumentPages(Controller):
         response: Stream = content_response(content, False)
         return response
 
-    @post("/{document_id:uuid}/links", status_code=200)
-    async def create_link(
-        self,
-        portal: NamedDependency[Portal],
-        documents: NamedDependency[DocumentService],
-        links: NamedDependency[LinkService],
-        clock: NamedDependency[Clock],
-        document_id: FromPath[uuid.UUID],
-    ) -> Response[Any]:
-        """Create a share link; its address is shown on the page this once."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
-        errors: list[str] = []
-        try:
-            days = int(str(form.get("days", "7")))
-            downloads = int(str(form.get("downloads", "1")))
-            password = str(form.get("password", "")) or None
-            if days not in LINK_DAYS or not 1 <= downloads <= 100:
-                raise ValueError
-            if password is not None and len(password) < 8:
-                errors.append(gettext_("The password must be at least 8 characters long."))
-        except ValueError:
-            errors.append(gettext_("Choose how long the link works and how many downloads it allows."))
-        if errors:
-            return await _document_page(portal, documents, links, document_id, errors=errors, status_code=400)
-        body = NewLink(expires_at=clock() + timedelta(days=days), max_downloads=downloads, password=password)
-        created = await links.create(portal.caller, document_id, body)
-        return await _document_page(portal, documents, links, document_id, created=created)
 
-    @post("/{document_id:uuid}/links/{link_id:uuid}/revoke", status_code=303)
-    async def revoke_link(
-        self,
-        portal: NamedDependency[Portal],
-        links: NamedDependency[LinkService],
-        document_id: FromPath[uuid.UUID],
-        link_id: FromPath[uuid.UUID],
-    ) -> Response[Any]:
-        """Withdraw a share link: its next use answers 410."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
-        await links.revoke(portal.caller, link_id)
-        return portal.redirect(f"/documents/{document_id}#links")
+class DocumentSection(Protocol):
+    """A part of a document's page that another domain owns (its share links, for one): the composition root
+    hands the page every section, so this package imports none of the domains that build on it."""
+
+    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+        """What the section adds to the page's template context."""
+        ...
 
 
-async def _document_page(
+class DocumentSections:
+    """Every section of a document's page, in order (one dependency: handlers take `document_sections`)."""
+
+    def __init__(self, *sections: DocumentSection) -> None:
+        self._sections = sections
+
+    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+        """What all the sections add to the page's template context."""
+        context: dict[str, Any] = {}
+        for section in self._sections:
+            context.update(await section.context(caller, document_id))
+        return context
+
+
+async def document_page(
     portal: Portal,
     documents: DocumentService,
-    links: LinkService,
+    sections: DocumentSections,
     document_id: uuid.UUID,
     *,
-    created: LinkCreated | None = None,
     errors: list[str] | None = None,
     status_code: int = 200,
+    **extra: Any,
 ) -> Response[Any]:
+    """A document's page: what it is, its versions, and each section; `extra` is what the action that led here
+    adds (a link created this once)."""
     assert portal.user is not None
     caller = portal.caller
     document = await documents.get(caller, document_id)
     versions = await documents.versions(caller, document_id)
-    owned_links = await links.list_owned(caller, document_id)
+    context = await sections.context(caller, document_id)
+    context.update(extra)
     return portal.render(
         "document.html",
         status_code=status_code,
         document=document,
         versions=list(reversed(versions)),
-        links=owned_links,
-        created=created,
         errors=errors or [],
         kinds=kind_names(portal.settings),
-        link_days=LINK_DAYS,
+        **context,
     )

@@ -1,4 +1,6 @@
-"""One mapper from errors to RFC 9457 problem details (`application/problem+json`)."""
+"""One mapper from errors to RFC 9457 problem details (`application/problem+json`).
+
+Browsers get the same status as a page in words: the portal wraps these handlers (`vault.web.errors`)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import auth
 from vault.core.errors import VaultError
 from vault.core.translate import LIBRARY_ERRORS, library_error
 from vault.http.observability import STORE_ERRORS
-from vault.web.errors import html_error_response, wants_html
 
 __all__ = ("PROBLEM_MEDIA_TYPE", "TYPE_BASE", "exception_handlers", "problem_response")
 
@@ -54,8 +55,6 @@ def problem_response(
     if status in (429, 503) and (status == 503 or "retry_after" in extra):
         headers["Retry-After"] = str(extra.pop("retry_after", 5))
     body.update({k: v for k, v in extra.items() if isinstance(v, str | int | bool | list)})
-    if request is not None and wants_html(request):
-        return html_error_response(request, status, headers)  # a browser: a page in words, same status
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 

@@ -1,4 +1,4 @@
-"""The owner's share links API; redeeming a link (`/s/{token}`) is the portal's `vault.web.links`."""
+"""The owner's share links API; redeeming a link (`/s/{token}`) is `vault.links.pages`."""
 
 from __future__ import annotations
 

@@ -6,15 +6,17 @@ without touching the database (which may be what failed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
 from litestar.response import Template
 
+from vault.http.problems import PROBLEM_MEDIA_TYPE
 from vault.web.i18n import LANG_COOKIE, LANGUAGES, N_, choose_language, gettext_, use_language
 from vault.web.rendering import page_headers
 
-__all__ = ("error_texts", "html_error_response", "wants_html")
+__all__ = ("error_texts", "html_error_response", "wants_html", "with_error_pages")
 
 _HTML = "text/html"
 _DATA = ("application/json", "application/problem+json")
@@ -26,7 +28,6 @@ def wants_html(request: Request[Any, Any, Any]) -> bool:
     if _HTML not in accept:
         return False
     return request.accept.best_match([_HTML, *_DATA], default=_DATA[0]) == _HTML
-
 
 
 _TEXTS: dict[int, tuple[str, str]] = {
@@ -87,3 +88,22 @@ def html_error_response(
         headers={**(headers or {}), **page_headers()},  # no sign-out form here: forms post to us only
         media_type="text/html",
     )
+
+
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+
+def with_error_pages(handlers: dict[type[Exception] | int, Handler]) -> dict[type[Exception] | int, Handler]:
+    """The problem-details handlers, answering a browser with the error page of the same status and headers
+    (`Retry-After`, `Allow`, `WWW-Authenticate`) instead of JSON."""
+
+    def wrap(handler: Handler) -> Handler:
+        def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+            response = handler(request, exc)
+            if response.media_type == PROBLEM_MEDIA_TYPE and wants_html(request):
+                return html_error_response(request, response.status_code or 500, dict(response.headers))
+            return response
+
+        return handle
+
+    return {kind: wrap(handler) for kind, handler in handlers.items()}

@@ -71,18 +71,13 @@ def web_services(
 
 
 def web_route_handlers() -> list[Any]:
-    """The portal's routes: sign-in, the public pages, each domain's pages (`vault/<domain>/pages.py`), and the
-    static files."""
+    """The portal's own routes: sign-in, the public pages and the static files. Each domain's pages
+    (`vault/<domain>/pages.py`) are listed by the composition root: this package imports no domain."""
     from litestar.static_files import create_static_files_router
 
-    from vault.access_log.pages import AccessLogPage
-    from vault.documents.pages import DocumentPages
-    from vault.requests.pages import RequestPages
     from vault.web.home import HomeController
-    from vault.web.links import ShareLinkController
     from vault.web.login import LoginController
     from vault.web.rendering import STATIC_DIR
-    from vault.web.verify import VerifyController
 
     static = create_static_files_router(
         path="/static",
@@ -94,10 +89,5 @@ def web_route_handlers() -> list[Any]:
     return [
         HomeController,
         LoginController,
-        VerifyController,
-        ShareLinkController,
-        DocumentPages,
-        AccessLogPage,
-        RequestPages,
         static,
     ]

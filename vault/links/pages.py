@@ -1,9 +1,14 @@
-"""Share-link landing, `/s/{token}`: looking (GET, HEAD) shows what is shared and never uses the link up;
-only the download action (POST) counts. Scripts get JSON (`Accept: application/json`) and the same POST."""
+"""Share links in the browser.
+
+- The landing, `/s/{token}`: looking (GET, HEAD) shows what is shared and never uses the link up; only the
+  download action (POST) counts. Scripts get JSON (`Accept: application/json`) and the same POST.
+- On a document's page, the citizen's links (`LinkSection`), and creating and withdrawing them (`LinkPages`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Controller, HttpMethod, Response, post, route
@@ -12,8 +17,11 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from vault.core.clock import Clock
+from vault.core.principal import Caller
 from vault.documents.controllers import content_response
-from vault.links.schemas import LinkLanding
+from vault.documents.pages import DocumentSections, document_page
+from vault.documents.service import DocumentService
+from vault.links.schemas import LinkLanding, NewLink
 from vault.links.service import LinkPasswordRequired, LinkService
 from vault.web.csrf import CSRF_FIELD
 from vault.web.errors import wants_html
@@ -21,7 +29,9 @@ from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, cookie_name, provide_portal
 
-__all__ = ("LINK_HEADERS", "ShareLinkController")
+__all__ = ("LINK_DAYS", "LINK_HEADERS", "LinkPages", "LinkSection", "ShareLinkController")
+
+LINK_DAYS = (1, 7, 30)
 
 # The token is in the URL: never send it on as a Referer, never cache or index the page.
 LINK_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
@@ -37,9 +47,7 @@ def _why_unavailable(landing: LinkLanding, now: datetime) -> str | None:
     return "expired" if landing.expires_at <= now else "revoked"
 
 
-def _page(
-    portal: Portal, landing: LinkLanding, now: datetime, *, status_code: int, errors: list[str]
-) -> Response[Any]:
+def _page(portal: Portal, landing: LinkLanding, now: datetime, *, status_code: int, errors: list[str]) -> Response[Any]:
     response = portal.render(
         "link.html",
         status_code=status_code,
@@ -116,3 +124,74 @@ class ShareLinkController(Controller):
         response: Stream = content_response(content, ranged=False)
         response.headers.update(LINK_HEADERS)
         return response
+
+
+class LinkSection:
+    """The share links on a document's page: the owner's links, and the choices of the form that makes one."""
+
+    def __init__(self, links: LinkService) -> None:
+        self._links = links
+
+    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+        return {"links": await self._links.list_owned(caller, document_id), "link_days": LINK_DAYS, "created": None}
+
+
+class LinkPages(Controller):
+    """Creating and withdrawing a document's share links from its page."""
+
+    path = "/documents/{document_id:uuid}/links"
+    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
+    include_in_schema = False
+    dependencies = {"portal": Provide(provide_portal)}
+
+    @post("/", status_code=200)
+    async def create_link(
+        self,
+        portal: NamedDependency[Portal],
+        documents: NamedDependency[DocumentService],
+        document_sections: NamedDependency[DocumentSections],
+        links: NamedDependency[LinkService],
+        clock: NamedDependency[Clock],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """Create a share link; its address is shown on the page this once."""
+        if (refused := portal.refuse("citizen")) is not None:
+            return refused
+        form = await portal.request.form()
+        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
+            return csrf_refused(portal)
+        errors: list[str] = []
+        try:
+            days = int(str(form.get("days", "7")))
+            downloads = int(str(form.get("downloads", "1")))
+            password = str(form.get("password", "")) or None
+            if days not in LINK_DAYS or not 1 <= downloads <= 100:
+                raise ValueError
+            if password is not None and len(password) < 8:
+                errors.append(gettext_("The password must be at least 8 characters long."))
+        except ValueError:
+            errors.append(gettext_("Choose how long the link works and how many downloads it allows."))
+        if errors:
+            return await document_page(
+                portal, documents, document_sections, document_id, errors=errors, status_code=400
+            )
+        body = NewLink(expires_at=clock() + timedelta(days=days), max_downloads=downloads, password=password)
+        created = await links.create(portal.caller, document_id, body)
+        return await document_page(portal, documents, document_sections, document_id, created=created)
+
+    @post("/{link_id:uuid}/revoke", status_code=303)
+    async def revoke_link(
+        self,
+        portal: NamedDependency[Portal],
+        links: NamedDependency[LinkService],
+        document_id: FromPath[uuid.UUID],
+        link_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """Withdraw a share link: its next use answers 410."""
+        if (refused := portal.refuse("citizen")) is not None:
+            return refused
+        form = await portal.request.form()
+        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
+            return csrf_refused(portal)
+        await links.revoke(portal.caller, link_id)
+        return portal.redirect(f"/documents/{document_id}#links")

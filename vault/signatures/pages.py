@@ -12,13 +12,13 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 
 from vault.core.errors import PayloadTooLarge, UnprocessableContent
+from vault.signatures.pages_verdicts import verdicts
 from vault.signatures.service import SignatureService
 from vault.web.csrf import CSRF_FIELD
 from vault.web.forms import read_small_form
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
-from vault.web.verdicts import verdicts
 
 __all__ = ("MAX_VERIFY_BYTES", "VerifyController")
 
