@@ -39,6 +39,7 @@ from vault.audit.integrator import IntegratorConfig
 from vault.audit.log import AuditLog
 from vault.audit.recorder import AuditRecorder
 from vault.audit.service import AuditService
+from vault.auditor.pages import AuditPages
 from vault.background import Chores
 from vault.container import Services, ServiceSlot
 from vault.core.clock import Clock, utcnow
@@ -104,7 +105,15 @@ ROUTES: tuple[Any, ...] = (
     AdminController,
 )
 # the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
-PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
+PAGES: tuple[Any, ...] = (
+    DocumentPages,
+    LinkPages,
+    ShareLinkController,
+    AccessLogPage,
+    RequestPages,
+    VerifyController,
+    AuditPages,
+)
 
 
 class VaultPlugin(InitPluginProtocol):

@@ -200,8 +200,11 @@ class AuditLog:
         actor_ref: str | None = None,
         owner_ref: str | None = None,
         document_id: UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Entry]:
-        """Entries with `seq >= start` matching every given filter, oldest first, at most `limit` (<= 1000)."""
+        """Entries with `seq >= start` matching every given filter, oldest first, at most `limit` (<= 1000);
+        `since` and `until` bound the entry time (`since <= time < until`)."""
         filters: Mapping[Any, object | None] = {
             AuditEntryRow.action: action,
             AuditEntryRow.actor_ref: actor_ref,
@@ -212,6 +215,10 @@ class AuditLog:
         for column, value in filters.items():
             if value is not None:
                 query = query.where(column == value)
+        if since is not None:
+            query = query.where(AuditEntryRow.time >= since)
+        if until is not None:
+            query = query.where(AuditEntryRow.time < until)
         query = query.order_by(AuditEntryRow.seq).limit(max(1, min(limit, MAX_PAGE)))
         rows = await guarded(session.scalars(query), "audit read")
         return [Entry(row.seq, row.time, bytes(row.canonical), bytes(row.leaf_hash)) for row in rows]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -86,12 +87,36 @@ class AuditService:
         action: str | None = None,
         actor_ref: str | None = None,
         document_id: uuid.UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Entry]:
-        """Sequenced entries from `start` on, oldest first, filtered by action, actor pseudonym or document."""
+        """Sequenced entries from `start` on, oldest first, filtered by action, actor pseudonym, document and time
+        (`since <= time < until`)."""
         async with self._audited(caller, AuditAction.AUDIT_READ) as (log, session):
             return await log.entries(
-                session, start=start, limit=limit, action=action, actor_ref=actor_ref, document_id=document_id
+                session,
+                start=start,
+                limit=limit,
+                action=action,
+                actor_ref=actor_ref,
+                document_id=document_id,
+                since=since,
+                until=until,
             )
+
+    async def checkpoints(self, caller: Caller) -> tuple[Checkpoint | None, list[Checkpoint]]:
+        """The newest signed checkpoint (None before the first entry) and those kept in the history."""
+        async with self._audited(caller, AuditAction.AUDIT_READ) as (log, session):
+            return await log.latest_checkpoint(session), await log.checkpoints(session)
+
+    async def inclusion_evidence(self, caller: Caller, seq: int) -> tuple[Entry, Checkpoint, list[bytes]]:
+        """Entry `seq`, the newest checkpoint and the proof that the entry is in that checkpoint's tree."""
+        async with self._audited(caller, AuditAction.AUDIT_READ) as (log, session):
+            head = await log.latest_checkpoint(session)
+            found = await log.entries(session, start=seq, limit=1)
+            if head is None or not found or found[0].seq != seq or seq >= head.tree_size:
+                raise NotFound(f"entry {seq} is not in a signed checkpoint yet")
+            return found[0], head, await log.inclusion_proof(session, seq, head.tree_size)
 
     async def latest_checkpoint(self, caller: Caller) -> Checkpoint:
         """The newest signed checkpoint (404 before the first entry is sequenced)."""
@@ -115,6 +140,22 @@ class AuditService:
         """The consistency proof between tree sizes `first` and `second`."""
         async with self._audited(caller, AuditAction.AUDIT_READ) as (log, session):
             return await log.consistency_proof(session, first, second)
+
+    async def consistency_evidence(
+        self, caller: Caller, first: int, second: int | None = None
+    ) -> tuple[int, list[bytes], dict[int, Checkpoint]]:
+        """The consistency proof between tree sizes `first` and `second` (the newest checkpoint's when None), and
+        the signed checkpoints of those sizes the log kept (the newest one included), by size."""
+        async with self._audited(caller, AuditAction.AUDIT_READ) as (log, session):
+            head = await log.latest_checkpoint(session)
+            if second is None:
+                second = 0 if head is None else head.tree_size
+            if first > second:
+                raise AuditRangeError(f"no consistency proof from size {first} to size {second}")
+            proof = await log.consistency_proof(session, first, second)
+            kept = await log.checkpoints(session, min_size=first, max_size=second)
+        signed = {c.tree_size: c for c in [*kept, *([head] if head else [])] if c.tree_size in (first, second)}
+        return second, proof, signed
 
     async def status(self, caller: Caller, queue_id: int) -> QueueStatus:
         """Whether an accepted entry is sequenced yet ("accepted, not yet sequenced" until it is)."""

@@ -11,6 +11,7 @@ from vault.web.portal import Portal, provide_portal
 
 __all__ = ("HomeController", "start_links")
 
+
 def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
     """(path, label) of the start page's links for these roles, in the current language."""
     links: list[tuple[str, str]] = []
@@ -25,6 +26,11 @@ def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
         links += [
             ("/requests/new", gettext_("Ask a citizen for documents")),
             ("/requests", gettext_("Your requests and their answers")),
+        ]
+    if "auditor" in roles:
+        links += [
+            ("/auditor", gettext_("The audit log")),
+            ("/auditor/checkpoints", gettext_("Checkpoints, proofs and export")),
         ]
     return links
 
