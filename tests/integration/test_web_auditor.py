@@ -19,7 +19,7 @@ from tests.support.vault_app import settle_audit
 from vault.audit import merkle
 
 HTML = {"Accept": "text/html"}
-_SEQS = re.compile(r'<tr class="log-entry">\s*<td class="table__numeric">(\d+)</td>')
+_SEQS = re.compile(r'<tr class="log-entry">\s*<td[^>]*>(\d+)</td>')
 
 
 def seqs(page: str) -> list[int]:
