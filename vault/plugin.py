@@ -55,6 +55,7 @@ from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
 from vault.erasure.service import AccountErasure
 from vault.grants.controllers import GrantController, SharedController
+from vault.grants.pages_shared import AgencyDocumentPages
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.health import ReadinessProbe, SystemController
@@ -64,6 +65,7 @@ from vault.http.params import reject_unknown_query
 from vault.http.problems import exception_handlers
 from vault.http.security import BearerAuthMiddleware, TokenGate
 from vault.issuance.controllers import IssuanceController
+from vault.issuance.pages import IssuePages
 from vault.issuance.service import IssuanceService
 from vault.links.controllers import LinkController
 from vault.links.pages import LinkPages, LinkSection, ShareLinkController
@@ -113,6 +115,8 @@ PAGES: tuple[Any, ...] = (
     RequestPages,
     VerifyController,
     AuditPages,
+    AgencyDocumentPages,
+    IssuePages,
 )
 
 

@@ -26,6 +26,8 @@ def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
         links += [
             ("/requests/new", gettext_("Ask a citizen for documents")),
             ("/requests", gettext_("Your requests and their answers")),
+            ("/agency/documents", gettext_("Documents shared with your agency")),
+            ("/agency/issue", gettext_("Issue a signed document")),
         ]
     if "auditor" in roles:
         links += [
