@@ -1,15 +1,27 @@
-"""An officer and a citizen in two Chromium profiles: the officer asks, the citizen shares, the officer sees it."""
+"""An officer and a citizen in two Chromium profiles: the officer asks, the citizen shares, the officer reads the
+document with its signature checked; the officer issues a signed PDF into the citizen's vault."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+import signing
 from tests.browser.conftest import Auditor, new_context
+from tests.support.api import sign_with
 from tests.support.vault_app import LiveServer
+from vault.app import services_of
 
 MINIMAL = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
+
+
+def sealed_pdf(server: LiveServer) -> bytes:
+    """minimal.pdf signed with the development PKI the service trusts (outside Playwright's event loop)."""
+    pki = signing.ensure_dev_pki(services_of(server.app).settings.resolved_data_dir / "dev-pki")
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(sign_with, pki).result()
 
 
 def signed_in(browser: Browser, server: LiveServer, user: str, audit: Auditor) -> Page:
@@ -21,12 +33,13 @@ def signed_in(browser: Browser, server: LiveServer, user: str, audit: Auditor) -
 
 
 def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveServer, audit: Auditor) -> None:
+    sealed = sealed_pdf(portal)
     citizen = signed_in(browser, portal, "alice", audit)  # signing in puts alice in the directory
     citizen.goto(portal.url + "/documents/new")
     citizen.get_by_label("Title").fill("Tax return 2025")
     citizen.get_by_label("Kind").select_option("tax-assessment")
     citizen.get_by_label("File").set_input_files(
-        files=[{"name": "tax.pdf", "mimeType": "application/pdf", "buffer": MINIMAL}]
+        files=[{"name": "tax.pdf", "mimeType": "application/pdf", "buffer": sealed}]
     )
     citizen.get_by_role("button", name="Upload", exact=True).click()
     expect(citizen.get_by_role("heading", level=1)).to_have_text("Tax return 2025")
@@ -59,5 +72,57 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
     answered = officer.locator(".request").first
     expect(answered).to_contain_text("Answered")
     expect(answered.locator(".summary-list__row", has_text="Documents shared").locator("dd")).to_have_text("1")
+    audit(officer, "officer requests answered")
+
+    answered.get_by_role("link", name="Read shared document 1").click()
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Tax return 2025")
+    verdict = officer.locator(".verdict").first
+    expect(verdict).to_contain_text("Valid signature")
+    expect(verdict.locator(".tag")).to_have_text("Valid")
+    audit(officer, "officer shared document")
+    with officer.expect_download() as download:
+        officer.get_by_role("button", name="Download").click()
+    assert Path(download.value.path()).read_bytes() == sealed
+    officer.get_by_role("link", name="Documents shared with your agency").click()
+    expect(officer.locator(".shared-document").first).to_contain_text("Tax return 2025")
+    audit(officer, "officer shared documents")
+
+    citizen.goto(portal.url + "/access-log")
+    expect(citizen.locator(".access-log")).to_contain_text("tax-office")  # alice sees the officer's reads
     officer.context.close()
+    citizen.context.close()
+
+
+def test_an_officer_issues_a_signed_pdf_into_a_citizens_vault(
+    browser: Browser, portal: LiveServer, audit: Auditor
+) -> None:
+    sealed = sealed_pdf(portal)
+    signed_in(browser, portal, "bob", audit).context.close()  # bob is in the directory once he signed in
+    officer = signed_in(browser, portal, "oscar", audit)
+    officer.get_by_role("link", name="Issue a signed document").click()
+    audit(officer, "officer issue find citizen")
+    officer.get_by_label("Find the citizen").fill("bob")
+    officer.get_by_role("button", name="Search").click()
+    expect(officer.get_by_label("Bob Citizen")).to_be_checked()  # the only match is chosen
+    officer.get_by_label("Title").fill("Residence certificate")
+    officer.get_by_label("Kind").select_option("certificate")
+    officer.get_by_label("Signed PDF").set_input_files(
+        files=[{"name": "unsigned.pdf", "mimeType": "application/pdf", "buffer": MINIMAL}]
+    )
+    officer.get_by_role("button", name="Issue the document").click()
+    expect(officer.locator(".error-summary")).to_contain_text("must carry a valid signature")
+    expect(officer.get_by_label("Title")).to_have_value("Residence certificate")  # nothing typed is lost
+    audit(officer, "officer issue refused")
+    officer.get_by_label("Signed PDF").set_input_files(
+        files=[{"name": "residence.pdf", "mimeType": "application/pdf", "buffer": sealed}]
+    )
+    officer.get_by_role("button", name="Issue the document").click()
+    expect(officer.get_by_role("status")).to_have_text("The document is in the vault of bob.")
+    audit(officer, "officer issued")
+    officer.context.close()
+
+    citizen = signed_in(browser, portal, "bob", audit)
+    citizen.goto(portal.url + "/documents")
+    row = citizen.get_by_role("row", name="Residence certificate")
+    expect(row).to_contain_text("Issued")
     citizen.context.close()

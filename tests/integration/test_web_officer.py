@@ -50,6 +50,7 @@ def test_the_officer_reads_a_shared_document_with_its_signatures_in_words(
 
     requests = client.get("/requests", headers=HTML)
     assert f'href="/agency/documents/{document_id}"' in requests.text  # from the answered request
+    assert "To Alice Citizen (alice)" in requests.text  # the directory's name, not the subject the API answers
 
     page = client.get(f"/agency/documents/{document_id}", headers=HTML)
     assert page.status_code == 200

@@ -67,20 +67,34 @@ class IssuePages(Controller):
         title = fields.get("title", "").strip()
         kind = fields.get("kind", "")
         people = await _people(directory, portal, query)
-        errors = []
+        errors: list[str] = []
+        fields_wrong: list[str] = []
         chosen = [p for p in await _people(directory, portal, citizen) if p.handle == citizen] if citizen else []
         if not chosen:
             errors.append(gettext_("Choose the citizen from the directory."))
+            fields_wrong.append("citizen-1" if people else "q")
         if not title or len(title) > MAX_TITLE or any(ord(c) < 32 for c in title):
             errors.append(gettext_("Enter a title of up to 200 characters."))
+            fields_wrong.append("title")
         if kind not in kind_names(portal.settings):
             errors.append(gettext_("Choose the kind of document."))
+            fields_wrong.append("kind")
         if form.file is None:
             errors.append(gettext_("Select the signed PDF file."))
+            fields_wrong.append("file")
         elif not form.file.startswith(b"%PDF-"):
             errors.append(gettext_("The selected file must be a PDF."))
+            fields_wrong.append("file")
         if errors or form.file is None:
-            return _page(portal, query=query, people=people, values=fields, errors=errors, status_code=400)
+            return _page(
+                portal,
+                query=query,
+                people=people,
+                values=fields,
+                errors=errors,
+                error_field=fields_wrong[0] if fields_wrong else None,
+                status_code=400,
+            )
         meta = NewDocument(title=title, kind=kind, media_type="application/pdf")
         try:
             await issuance.issue(portal.caller, citizen, meta, form.file)
@@ -89,7 +103,9 @@ class IssuePages(Controller):
                 "The PDF must carry a valid signature from a trusted authority. Sign it with your agency's seal "
                 "and try again."
             )
-            return _page(portal, query=query, people=people, values=fields, errors=[message], status_code=422)
+            return _page(
+                portal, query=query, people=people, values=fields, errors=[message], file_error=message, status_code=422
+            )
         return portal.redirect(f"/agency/issue?issued={citizen}")
 
 
@@ -108,6 +124,8 @@ def _page(
     values: dict[str, str] | None = None,
     errors: list[str] | None = None,
     issued: str | None = None,
+    file_error: str | None = None,
+    error_field: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
     return portal.render(
@@ -118,5 +136,7 @@ def _page(
         values=values or {},
         errors=errors or [],
         issued=issued,
+        file_error=file_error,
+        error_field=error_field or ("file" if file_error else None),
         kinds=kind_names(portal.settings),
     )

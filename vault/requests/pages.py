@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
+from vault.accounts.directory import AccountDirectory
 from vault.core.clock import Clock
 from vault.core.errors import UnprocessableContent
 from vault.documents.pages import kind_names
@@ -52,6 +53,7 @@ class RequestPages(Controller):
         portal: NamedDependency[Portal],
         requests: NamedDependency[RequestService],
         documents: NamedDependency[DocumentService],
+        directory: NamedDependency[AccountDirectory],
     ) -> Response[Any]:
         """The requests the user received (citizen) or sent (officer), newest first."""
         if (refused := portal.refuse("citizen", "agency")) is not None:
@@ -60,8 +62,14 @@ class RequestPages(Controller):
         mine = []
         if portal.caller.has_role("citizen"):
             mine = (await documents.list_owned(portal.caller, None, 100)).items
+        citizens = await directory.people(portal.caller, [r.citizen for r in page.items])  # officers see names
         return portal.render(
-            "requests.html", page=page, documents=mine, statuses=status_names(), kinds=kind_names(portal.settings)
+            "requests.html",
+            page=page,
+            documents=mine,
+            citizens=citizens,
+            statuses=status_names(),
+            kinds=kind_names(portal.settings),
         )
 
     @get("/new", cache=False)
