@@ -109,7 +109,7 @@ def test_an_officer_and_a_citizen_with_the_keyboard_only(browser: Browser, porta
     officer.reload()
     tab_to(officer, "Read shared document 1")
     officer.keyboard.press("Enter")
-    expect(officer.get_by_role("heading", level=1)).to_have_text("Diploma 2020")
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Diploma 2020", timeout=30_000)  # verified first
     expect(officer.locator(".verdict")).to_contain_text("No signature")
     tab_to(officer, "Download")  # and the download is reachable too
     audit(officer, "keyboard officer reads")

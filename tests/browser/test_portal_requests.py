@@ -50,7 +50,11 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
     officer.get_by_role("button", name="Send the request").click()  # empty: every field is explained
     expect(officer.locator(".error-summary")).to_contain_text("Enter the citizen's user name.")
     audit(officer, "officer new request with errors")
-    officer.get_by_label("Citizen", exact=True).fill("alice")
+    officer.get_by_label("Find the citizen").fill("ali")  # the directory: people who have signed in
+    officer.get_by_role("button", name="Search").click()
+    audit(officer, "officer new request citizen found")
+    officer.get_by_role("link", name="Ask Alice Citizen").click()
+    expect(officer.get_by_label("Citizen", exact=True)).to_have_value("alice")
     officer.get_by_label("Tax assessment").check()
     officer.get_by_label("Purpose").fill("Income tax assessment 2025")
     officer.get_by_label("Legal basis").fill("Tax Code s. 93")
@@ -75,7 +79,7 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
     audit(officer, "officer requests answered")
 
     answered.get_by_role("link", name="Read shared document 1").click()
-    expect(officer.get_by_role("heading", level=1)).to_have_text("Tax return 2025")
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Tax return 2025", timeout=30_000)  # verified first
     verdict = officer.locator(".verdict").first
     expect(verdict).to_contain_text("Valid signature")
     expect(verdict.locator(".tag")).to_have_text("Valid")

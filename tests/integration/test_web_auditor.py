@@ -47,6 +47,7 @@ def test_the_log_filters_by_action_and_day_and_pages(client: TestClient[Litestar
     signed_in_auditor(client)
     everything = client.get("/auditor", headers=HTML)
     assert everything.status_code == 200
+    assert "script-src 'self'" in everything.headers["content-security-policy"]
     assert heading(everything) == "The audit log"
     assert seqs(everything.text)[:4] == [0, 1, 2, 3]
 

@@ -54,6 +54,7 @@ def test_the_officer_reads_a_shared_document_with_its_signatures_in_words(
 
     page = client.get(f"/agency/documents/{document_id}", headers=HTML)
     assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert heading(page) == "Seal certificate"
     assert "verdict--green" in page.text
     assert "Valid signature: the document is as it was signed, by a trusted signer." in page.text
@@ -83,6 +84,16 @@ def test_other_agencies_and_citizens_cannot_read_it(
     sign_in(client, "bob")
     assert client.get("/agency/documents", headers=HTML).status_code == 403
     assert client.get("/agency/issue", headers=HTML).status_code == 403
+
+
+def test_the_request_form_finds_the_citizen_in_the_directory(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    client.get("/api/v1/me", headers=as_user("alice"))  # alice has signed in: she is in the directory
+    sign_in(client, "olga")
+    found = client.get("/requests/new", params={"q": "Alice"}, headers=HTML)
+    assert 'href="/requests/new?q=Alice&amp;citizen=alice">Ask Alice Citizen' in found.text
+    picked = client.get("/requests/new", params={"q": "Alice", "citizen": "alice"}, headers=HTML)
+    assert 'id="citizen" name="citizen" type="text" value="alice"' in picked.text
+    assert "Nobody in the directory matches" in client.get("/requests/new", params={"q": "zz"}, headers=HTML).text
 
 
 def issue_form(client: TestClient[Litestar], query: str) -> str:

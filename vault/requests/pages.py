@@ -73,11 +73,18 @@ class RequestPages(Controller):
         )
 
     @get("/new", cache=False)
-    async def new_request(self, portal: NamedDependency[Portal]) -> Response[Any]:
-        """The officer's form: whom to ask, for what, why, on what legal basis, until when."""
+    async def new_request(
+        self, portal: NamedDependency[Portal], directory: NamedDependency[AccountDirectory]
+    ) -> Response[Any]:
+        """The officer's form: whom to ask (found in the directory with `q`), for what, why, on what legal basis,
+        until when."""
         if (refused := portal.refuse("agency")) is not None:
             return refused
-        return _form(portal, errors=[], status_code=200)
+        query = portal.request.query_params.get("q", "").strip()[:64]
+        found = (await directory.search(portal.caller, query)).items if query else []
+        people = [entry for entry in found if entry.type == "person"]
+        chosen = portal.request.query_params.get("citizen", "").strip()[:64]
+        return _form(portal, errors=[], status_code=200, query=query, people=people, citizen=chosen)
 
     @post("/", status_code=303)
     async def create(
@@ -144,11 +151,15 @@ def _missing(citizen: str, kinds: list[str], purpose: str, basis: str) -> list[s
     return errors
 
 
-def _form(portal: Portal, *, errors: list[str], status_code: int) -> Response[Any]:
+def _form(portal: Portal, *, errors: list[str], status_code: int, **found: Any) -> Response[Any]:
+    """The form; `found` is the directory search (`query`, `people`) and the `citizen` picked from it."""
     return portal.render(
         "request_new.html",
         status_code=status_code,
         errors=errors,
+        query=found.get("query", ""),
+        people=found.get("people", []),
+        citizen=found.get("citizen", ""),
         kinds=kind_names(portal.settings),
         request_days=REQUEST_DAYS,
     )
