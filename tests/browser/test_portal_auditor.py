@@ -96,3 +96,26 @@ def test_the_auditor_pages_are_not_for_citizens(browser: Browser, portal: LiveSe
     visitor.goto(portal.url + "/auditor/checkpoints")
     assert "/login" in visitor.url or "/dev-idp" in visitor.url  # off to sign in
     visitor.context.close()
+
+
+def test_the_auditor_and_officer_pages_raise_no_csp_violation(browser: Browser, portal: LiveServer) -> None:
+    """Under the real policy (no bypass), the auditor's and the officer's pages load without a CSP report."""
+    for user, paths in (
+        ("audrey", ("/auditor", "/auditor?action=auth.login", "/auditor/checkpoints")),
+        ("olga", ("/agency/documents", "/agency/issue?q=a", "/requests/new?q=a", "/requests")),
+    ):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(portal.url + "/login")
+        page.get_by_role("button", name=user).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
+        reports: list[str] = []
+        page.on("console", lambda m, seen=reports: seen.append(m.text) if "Content Security Policy" in m.text else None)
+        for path in paths:
+            answer = page.goto(portal.url + path)
+            assert answer is not None
+            assert answer.status == 200, path
+            page.wait_for_load_state("load")
+            assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")
+        assert reports == [], user
+        context.close()
