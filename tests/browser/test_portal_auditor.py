@@ -83,6 +83,12 @@ def test_an_auditor_filters_the_log_and_takes_proofs_home(
 
     page.get_by_role("link", name="Check the signatures on a PDF").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check the signatures on a PDF")
+    page.goto(portal.url + "/auditor/checkpoints?lang=fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Points de contrôle, preuves et export")
+    audit(page, "auditor checkpoints in French")
+    page.goto(portal.url + "/auditor")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Le journal d\u2019audit")
+    audit(page, "auditor log in French")
     page.context.close()
 
 

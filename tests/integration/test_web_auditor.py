@@ -52,7 +52,7 @@ def test_the_log_filters_by_action_and_day_and_pages(client: TestClient[Litestar
     assert seqs(everything.text)[:4] == [0, 1, 2, 3]
 
     logins = client.get("/auditor", params={"action": "auth.login"}, headers=HTML)
-    rows = re.findall(r"<code class=\"break-words\">([a-z_.]+)</code>", logins.text)
+    rows = re.findall(r'<td data-label="Action"><code>([a-z_.]+)</code>', logins.text)
     assert rows
     assert set(rows) == {"auth.login"}
     assert len(rows) == 8  # alice, bob, olga, audrey: each at the development provider and at the portal
@@ -118,7 +118,7 @@ def test_keeping_a_checkpoint_and_proving_consistency(client: TestClient[Litesta
     first = int(kept.headers["location"].rsplit("=", 1)[1])
     shown = client.get(kept.headers["location"], headers=HTML)
     assert f"A checkpoint of {first} entries is kept." in shown.text
-    assert f'<td class="table__numeric">{first}</td>' in shown.text  # in the kept list
+    assert f'class="table__numeric">{first}</td>' in shown.text  # in the kept list
 
     client.cookies.clear()
     sign_in(client, "bob")  # the log grows

@@ -67,6 +67,16 @@ def outcome_names() -> dict[str, str]:
     }
 
 
+def role_names() -> dict[str, str]:
+    """The roles an actor acts in, as a person reads them, in the current language."""
+    return {
+        "citizen": gettext_("Citizen"),
+        "agency": gettext_("Agency officer"),
+        "auditor": gettext_("Auditor"),
+        "admin": gettext_("Administrator"),
+    }
+
+
 class _Filters:
     """The log page's query: action, dates (inclusive) and where the page starts."""
 
@@ -162,6 +172,7 @@ class AuditPages(Controller):
             filters=filters,
             actions=sorted(a.value for a in AuditAction),
             outcomes=outcome_names(),
+            roles=role_names(),
             rows=rows,
             next_link=filters.link(rows[-1]["seq"] + 1) if more and rows else None,
             first_link=filters.link(0) if filters.start else None,
