@@ -155,3 +155,12 @@ def test_the_officer_issues_a_signed_pdf_to_a_citizen_picked_from_the_directory(
         "tax-office",
     )
     assert client.get(f"/api/v1/documents/{mine['id']}/content", headers=as_user("alice")).content == pdf
+
+
+def test_a_pdf_that_cannot_be_checked_is_said_so(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    document_id = shared_by_alice(client, as_user, b"%PDF-1.7\nnot really a PDF\n%%EOF\n")
+    sign_in(client, "olga")
+    page = client.get(f"/agency/documents/{document_id}", headers=HTML)
+    assert page.status_code == 200
+    assert "could not be checked here" in page.text
+    assert "verdict--" not in page.text

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from vault.core.errors import NotFound, UnprocessableContent
+from vault.core.errors import NotFound, PayloadTooLarge, UnprocessableContent
 from vault.documents.controllers import content_response
 from vault.documents.pages import kind_names
 from vault.documents.service import DocumentService
@@ -62,18 +62,20 @@ class AgencyDocumentPages(Controller):
             return refused
         document = await documents.get(portal.caller, document_id)
         results = None
+        unchecked = False
         if document.media_type == "application/pdf":
             try:
                 report = msgspec.to_builtins(await signatures.report_for_document(portal.caller, document_id))
                 results = verdicts(report)
-            except UnprocessableContent:
-                results = None
+            except (UnprocessableContent, PayloadTooLarge):  # unreadable, or too large to verify in memory
+                unchecked = True
         grant = await _grant_for(grants, portal, document_id)
         return portal.render(
             "agency_document.html",
             document=document,
             grant=grant,
             results=results,
+            unchecked=unchecked,
             kinds=kind_names(portal.settings),
             permissions=permission_names(),
         )
