@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -62,12 +63,27 @@ class DocumentPages(Controller):
     async def vault(
         self, portal: NamedDependency[Portal], documents: NamedDependency[DocumentService]
     ) -> Response[Any]:
-        """The citizen's documents, newest first, a page at a time."""
+        """The citizen's documents, newest first, a page at a time; searched by title and filtered by kind
+        (a GET form: the search is in the address, so it works without JavaScript and can be bookmarked)."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        cursor = portal.request.query_params.get("cursor")
-        page = await documents.list_owned(portal.caller, cursor, 20)
-        return portal.render("documents.html", page=page, kinds=kind_names(portal.settings))
+        params = portal.request.query_params
+        kinds = kind_names(portal.settings)
+        query = (params.get("q") or "").strip()[:200]
+        kind = params.get("kind") or ""
+        kind = kind if kind in kinds else ""
+        cursor = params.get("cursor") or None
+        page = await documents.list_owned(portal.caller, cursor, 20, title=query or None, kind=kind or None)
+        search = {k: v for k, v in (("q", query), ("kind", kind)) if v}
+        return portal.render(
+            "documents.html",
+            page=page,
+            kinds=kinds,
+            query=query,
+            kind=kind,
+            searched=bool(search),
+            next_query=urlencode({**search, "cursor": page.next_cursor}) if page.next_cursor else None,
+        )
 
     @get("/new", cache=False)
     async def upload_form(self, portal: NamedDependency[Portal]) -> Response[Any]:
