@@ -52,6 +52,7 @@ from vault.documents.controllers import DocumentController
 from vault.documents.pages import DocumentPages, DocumentSections
 from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
+from vault.erasure.pages import AccountPages
 from vault.erasure.service import AccountErasure
 from vault.grants.controllers import GrantController, SharedController
 from vault.grants.policy import GrantAccessPolicy
@@ -105,6 +106,7 @@ ROUTES: tuple[Any, ...] = (
 )
 # the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
 PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
+PAGES += (AccountPages,)  # citizen pages (portal-citizen)
 
 
 class VaultPlugin(InitPluginProtocol):

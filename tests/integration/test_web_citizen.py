@@ -3,19 +3,33 @@ preview, sharing with grants) and signing."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
+import auth
 from tests.integration.conftest import DevTokens
 from tests.integration.test_documents_api import upload
 from tests.support.portal import csrf_token, heading, sign_in
+from tests.support.vault_app import run_in_app
+from vault.app import services_of
+from vault.core.principal import Caller
+from vault.documents.archive import stream_archive
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 MINIMAL = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
 _ROW_TITLE = re.compile(r'<td class="break-words"><a href="/documents/[0-9a-f-]+">([^<]+)</a>')
+
+
+def padded_pdf(padding: bytes) -> bytes:
+    """A valid PDF carrying `padding` in a comment after its header."""
+    return MINIMAL[:9] + b"%" + padding.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n" + MINIMAL[9:]
 
 
 def listed(page_text: str) -> list[str]:
@@ -70,3 +84,104 @@ def test_the_vault_is_searched_by_title_and_filtered_by_kind_newest_first_and_pa
     assert listed(rest.text) == ["Paper 02", "Paper 01", "Paper 00"]
     assert heading(rest) == "Your documents"
     assert csrf_token(rest)
+
+
+def test_the_account_page_downloads_every_document_as_one_zip(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    alice = as_user("alice")
+    first = padded_pdf(os.urandom(300_000))
+    upload(client, alice, first, title="Diploma", media_type="application/pdf", kind="diploma")
+    upload(client, alice, MINIMAL, title="Diploma", media_type="application/pdf", kind="diploma")
+    upload(client, alice, b"notes", title="../../etc/passwd", media_type="text/plain")
+    upload(client, as_user("bob"), b"bob's", title="Bob's")
+    sign_in(client, "alice")
+    page = client.get("/account", headers=HTML)
+    assert page.status_code == 200
+    assert heading(page) == "Your account"
+    assert 'href="/account/archive"' in page.text
+
+    archive = client.get("/account/archive", headers=HTML)
+    assert archive.status_code == 200
+    assert archive.headers["content-type"] == "application/zip"
+    assert archive.headers["content-disposition"].startswith('attachment; filename="citizen-vault-')
+    assert "content-length" not in archive.headers  # streamed as it is made
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
+        assert zipped.testzip() is None
+        names = zipped.namelist()
+        assert names == ["_.._etc_passwd.txt", "Diploma.pdf", "Diploma (2).pdf"]  # newest first, no path escapes
+        assert zipped.read("Diploma (2).pdf") == first
+        assert zipped.read("Diploma.pdf") == MINIMAL
+
+    client.cookies.clear()
+    sign_in(client, "bob")
+    with zipfile.ZipFile(io.BytesIO(client.get("/account/archive", headers=HTML).content)) as zipped:
+        assert zipped.namelist() == ["Bob's.bin"]  # bob's archive holds bob's documents only
+
+
+def test_the_archive_streams_with_flat_memory(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    """The peak memory while streaming four 8 MiB documents is that of streaming one: nothing accumulates."""
+    alice = as_user("alice")
+    size = 8 * 1024 * 1024
+    caller = Caller(
+        subject=auth.DEMO_USERS["alice"].subject,
+        issuer=services_of(client.app).settings.resolved_issuer,
+        roles=frozenset({"citizen"}),
+    )
+
+    async def stream() -> tuple[int, int, int]:
+        total = biggest = 0
+        tracemalloc.start()
+        try:
+            async for chunk in stream_archive(services_of(client.app).documents, caller):
+                total += len(chunk)
+                biggest = max(biggest, len(chunk))
+            return total, biggest, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    upload(client, alice, os.urandom(size), title="Scan 0")
+    one_total, _, one_peak = run_in_app(client, stream)
+    for number in range(1, 4):
+        upload(client, alice, os.urandom(size), title=f"Scan {number}")
+    total, biggest, peak = run_in_app(client, stream)
+    assert one_total > size
+    assert total > 4 * size  # random bytes do not compress: everything went through
+    assert biggest <= 256 * 1024  # sent on in small pieces
+    assert peak < one_peak + 2 * 1024 * 1024, f"peak {peak} bytes for 32 MiB, {one_peak} for 8 MiB"
+    assert peak < 3 * size
+
+
+def test_erasing_the_account_needs_the_typed_confirmation_and_ends_the_session(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    doc = upload(client, as_user("alice"), b"x", title="Passport")
+    sign_in(client, "alice")
+    token = csrf_token(client.get("/account", headers=HTML))
+    assert client.post("/account/erase", data={"confirm": "erase my account"}, headers=HTML).status_code == 403
+
+    for typed in ("", "erase", "erase-my-account please"):
+        refused = client.post("/account/erase", data={"csrf_token": token, "confirm": typed}, headers=HTML)
+        assert refused.status_code == 400
+        assert "There is a problem" in refused.text
+        assert 'aria-describedby="confirm-error"' in refused.text
+    assert client.get(f"/documents/{doc['id']}", headers=HTML).status_code == 200  # nothing happened yet
+
+    erased = client.post("/account/erase", data={"csrf_token": token, "confirm": "  Erase my   ACCOUNT "}, headers=HTML)
+    assert erased.status_code == 200
+    assert heading(erased) == "Your account is erased"
+    assert "1 document was erased." in erased.text
+    assert "Max-Age=0" in erased.headers["set-cookie"] or 'vault-session=""' in erased.headers["set-cookie"]
+    assert client.get(f"/api/v1/documents/{doc['id']}", headers=as_user("alice")).status_code == 404
+    after = client.get("/account", headers=HTML, follow_redirects=False)
+    assert after.status_code == 303  # signed out: off to sign-in
+    assert after.headers["location"].startswith("/login")
+
+
+def test_the_confirmation_is_typed_in_the_page_language(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    upload(client, as_user("alice"), b"x")
+    sign_in(client, "alice")
+    french = {**HTML, "Accept-Language": "fr"}
+    page = client.get("/account", headers=french)
+    assert "effacer mon compte" in page.text
+    token = csrf_token(page)
+    erased = client.post("/account/erase", data={"csrf_token": token, "confirm": "effacer mon compte"}, headers=french)
+    assert erased.status_code == 200
