@@ -10,6 +10,7 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+import pypdf
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -185,3 +186,136 @@ def test_the_confirmation_is_typed_in_the_page_language(client: TestClient[Lites
     token = csrf_token(page)
     erased = client.post("/account/erase", data={"csrf_token": token, "confirm": "effacer mon compte"}, headers=french)
     assert erased.status_code == 200
+
+
+def document_page(client: TestClient[Litestar], document_id: str) -> str:
+    page = client.get(f"/documents/{document_id}", headers=HTML)
+    assert page.status_code == 200, page.text[:2000]
+    return page.text
+
+
+def test_a_pdf_page_shows_its_preview_frame_and_its_signatures_in_words(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    alice = as_user("alice")
+    doc = upload(client, alice, MINIMAL, title="Contract", media_type="application/pdf")
+    note = upload(client, alice, b"plain words", title="Notes", media_type="text/plain")
+    sign_in(client, "alice")
+
+    text = document_page(client, doc["id"])
+    assert f'<iframe class="preview" sandbox src="/documents/{doc["id"]}/preview"' in text
+    assert "This PDF has no signatures" in text
+    preview = client.get(f"/documents/{doc['id']}/preview", headers=HTML)
+    assert preview.status_code == 200
+    assert preview.content == MINIMAL
+    assert preview.headers["content-type"].startswith("application/pdf")
+    assert preview.headers["content-disposition"] == "inline"
+    policy = preview.headers["content-security-policy"]
+    assert "sandbox" in policy
+    assert "frame-ancestors 'self'" in policy
+    assert "script-src" not in policy  # default-src 'none': no script at all
+    assert "default-src 'none'" in policy
+    assert preview.headers["x-frame-options"] == "SAMEORIGIN"
+    # the portal's pages themselves stay unframeable
+    assert (
+        "frame-ancestors 'none'"
+        in client.get(f"/documents/{doc['id']}", headers=HTML).headers["content-security-policy"]
+    )
+
+    text = document_page(client, note["id"])
+    assert "<iframe" not in text  # no preview for what a browser might run or cannot show
+    assert 'id="signatures"' not in text
+    assert client.get(f"/documents/{note['id']}/preview", headers=HTML).status_code == 404
+    client.cookies.clear()
+    sign_in(client, "bob")
+    assert client.get(f"/documents/{doc['id']}/preview", headers=HTML).status_code == 404  # not bob's
+
+
+def test_a_citizen_signs_a_pdf_with_a_visible_stamp_from_its_page(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    doc = upload(client, as_user("alice"), MINIMAL, title="Contract", media_type="application/pdf")
+    sign_in(client, "alice")
+    assert f'href="/documents/{doc["id"]}/sign"' in document_page(client, doc["id"])
+    form = client.get(f"/documents/{doc['id']}/sign", headers=HTML)
+    assert heading(form) == "Sign this document"
+    assert 'value="B-B"' in form.text
+    assert 'value="B-LTA"' not in form.text  # no timestamp authority on the embedded defaults
+    token = csrf_token(form)
+    fields = {"csrf_token": token, "level": "B-B", "reason": "I agree", "stamp": "yes", "position": "bottom-right"}
+
+    too_far = client.post(f"/documents/{doc['id']}/sign", data={**fields, "page": "7"}, headers=HTML)
+    assert too_far.status_code == 422
+    assert "fewer pages than the page you chose" in too_far.text
+    not_a_number = client.post(f"/documents/{doc['id']}/sign", data={**fields, "page": "first"}, headers=HTML)
+    assert not_a_number.status_code == 422
+    assert "Enter the page number" in not_a_number.text
+
+    signed = client.post(f"/documents/{doc['id']}/sign", data={**fields, "page": "1"}, follow_redirects=False)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == f"/documents/{doc['id']}?signed=1#signatures"
+    text = client.get(signed.headers["location"], headers=HTML).text
+    assert "You signed the document." in text
+    assert "Signed by" in text
+    assert "This PDF has no signatures" not in text
+
+    pdf = client.get(f"/api/v1/documents/{doc['id']}/content", headers=as_user("alice")).content
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    widgets = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
+    stamps = [w for w in widgets if w.get("/FT") == "/Sig" or w.get("/Parent", {}).get("/FT") == "/Sig"]
+    assert [[round(float(v)) for v in w["/Rect"]] for w in stamps] == [[339, 36, 559, 106]]
+    assert stamps[0].get("/AP") is not None  # it has an appearance: it is visible
+
+
+def test_sharing_with_an_agency_and_a_person_picked_from_the_directory(
+    client: TestClient[Litestar], as_user: DevTokens
+) -> None:
+    doc = upload(client, as_user("alice"), MINIMAL, title="Payslip", media_type="application/pdf")
+    client.get("/api/v1/me", headers=as_user("olga"))  # they have signed in: the directory knows them
+    client.get("/api/v1/me", headers=as_user("bob"))
+    sign_in(client, "alice")
+    text = document_page(client, doc["id"])
+    assert "Nobody else may use this document." in text
+    assert f'href="/documents/{doc["id"]}/grants/new"' in text
+
+    empty = client.get(f"/documents/{doc['id']}/grants/new", headers=HTML)
+    assert heading(empty) == "Share with an agency or a person"
+    assert 'name="grantee"' not in empty.text
+    found = client.get(f"/documents/{doc['id']}/grants/new", params={"who": "tax"}, headers=HTML)
+    assert 'value="agency:tax-office"' in found.text
+    assert "alice" not in re.findall(r'name="grantee" value="([^"]+)"', found.text)
+    token = csrf_token(found)
+
+    nothing = client.post(f"/documents/{doc['id']}/grants", data={"csrf_token": token, "who": "tax"}, headers=HTML)
+    assert nothing.status_code == 422
+    assert "Find and choose who to share the document with." in nothing.text
+    assert "Choose what they may do with the document." in nothing.text
+    share = {"csrf_token": token, "who": "tax", "grantee": "agency:tax-office", "days": "30", "purpose": "Tax 2026"}
+    made = client.post(
+        f"/documents/{doc['id']}/grants", data={**share, "permissions": ["view", "download"]}, follow_redirects=False
+    )
+    assert made.status_code == 303
+    assert made.headers["location"] == f"/documents/{doc['id']}?shared=1#grants"
+    assert client.get(f"/api/v1/documents/{doc['id']}/content", headers=as_user("olga")).status_code == 200
+
+    bob = client.get(f"/documents/{doc['id']}/grants/new", params={"who": "Bob Cit"}, headers=HTML)
+    assert 'value="person:bob"' in bob.text
+    person = {**share, "grantee": "person:bob", "permissions": "view", "days": "7", "purpose": ""}
+    assert client.post(f"/documents/{doc['id']}/grants", data=person, follow_redirects=False).status_code == 303
+    unknown = {**share, "grantee": "person:nobody-at-all", "permissions": "view"}
+    refused = client.post(f"/documents/{doc['id']}/grants", data=unknown, headers=HTML)
+    assert refused.status_code == 422
+    assert "they are not known to the vault" in refused.text
+
+    text = document_page(client, doc["id"])
+    assert "Agency: tax-office" in text
+    assert "Bob Citizen" in text  # the person by name, not by subject
+    assert "Tax 2026" in text
+    revoke = re.findall(r'action="(/documents/[^"]+/grants/[^"]+/revoke)"', text)
+    assert len(revoke) == 2
+    gone = client.post(revoke[-1], data={"csrf_token": token}, follow_redirects=False)  # the oldest: the agency's
+    assert gone.status_code == 303
+    assert client.get(f"/api/v1/documents/{doc['id']}/content", headers=as_user("olga")).status_code == 404
+    assert "Withdrawn" in document_page(client, doc["id"])
+    assert client.post(revoke[0], data={}, headers=HTML).status_code == 403  # no CSRF token, nothing revoked
+    assert client.get(f"/api/v1/documents/{doc['id']}", headers=as_user("bob")).status_code == 200
