@@ -76,7 +76,7 @@ from vault.requests.service import RequestService
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.pages import VerifyController
-from vault.signatures.pages_document import SignPages, VerificationSection
+from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
 from vault.web.errors import with_error_pages
@@ -108,7 +108,7 @@ ROUTES: tuple[Any, ...] = (
 )
 # the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
 PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
-PAGES += (AccountPages, GrantPages, SignPages)  # citizen pages (portal-citizen)
+PAGES += (AccountPages, GrantPages, SignPages, SignatureReportPages)  # citizen pages (portal-citizen)
 
 
 class VaultPlugin(InitPluginProtocol):
@@ -261,7 +261,7 @@ class VaultPlugin(InitPluginProtocol):
             ),
             dev_idp=self.dev_idp,
             document_sections=DocumentSections(
-                LinkSection(links), GrantSection(grants, directory), VerificationSection(signatures)
+                LinkSection(links), GrantSection(grants, directory), VerificationSection()
             ),
             web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )

@@ -209,7 +209,10 @@ def test_a_pdf_page_shows_its_preview_frame_and_its_signatures_in_words(
     text = document_page(client, doc["id"])
     # Chromium shows no PDF in a frame with the sandbox attribute: the preview's CSP sandboxes it instead
     assert f'<iframe class="preview" src="/documents/{doc["id"]}/preview"' in text
-    assert "This PDF has no signatures" in text
+    assert f'href="/documents/{doc["id"]}/signatures"' in text  # checked on a page of its own: never waited for
+    report = client.get(f"/documents/{doc['id']}/signatures", headers=HTML)
+    assert heading(report) == "Signatures"
+    assert "This PDF has no signatures" in report.text
     preview = client.get(f"/documents/{doc['id']}/preview", headers=HTML)
     assert preview.status_code == 200
     assert preview.content == MINIMAL
@@ -234,6 +237,7 @@ def test_a_pdf_page_shows_its_preview_frame_and_its_signatures_in_words(
     text = document_page(client, note["id"])
     assert "<iframe" not in text  # no preview for what a browser might run or cannot show
     assert 'id="signatures"' not in text
+    assert client.get(f"/documents/{note['id']}/signatures", headers=HTML, follow_redirects=False).status_code == 303
     assert client.get(f"/documents/{note['id']}/preview", headers=HTML).status_code == 404
     client.cookies.clear()
     sign_in(client, "bob")
@@ -262,10 +266,11 @@ def test_a_citizen_signs_a_pdf_with_a_visible_stamp_from_its_page(
 
     signed = client.post(f"/documents/{doc['id']}/sign", data={**fields, "page": "1"}, follow_redirects=False)
     assert signed.status_code == 303
-    assert signed.headers["location"] == f"/documents/{doc['id']}?signed=1#signatures"
+    assert signed.headers["location"] == f"/documents/{doc['id']}/signatures?signed=1"
     text = client.get(signed.headers["location"], headers=HTML).text
     assert "You signed the document." in text
     assert "Signed by" in text
+    assert "Checked now, on version 2 of the document." in text
     assert "This PDF has no signatures" not in text
 
     pdf = client.get(f"/api/v1/documents/{doc['id']}/content", headers=as_user("alice")).content

@@ -145,11 +145,11 @@ class DocumentPages(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """A document: what it is, a preview, its versions, download, and the sections of other domains (share
-        links, grants, signatures); `?signed=1`, `?shared=1`, `?revoked=1` say what the action before did."""
+        links, grants, signatures); `?shared=1`, `?revoked=1` say what the action before did."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
         params = portal.request.query_params
-        notice = next((n for n in ("signed", "shared", "revoked") if params.get(n) == "1"), None)
+        notice = next((n for n in ("shared", "revoked") if params.get(n) == "1"), None)
         return await document_page(portal, documents, document_sections, document_id, notice=notice)
 
     @get("/{document_id:uuid}/download", cache=False)

@@ -23,7 +23,7 @@ from vault.web.i18n import N_, gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
-__all__ = ("STAMP_POSITIONS", "SignPages", "VerificationSection")
+__all__ = ("STAMP_POSITIONS", "SignPages", "SignatureReportPages", "VerificationSection")
 
 PDF = "application/pdf"
 # Where the stamp goes: 220 x 70 points, 36 points (half an inch) in from the edges of an A4 or US Letter page
@@ -49,23 +49,53 @@ def _levels(signatures: SignatureService) -> dict[str, str]:
 
 
 class VerificationSection:
-    """On a PDF's page: a verdict per signature, told in words (as on `/verify`)."""
-
-    def __init__(self, signatures: SignatureService) -> None:
-        self._signatures = signatures
+    """On a PDF's page: the way to its signatures told in words. The check itself is a page of its own
+    (`SignatureReportPages`): a verification can take seconds (the first one starts the verification workers),
+    and the document's page must not wait for it."""
 
     async def context(self, caller: Caller, document: DocumentRead) -> dict[str, Any]:
+        return {"signed_pdf": document.media_type == PDF}
+
+
+async def _verification(signatures: SignatureService, caller: Caller, document: DocumentRead) -> dict[str, Any]:
+    """The document's signatures told in words, or why they cannot be."""
+    if document.size > MAX_PDF_BYTES:
+        return {"too_large": True}
+    try:
+        report: dict[str, Any] = msgspec.to_builtins(await signatures.report_for_document(caller, document.id))
+    except UnprocessableContent:
+        return {"unreadable": True}
+    return {"results": verdicts(report), "notes": report.get("notes", [])}
+
+
+class SignatureReportPages(Controller):
+    """`/documents/{id}/signatures`: a PDF's signatures checked now, a verdict per signature in words."""
+
+    path = "/documents/{document_id:uuid}/signatures"
+    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
+    include_in_schema = False
+    dependencies = {"portal": Provide(provide_portal)}
+
+    @get("/", cache=False)
+    async def report(
+        self,
+        portal: NamedDependency[Portal],
+        documents: NamedDependency[DocumentService],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The verification report in words (`?signed=1`: right after the citizen signed)."""
+        if (refused := portal.refuse("citizen")) is not None:
+            return refused
+        document = await documents.get(portal.caller, document_id)
         if document.media_type != PDF:
-            return {"verification": None}
-        if document.size > MAX_PDF_BYTES:
-            return {"verification": {"too_large": True}}
-        try:
-            report: dict[str, Any] = msgspec.to_builtins(
-                await self._signatures.report_for_document(caller, document.id)
-            )
-        except UnprocessableContent:
-            return {"verification": {"unreadable": True}}
-        return {"verification": {"results": verdicts(report), "notes": report.get("notes", [])}}
+            return portal.redirect(f"/documents/{document_id}")
+        return portal.render(
+            "document_signatures.html",
+            document=document,
+            verification=await _verification(signatures, portal.caller, document),
+            signed=portal.request.query_params.get("signed") == "1",
+        )
 
 
 def _form(portal: Portal, signatures: SignatureService, document: DocumentRead, **extra: Any) -> dict[str, Any]:
@@ -152,4 +182,4 @@ class SignPages(Controller):
             context["error_fields"] = dict(errors)
             context["error_target"] = errors[0][0]
             return portal.render("sign.html", status_code=422, **context)
-        return portal.redirect(f"/documents/{document_id}?signed=1#signatures")
+        return portal.redirect(f"/documents/{document_id}/signatures?signed=1")
