@@ -241,7 +241,8 @@ def test_a_pdf_page_shows_its_preview_frame_and_its_signatures_in_words(
     assert client.get(f"/documents/{note['id']}/preview", headers=HTML).status_code == 404
     client.cookies.clear()
     sign_in(client, "bob")
-    assert client.get(f"/documents/{doc['id']}/preview", headers=HTML).status_code == 404  # not bob's
+    for path in ("preview", "signatures", "sign", "grants/new"):  # not bob's: like a document that does not exist
+        assert client.get(f"/documents/{doc['id']}/{path}", headers=HTML).status_code == 404, path
 
 
 def test_a_citizen_signs_a_pdf_with_a_visible_stamp_from_its_page(
