@@ -53,8 +53,10 @@ from vault.documents.controllers import DocumentController
 from vault.documents.pages import DocumentPages, DocumentSections
 from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
+from vault.erasure.pages import AccountPages
 from vault.erasure.service import AccountErasure
 from vault.grants.controllers import GrantController, SharedController
+from vault.grants.pages import GrantPages, GrantSection
 from vault.grants.pages_shared import AgencyDocumentPages
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
@@ -77,6 +79,7 @@ from vault.requests.service import RequestService
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.pages import VerifyController
+from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
 from vault.web.errors import with_error_pages
@@ -107,17 +110,9 @@ ROUTES: tuple[Any, ...] = (
     AdminController,
 )
 # the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
-PAGES: tuple[Any, ...] = (
-    DocumentPages,
-    LinkPages,
-    ShareLinkController,
-    AccessLogPage,
-    RequestPages,
-    VerifyController,
-    AuditPages,
-    AgencyDocumentPages,
-    IssuePages,
-)
+PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
+PAGES += (AccountPages, GrantPages, SignPages, SignatureReportPages)  # citizen pages (portal-citizen)
+PAGES += (AuditPages, AgencyDocumentPages, IssuePages)  # auditor and officer pages (portal-roles)
 
 
 class VaultPlugin(InitPluginProtocol):
@@ -241,6 +236,9 @@ class VaultPlugin(InitPluginProtocol):
         stack.callback(setup.backend.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
+        grants = GrantService(db, trail, self.clock)
+        directory = AccountDirectory(db)
+        signatures = SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url))
         return Services(
             settings=settings,
             clock=self.clock,
@@ -251,22 +249,24 @@ class VaultPlugin(InitPluginProtocol):
             audit=AuditService(events, db.sessions, actor_refs=trail.actor_ref),
             trail=trail,
             documents=documents,
-            grants=GrantService(db, trail, self.clock),
+            grants=grants,
             links=links,
             requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
             issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms, events),
-            signatures=SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url)),
+            signatures=signatures,
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
-            directory=AccountDirectory(db),
+            directory=directory,
             limiter=RateLimiter(db, self.clock),
             readiness=ReadinessProbe(
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
-            document_sections=DocumentSections(LinkSection(links)),
+            document_sections=DocumentSections(
+                LinkSection(links), GrantSection(grants, directory), VerificationSection()
+            ),
             web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )
 

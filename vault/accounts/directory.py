@@ -94,18 +94,19 @@ class AccountDirectory:
             items += [DirectoryEntry("person", str(handle), name) for handle, name in people]
         return DirectoryPage(items=items)
 
-    async def people(self, caller: Caller, subjects: list[str]) -> dict[str, DirectoryEntry]:
-        """The directory entries of the people with these subjects at the caller's identity provider, by subject
-        (to show a person's handle and name where an API answers their subject)."""
+    async def names(self, issuer: str, subjects: list[str]) -> dict[str, DirectoryEntry]:
+        """The directory entries of people known by subject (a grant names its grantee by subject)."""
         if not subjects:
             return {}
         async with self._db.transaction() as session:
             rows = await session.execute(
                 select(Account.subject, Account.handle, Account.display_name).where(
-                    Account.issuer == caller.issuer, Account.subject.in_(set(subjects)), Account.handle.is_not(None)
+                    Account.issuer == issuer, Account.subject.in_(subjects)
                 )
             )
-            return {subject: DirectoryEntry("person", str(handle), name) for subject, handle, name in rows}
+            return {
+                str(subject): DirectoryEntry("person", str(handle or subject), name) for subject, handle, name in rows
+            }
 
     @staticmethod
     async def person(repository: AccountRepository, issuer: str, who: str) -> Account:

@@ -62,11 +62,12 @@ class AgencyDocumentPages(Controller):
             return refused
         document = await documents.get(portal.caller, document_id)
         results = None
+        notes: list[str] = []
         unchecked = False
         if document.media_type == "application/pdf":
             try:
                 report = msgspec.to_builtins(await signatures.report_for_document(portal.caller, document_id))
-                results = verdicts(report)
+                results, notes = verdicts(report), report.get("notes", [])
             except (UnprocessableContent, PayloadTooLarge):  # unreadable, or too large to verify in memory
                 unchecked = True
         grant = await _grant_for(grants, portal, document_id)
@@ -75,6 +76,7 @@ class AgencyDocumentPages(Controller):
             document=document,
             grant=grant,
             results=results,
+            notes=notes,
             unchecked=unchecked,
             kinds=kind_names(portal.settings),
             permissions=permission_names(),

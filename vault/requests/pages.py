@@ -62,7 +62,7 @@ class RequestPages(Controller):
         mine = []
         if portal.caller.has_role("citizen"):
             mine = (await documents.list_owned(portal.caller, None, 100)).items
-        citizens = await directory.people(portal.caller, [r.citizen for r in page.items])  # officers see names
+        citizens = await directory.names(portal.caller.issuer, [r.citizen for r in page.items])  # officers see names
         return portal.render(
             "requests.html",
             page=page,

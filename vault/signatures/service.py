@@ -61,6 +61,11 @@ class SignatureService:
         self._verifier = verifier
         self._timestamping = timestamping
 
+    @property
+    def timestamping(self) -> bool:
+        """Whether this deployment has a timestamp authority (so the levels above B-B are available)."""
+        return self._timestamping
+
     async def sign(self, caller: Caller, document_id: uuid.UUID, options: SignOptions) -> SignedVersion:
         """Sign the current PDF version; the signed document becomes a new version (the original is kept)."""
         request = to_request(options, caller)
