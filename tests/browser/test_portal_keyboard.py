@@ -109,16 +109,19 @@ def test_an_officer_and_a_citizen_with_the_keyboard_only(browser: Browser, porta
     officer.reload()
     tab_to(officer, "Read shared document 1")
     officer.keyboard.press("Enter")
-    expect(officer.get_by_role("heading", level=1)).to_have_text("Diploma 2020", timeout=30_000)  # verified first
-    expect(officer.locator(".verdict")).to_contain_text("No signature")
-    tab_to(officer, "Download")  # and the download is reachable too
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Diploma 2020")
+    tab_to(officer, "Download")  # the download is reachable
     audit(officer, "keyboard officer reads")
+    tab_to(officer, "Check the signatures")
+    officer.keyboard.press("Enter")
+    expect(officer.locator(".verdict")).to_contain_text("No signature", timeout=30_000)
+    tab_to(officer, "Back to the document")
 
     # the check itself: with the portal's focus styles taken away, the same element shows no focus
     officer.add_style_tag(
         content="*:focus { outline: none !important; box-shadow: none !important; "
         "background: transparent !important; border-color: transparent !important; }"
     )
-    assert focused(officer)["name"].startswith("Download")
+    assert focused(officer)["name"].startswith("Back to the document")
     assert not focused(officer)["visible"]
     officer.context.close()

@@ -56,10 +56,14 @@ def test_the_officer_reads_a_shared_document_with_its_signatures_in_words(
     assert page.status_code == 200
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert heading(page) == "Seal certificate"
-    assert "verdict--green" in page.text
-    assert "Valid signature: the document is as it was signed, by a trusted signer." in page.text
-    assert "Tax Office Seal" in page.text
     assert "View, Download" in page.text
+    assert "verdict--" not in page.text  # the document's page never waits for a verification
+    assert f'href="/agency/documents/{document_id}/signatures"' in page.text
+    checked = client.get(f"/agency/documents/{document_id}/signatures", headers=HTML)
+    assert checked.status_code == 200
+    assert "verdict--green" in checked.text
+    assert "Valid signature: the document is as it was signed, by a trusted signer." in checked.text
+    assert "Tax Office Seal" in checked.text
     download = client.get(f"/agency/documents/{document_id}/download")
     assert download.status_code == 200
     assert download.content == pdf
@@ -80,6 +84,7 @@ def test_other_agencies_and_citizens_cannot_read_it(
     assert "Seal certificate" not in client.get("/agency/documents", headers=HTML).text
     assert client.get(f"/agency/documents/{document_id}", headers=HTML).status_code == 404
     assert client.get(f"/agency/documents/{document_id}/download", headers=HTML).status_code == 404
+    assert client.get(f"/agency/documents/{document_id}/signatures", headers=HTML).status_code == 404
     client.cookies.clear()
     sign_in(client, "bob")
     assert client.get("/agency/documents", headers=HTML).status_code == 403
@@ -160,7 +165,7 @@ def test_the_officer_issues_a_signed_pdf_to_a_citizen_picked_from_the_directory(
 def test_a_pdf_that_cannot_be_checked_is_said_so(client: TestClient[Litestar], as_user: DevTokens) -> None:
     document_id = shared_by_alice(client, as_user, b"%PDF-1.7\nnot really a PDF\n%%EOF\n")
     sign_in(client, "olga")
-    page = client.get(f"/agency/documents/{document_id}", headers=HTML)
+    page = client.get(f"/agency/documents/{document_id}/signatures", headers=HTML)
     assert page.status_code == 200
     assert "could not be checked here" in page.text
     assert "verdict--" not in page.text

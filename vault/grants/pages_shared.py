@@ -53,33 +53,45 @@ class AgencyDocumentPages(Controller):
         self,
         portal: NamedDependency[Portal],
         documents: NamedDependency[DocumentService],
-        signatures: NamedDependency[SignatureService],
         grants: NamedDependency[GrantService],
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        """A shared document: what it is, under which grant, and who signed it (verified now, in words)."""
+        """A shared document: what it is, under which grant; its signatures are one click away (the first
+        verification starts the verifier's workers: this page never waits for it)."""
+        if (refused := portal.refuse("agency")) is not None:
+            return refused
+        document = await documents.get(portal.caller, document_id)
+        grant = await _grant_for(grants, portal, document_id)
+        return portal.render(
+            "agency_document.html",
+            document=document,
+            grant=grant,
+            kinds=kind_names(portal.settings),
+            permissions=permission_names(),
+        )
+
+    @get("/{document_id:uuid}/signatures", cache=False)
+    async def signatures(
+        self,
+        portal: NamedDependency[Portal],
+        documents: NamedDependency[DocumentService],
+        signatures: NamedDependency[SignatureService],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The shared PDF's signatures, checked now and told in words."""
         if (refused := portal.refuse("agency")) is not None:
             return refused
         document = await documents.get(portal.caller, document_id)
         results = None
         notes: list[str] = []
         unchecked = False
-        if document.media_type == "application/pdf":
-            try:
-                report = msgspec.to_builtins(await signatures.report_for_document(portal.caller, document_id))
-                results, notes = verdicts(report), report.get("notes", [])
-            except (UnprocessableContent, PayloadTooLarge):  # unreadable, or too large to verify in memory
-                unchecked = True
-        grant = await _grant_for(grants, portal, document_id)
+        try:
+            report = msgspec.to_builtins(await signatures.report_for_document(portal.caller, document_id))
+            results, notes = verdicts(report), report.get("notes", [])
+        except (UnprocessableContent, PayloadTooLarge):  # not a PDF, unreadable, or too large to verify in memory
+            unchecked = True
         return portal.render(
-            "agency_document.html",
-            document=document,
-            grant=grant,
-            results=results,
-            notes=notes,
-            unchecked=unchecked,
-            kinds=kind_names(portal.settings),
-            permissions=permission_names(),
+            "agency_document_signatures.html", document=document, results=results, notes=notes, unchecked=unchecked
         )
 
     @get("/{document_id:uuid}/download", cache=False)
