@@ -89,6 +89,7 @@ class TcpProxy:
             self._call(self._cut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
