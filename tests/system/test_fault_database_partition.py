@@ -123,8 +123,8 @@ def test_partitioned_instance_answers_503_and_the_other_keeps_serving(
                         recovered_after = time.monotonic() - resumed
                         break
                     time.sleep(0.2)
-            print(f"FAULT database partition: the partitioned instance recovered {recovered_after} s after the link")
             assert recovered_after is not None
+            print(f"FAULT database partition: the partitioned instance recovered {recovered_after:.2f} s after")
 
             # nothing lost, nothing half-written: every document reads back on both, nothing else is listed
             for instance in (partitioned, healthy):
