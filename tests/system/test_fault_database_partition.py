@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -141,3 +142,73 @@ def test_partitioned_instance_answers_503_and_the_other_keeps_serving(
                 )
             verdict = vault_cli(deployment.env, "audit", "verify", str(tmp_path / "bundle.json"), "--key", key)
             assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+
+
+def test_crash_between_the_stored_object_and_the_commit_leaves_no_orphan_after_the_sweep(
+    tmp_path: Path, database: str, s3_server: S3Server, oidc_provider: OidcProvider
+) -> None:
+    """The upload's bytes are all in the store, the instance waits for its database to commit, and dies there
+    (SIGKILL: its own clean-up never runs). The client gets a 503 problem from nginx; the object that no version
+    refers to is removed by the sweep, which the other instance runs (once per deployment)."""
+    from tests.system.conftest import sql, store_contents
+
+    token = oidc_provider.token("citizen-a")
+    host, port = urlsplit(database).hostname or "127.0.0.1", urlsplit(database).port or 5432
+    storage_url = s3_server.url(f"orphan-{secrets.token_hex(4)}")
+    with tcp_proxy(host, port) as proxy:
+        shared = {
+            "VAULT_DATABASE_URL": database,
+            "VAULT_STORAGE_URL": storage_url,
+            "VAULT_KEY_PROVIDER": f"local:{tmp_path / 'keyring.json'}?create=true",
+            "VAULT_OIDC_ISSUER": oidc_provider.issuer,
+            "VAULT_OIDC_AUDIENCE": oidc_provider.audience,
+            "VAULT_SWEEP_INTERVAL_SECONDS": "2",
+            "VAULT_STALE_UPLOAD_SECONDS": "3",
+            "VAULT_RECONCILE_AFTER_SECONDS": "3",
+        }
+        per_instance = [{"VAULT_DATABASE_URL": _through(database, proxy.port)}, {}]
+        with cluster(tmp_path, shared, per_instance=per_instance) as deployment:
+            doomed, healthy = deployment.instances
+            with healthy.client() as http:
+                kept = _upload(http, token, b"kept").json()["id"]
+            killer = threading.Timer(2.0, doomed.kill)
+
+            def body():  # type: ignore[no-untyped-def]
+                for _ in range(8):
+                    yield os.urandom(1024 * 1024)
+                # every byte handed over: the object is completed, then the commit waits for the (paused) database
+                proxy.cut_and_pause()
+                killer.start()
+
+            with deployment.client(timeout=120) as http:
+                for _ in range(4):  # round robin: after an answer from the healthy one, the doomed one is next
+                    if http.get("/health").headers["X-Upstream"] == f"127.0.0.1:{healthy.port}":
+                        break
+                started = time.monotonic()
+                cut = http.post(DOCS, content=body(), headers={**bearer(token), "Content-Type": "text/plain",
+                                                               "X-Document-Title": "cut"})  # fmt: skip
+                answered_after = time.monotonic() - started
+            killer.join()
+            assert cut.headers["X-Upstream"] == f"127.0.0.1:{doomed.port}"
+            body_problem = problem(cut, 503)
+            committed = set(sql(database, "SELECT object_key FROM document_versions").split())
+            objects, incomplete = store_contents(storage_url)
+            orphans = set(objects) - committed
+            assert sql(database, "SELECT count(*) FROM documents") == "1"
+            cleaned_after = None
+            swept = time.monotonic()
+            while time.monotonic() - swept < 60:
+                objects, incomplete = store_contents(storage_url)
+                if set(objects) == committed and not incomplete:
+                    cleaned_after = time.monotonic() - swept
+                    break
+                time.sleep(0.5)
+            with healthy.client() as http:
+                listing = http.get(DOCS, headers=bearer(token)).json()["items"]
+            assert [d["id"] for d in listing] == [kept]
+    assert cleaned_after is not None
+    print(
+        f"\nFAULT crash between the stored object and the commit: {body_problem['type'].rsplit('/', 1)[1]} 503 after"
+        f" {answered_after:.2f} s; left: {len(orphans)} orphaned object(s), {len(incomplete)} incomplete; the bucket"
+        f" held exactly the committed objects {cleaned_after:.2f} s later"
+    )
