@@ -6,6 +6,7 @@ Only processes this module started are ever signalled (by their process group id
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -19,10 +20,12 @@ from typing import Any
 
 import httpx
 
+import storage
+from tests.services import postgres
 from tests.services._proc import ServiceProcess, free_port, wait_for_http
 from tests.services.nginx import NginxBalancer, start_balancer
 
-__all__ = ("Cluster", "Instance", "bearer", "cluster", "problem", "vault_cli")
+__all__ = ("Cluster", "Instance", "bearer", "cluster", "problem", "sql", "store_contents", "vault_cli")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,3 +178,29 @@ def problem(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     assert body["title"]
     assert body["detail"]
     return body
+
+
+def sql(database_url: str, query: str) -> str:
+    """One value from PostgreSQL (psql, outside any instance)."""
+    name = database_url.rsplit("/", 1)[1]
+    result = subprocess.run(
+        ["psql", "-h", postgres.PG_HOST, "-p", postgres.PG_PORT, "-d", name, "-tAc", query],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def store_contents(storage_url: str) -> tuple[list[str], list[str]]:
+    """(object keys, incomplete multipart uploads) in the deployment's bucket, read with the storage library."""
+
+    async def look() -> tuple[list[str], list[str]]:
+        store = storage.store_from_url(storage_url)
+        try:
+            keys = [info.key async for info in store.list_objects("")]
+            return keys, await store.incomplete_uploads()
+        finally:
+            await store.close()
+
+    return asyncio.run(look())

@@ -18,7 +18,7 @@ import pytest
 
 from tests.services.oidc_provider import OidcProvider
 from tests.services.seaweedfs import S3Server
-from tests.support.cluster import Instance, bearer, cluster, problem, vault_cli
+from tests.support.cluster import Instance, bearer, cluster, problem, sql, store_contents, vault_cli
 from tests.support.tcp_proxy import tcp_proxy
 
 pytestmark = pytest.mark.system
@@ -150,7 +150,6 @@ def test_crash_between_the_stored_object_and_the_commit_leaves_no_orphan_after_t
     """The upload's bytes are all in the store, the instance waits for its database to commit, and dies there
     (SIGKILL: its own clean-up never runs). The client gets a 503 problem from nginx; the object that no version
     refers to is removed by the sweep, which the other instance runs (once per deployment)."""
-    from tests.system.conftest import sql, store_contents
 
     token = oidc_provider.token("citizen-a")
     host, port = urlsplit(database).hostname or "127.0.0.1", urlsplit(database).port or 5432

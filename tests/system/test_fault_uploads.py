@@ -16,8 +16,7 @@ import pytest
 
 from tests.services.oidc_provider import OidcProvider
 from tests.services.seaweedfs import S3Server
-from tests.support.cluster import Cluster, bearer, cluster, problem
-from tests.system.conftest import sql, store_contents
+from tests.support.cluster import Cluster, bearer, cluster, problem, sql, store_contents
 
 pytestmark = pytest.mark.system
 DOCS = "/api/v1/documents"

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import postgres
 from tests.services.oidc_provider import OidcProvider
 from tests.services.seaweedfs import S3Server
 from tests.support.api import later
@@ -23,15 +22,6 @@ from tests.support.cluster import Cluster, bearer, cluster, vault_cli
 
 pytestmark = pytest.mark.system
 DOCS = "/api/v1/documents"
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    name = postgres.create_database()
-    try:
-        yield postgres.database_url(name)
-    finally:
-        postgres.drop_database(name)
 
 
 @pytest.fixture
