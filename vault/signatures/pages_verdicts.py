@@ -12,7 +12,6 @@ __all__ = ("SignatureVerdict", "etsi_sentence", "verdicts")
 Colour = Literal["green", "amber", "red"]
 
 
-
 @dataclass(frozen=True)
 class SignatureVerdict:
     """One signature, for a person.
@@ -56,25 +55,38 @@ def _common_name(dn: str | None) -> str | None:
     return dn
 
 
+_COLOURS: dict[str, Colour] = {"passed": "green", "failed": "red", "indeterminate": "amber"}
+
+
 def _colour(sig: dict[str, Any]) -> Colour:
+    """The report's one verdict (passed, failed, cannot tell yet) as a colour; pyHanko's bottom line alone is never
+    enough for green (it passes a signature whose revocation was never checked)."""
+    if (verdict := sig.get("verdict")) in _COLOURS:
+        return _COLOURS[verdict]
     ades = sig.get("ades") or {}
     if not sig.get("intact") or not sig.get("valid") or sig.get("revoked") or ades.get("indication") == "FAILED":
         return "red"
-    return "green" if sig.get("bottom_line") else "amber"
+    return "amber"  # a report without the one verdict cannot say more
 
 
 def _headline(colour: Colour, sig: dict[str, Any]) -> str:
     if colour == "green":
         return gettext_("Valid signature: the document is as it was signed, by a trusted signer.")
     if colour == "red":
-        if not sig.get("intact"):
-            return gettext_("Not valid: the document was changed after it was signed.")
-        if sig.get("revoked"):
-            return gettext_("Not valid: the signer's certificate was revoked.")
-        return gettext_("Not valid: the signature does not check out.")
+        return _why_not_valid(sig)
     if not sig.get("trusted"):
         return gettext_("Intact, but the signer cannot be confirmed: the certificate is not from a trusted authority.")
+    if sig.get("revocation") == "unknown":
+        return gettext_("Intact, from a trusted authority, but whether the certificate was revoked is not known.")
     return gettext_("Intact, but the signature cannot be fully confirmed.")
+
+
+def _why_not_valid(sig: dict[str, Any]) -> str:
+    if not sig.get("intact"):
+        return gettext_("Not valid: the document was changed after it was signed.")
+    if sig.get("revoked") or sig.get("revocation") == "revoked":
+        return gettext_("Not valid: the signer's certificate was revoked.")
+    return gettext_("Not valid: the signature does not check out.")
 
 
 _SUB_INDICATIONS = {
@@ -88,6 +100,9 @@ _SUB_INDICATIONS = {
     "TRY_LATER": N_("information about revocation is not available yet; try again later."),
     "REVOCATION_OUT_OF_BOUNDS_NO_POE": N_("the certificate was revoked and nothing proves the signature came first."),
     "REVOKED_NO_POE": N_("the certificate was revoked and nothing proves the signature came first."),
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE": N_(
+        "the chain of certificates could not be fully checked (for example, revocation information is missing)."
+    ),
     "CHAIN_CONSTRAINTS_FAILURE": N_("the chain of certificates does not meet the validation rules."),
     "CRYPTO_CONSTRAINTS_FAILURE": N_("the signature uses cryptography that is no longer considered safe."),
     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": N_("the signature uses cryptography that is no longer considered safe."),
@@ -108,16 +123,18 @@ def etsi_sentence(ades: dict[str, Any] | None) -> str:
         return gettext_("The European standard validation (ETSI EN 319 102-1) does not apply to this entry.")
     indication = ades.get("indication")
     reason = _SUB_INDICATIONS.get(ades.get("subindication") or "")
-    why = gettext_(reason) if reason else gettext_("the reason code is {code}.").format(
-        code=ades.get("subindication") or "-"
+    why = (
+        gettext_(reason)
+        if reason
+        else gettext_("the reason code is {code}.").format(code=ades.get("subindication") or "-")
     )
     if indication == "PASSED":
         return gettext_("Under the European standard (ETSI EN 319 102-1) the signature passes: it is valid.")
     if indication == "FAILED":
         return gettext_("Under the European standard (ETSI EN 319 102-1) the signature fails: {why}").format(why=why)
-    return gettext_(
-        "Under the European standard (ETSI EN 319 102-1) no final answer can be given yet: {why}"
-    ).format(why=why)
+    return gettext_("Under the European standard (ETSI EN 319 102-1) no final answer can be given yet: {why}").format(
+        why=why
+    )
 
 
 def _time_sentence(sig: dict[str, Any]) -> tuple[bool, str]:
