@@ -3,6 +3,8 @@ through the npm oidc-provider (its login and consent pages, then RP-initiated lo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
@@ -11,6 +13,7 @@ from tests.services.oidc_provider import OidcProvider
 from tests.support.vault_app import LiveServer
 
 COOKIE = "vault-session"
+MINIMAL = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
 
 
 def session_cookie(page: Page) -> dict[str, object]:
@@ -132,3 +135,49 @@ def test_pages_raise_no_csp_violation(browser: Browser, portal: LiveServer) -> N
         assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # CSS applied
     assert reports == []
     context.close()
+
+
+def _sign_in_at_the_provider(page: Page, portal: LiveServer, provider: OidcProvider, login: str) -> None:
+    page.goto(portal.url + "/")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{provider.issuer}/**")
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]").click()  # consent
+    page.wait_for_url(portal.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {login}")
+
+
+def test_each_role_works_through_the_npm_oidc_provider(
+    browser: Browser, oidc_portal: LiveServer, oidc_provider: OidcProvider, audit: Auditor
+) -> None:
+    """The citizen uploads and shares by link, the officer and the auditor reach their pages: roles and agency
+    come from the external provider's access token, not from the development provider."""
+    citizen = audit.watch(new_context(browser).new_page())
+    _sign_in_at_the_provider(citizen, oidc_portal, oidc_provider, "citizen-b")
+    citizen.goto(oidc_portal.url + "/documents/new")
+    citizen.get_by_label("Title").fill("Residence permit")
+    citizen.get_by_label("Kind").select_option("residence-permit")
+    pdf = {"name": "permit.pdf", "mimeType": "application/pdf", "buffer": MINIMAL}
+    citizen.get_by_label("File").set_input_files(files=[pdf])
+    citizen.get_by_role("button", name="Upload", exact=True).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text("Residence permit")
+    citizen.get_by_role("button", name="Create the link").click()
+    assert "/s/" in citizen.get_by_label("Share link").input_value()
+    audit(citizen, "oidc-provider citizen document with a link")
+
+    officer = audit.watch(new_context(browser).new_page())
+    _sign_in_at_the_provider(officer, oidc_portal, oidc_provider, "agency-x")
+    officer.goto(oidc_portal.url + "/agency/documents")
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Documents shared with your agency")
+    audit(officer, "oidc-provider officer shared documents")
+
+    auditor = audit.watch(new_context(browser).new_page())
+    _sign_in_at_the_provider(auditor, oidc_portal, oidc_provider, "auditor")
+    auditor.goto(oidc_portal.url + "/auditor")
+    expect(auditor.get_by_role("heading", level=1)).to_have_text("The audit log")
+    expect(auditor.locator("main")).to_contain_text("document.upload")
+    audit(auditor, "oidc-provider auditor log")
+    for page in (citizen, officer, auditor):
+        page.context.close()
