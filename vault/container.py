@@ -59,6 +59,7 @@ class Services:
     limiter: RateLimiter
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
+    dev_pki: signing.DevPkiResponders | None
     document_sections: DocumentSections
     web: WebServices
 

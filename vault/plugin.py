@@ -140,6 +140,10 @@ class VaultPlugin(InitPluginProtocol):
             *web_route_handlers(),
         ]
         app_config.template_config = template_config()
+        if self.settings.env == "development":  # never in production: the CA keys of the development PKI
+            from vault.signatures.devpki import dev_pki_router
+
+            app_config.route_handlers.append(dev_pki_router())
         if self.dev_idp is not None:
             from vault.http.dev_idp import dev_idp_router
 
@@ -228,6 +232,8 @@ class VaultPlugin(InitPluginProtocol):
         stack.callback(setup.backend.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
+        stack.push_async_callback(setup.engine.aclose)
+        stack.push_async_callback(setup.seals.aclose)
         return Services(
             settings=settings,
             clock=self.clock,
@@ -241,9 +247,17 @@ class VaultPlugin(InitPluginProtocol):
             grants=GrantService(db, trail, self.clock),
             links=links,
             requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
-            issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
+            issuance=IssuanceService(documents, setup.verifier, setup.seals, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms, events),
-            signatures=SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url)),
+            signatures=SignatureService(
+                documents,
+                setup.verifier,
+                identity=setup.identity,
+                seals=setup.seals,
+                db=db,
+                trail=trail,
+                timestamping=setup.tsa_url is not None,
+            ),
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
@@ -253,6 +267,7 @@ class VaultPlugin(InitPluginProtocol):
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
+            dev_pki=setup.dev_pki,
             document_sections=DocumentSections(LinkSection(links)),
             web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )
