@@ -163,8 +163,12 @@ def upload_pdf(client: TestClient[Litestar], headers: dict[str, str], pdf: bytes
     response = client.post(
         DOCS,
         content=pdf,
-        headers={**headers, "Content-Type": "application/pdf", "X-Document-Title": "Tax clearance",
-                 "X-Document-Kind": "tax-clearance"},
+        headers={
+            **headers,
+            "Content-Type": "application/pdf",
+            "X-Document-Title": "Tax clearance",
+            "X-Document-Kind": "tax-clearance",
+        },
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])

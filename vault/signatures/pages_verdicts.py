@@ -12,7 +12,6 @@ __all__ = ("SignatureVerdict", "etsi_sentence", "verdicts")
 Colour = Literal["green", "amber", "red"]
 
 
-
 @dataclass(frozen=True)
 class SignatureVerdict:
     """One signature, for a person.
@@ -108,16 +107,18 @@ def etsi_sentence(ades: dict[str, Any] | None) -> str:
         return gettext_("The European standard validation (ETSI EN 319 102-1) does not apply to this entry.")
     indication = ades.get("indication")
     reason = _SUB_INDICATIONS.get(ades.get("subindication") or "")
-    why = gettext_(reason) if reason else gettext_("the reason code is {code}.").format(
-        code=ades.get("subindication") or "-"
+    why = (
+        gettext_(reason)
+        if reason
+        else gettext_("the reason code is {code}.").format(code=ades.get("subindication") or "-")
     )
     if indication == "PASSED":
         return gettext_("Under the European standard (ETSI EN 319 102-1) the signature passes: it is valid.")
     if indication == "FAILED":
         return gettext_("Under the European standard (ETSI EN 319 102-1) the signature fails: {why}").format(why=why)
-    return gettext_(
-        "Under the European standard (ETSI EN 319 102-1) no final answer can be given yet: {why}"
-    ).format(why=why)
+    return gettext_("Under the European standard (ETSI EN 319 102-1) no final answer can be given yet: {why}").format(
+        why=why
+    )
 
 
 def _time_sentence(sig: dict[str, Any]) -> tuple[bool, str]:
