@@ -132,6 +132,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # the log as C2SP tlog-tiles: checkpoint and hash tiles public, entry bundles for auditors (a bad path: 404)
     ("GET", "/audit/checkpoint"): everyone(200),
     ("GET", "/audit/tile/{path:path}"): everyone(404),
+    # the development PKI (development mode only): public like any CA's repository (an unknown path: 404)
+    ("GET", "/dev-pki/{path:path}"): everyone(404),
+    ("POST", "/dev-pki/{path:path}"): everyone(404),
     ("GET", "/audit/tile/entries/{path:path}"): Rule((401, 403, 403, 403, 403, 404)),
     ("GET", "/metrics"): everyone(200),
     # grants
@@ -232,7 +235,10 @@ def signed_pdf(agency_pki: signing.DevPki) -> bytes:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
-    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+    # both agencies may issue the matrix's PDF: its seal is registered for each
+    seal = f"{agency_pki.seal_key_path},{agency_pki.seal_cert_path},{agency_pki.issuing_cert_path}"
+    seals = f"tax-office={seal};city-registry={seal}"
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path), agency_seals=seals)
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from typing import Any
 from asn1crypto import tsp
 from litestar import Request, Response, Router, route
 from litestar.di import NamedDependency
+from litestar.exceptions import MethodNotAllowedException
 from litestar.params import FromPath
 from pyhanko.sign.timestamps import TimeStamper
 
 import signing
-from vault.core.errors import NotFound
+from vault.core.errors import NotFound, PayloadTooLarge
 from vault.http.security import PUBLIC
 
 __all__ = ("DEV_PKI_PATH", "InProcessTimeStamper", "dev_pki_router")
@@ -52,6 +53,11 @@ def dev_pki_router() -> Router:
             raise NotFound("this deployment has no development PKI")
         body = await request.body() if request.method == "POST" else b""
         answer = await asyncio.to_thread(dev_pki.answer, request.method, path, body)
+        if answer.status >= 400:  # errors are problem details like everywhere else
+            detail = answer.body.decode(errors="replace")
+            if answer.status == 405:
+                raise MethodNotAllowedException(detail)
+            raise PayloadTooLarge(detail) if answer.status == 413 else NotFound(detail)
         return Response(
             answer.body,
             status_code=answer.status,
