@@ -26,6 +26,7 @@ from vault.issuance.service import IssuanceService
 from vault.links.service import LinkService
 from vault.requests.service import RequestService
 from vault.settings import Settings
+from vault.signatures.evidence import EvidenceService
 from vault.signatures.service import SignatureService
 from vault.web.wiring import WebServices
 
@@ -52,6 +53,7 @@ class Services:
     issuance: IssuanceService
     access_log: AccessLogService
     signatures: SignatureService
+    evidence: EvidenceService
     verifier: signing.VerificationPool
     erasure: AccountErasure
     legal_holds: LegalHoldService

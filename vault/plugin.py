@@ -73,6 +73,7 @@ from vault.requests.pages import RequestPages
 from vault.requests.service import RequestService
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
+from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
@@ -258,6 +259,7 @@ class VaultPlugin(InitPluginProtocol):
                 trail=trail,
                 timestamping=setup.tsa_url is not None,
             ),
+            evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),

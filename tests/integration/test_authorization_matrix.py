@@ -190,6 +190,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/citizens/{subject:str}/documents"): Rule((401, 403, 403, 201, 201, 403), issued_pdf),
     # access log
     ("GET", "/api/v1/me/access-log"): Rule(CITIZENS),
+    ("GET", "/api/v1/me/access-log/{seq:int}/receipt"): Rule((401, 200, 404, 403, 403, 403)),
+    ("GET", "/api/v1/documents/{document_id:uuid}/signatures/{version:int}/evidence"): Rule(
+        (401, 404, 404, 404, 404, 403)
+    ),
     # the development identity provider (public by necessity; refused in production)
     ("GET", "/dev-idp/.well-known/openid-configuration"): everyone(200),
     ("GET", "/dev-idp/jwks"): everyone(200),
@@ -271,6 +275,8 @@ def world(client: TestClient[Litestar], as_user: DevTokens, signed_pdf: bytes) -
         "path": "no-such-viewer",
         "file_path": "swagger-ui.css",
         "queue_id": "1",
+        "version": "1",  # an upload: no evidence (404) for whoever may see the document
+        "seq": str(client.get("/api/v1/me/access-log", headers=alice).json()["items"][-1]["seq"]),
     }
     return World(params, document_id, signed_pdf)
 
