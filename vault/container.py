@@ -27,6 +27,7 @@ from vault.links.service import LinkService
 from vault.requests.service import RequestService
 from vault.settings import Settings
 from vault.signatures.evidence import EvidenceService
+from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import SignatureService
 from vault.web.wiring import WebServices
 
@@ -54,6 +55,7 @@ class Services:
     access_log: AccessLogService
     signatures: SignatureService
     evidence: EvidenceService
+    archival: ArchivalRenewal
     verifier: signing.VerificationPool
     erasure: AccountErasure
     legal_holds: LegalHoldService

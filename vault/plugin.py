@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +48,7 @@ from vault.core.deployment import SettingsDisagree, agree_on
 from vault.core.errors import IntegrityFailure, UpstreamUnavailable
 from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
+from vault.documents.archival import ArchivalStore
 from vault.documents.content import ContentVault
 from vault.documents.controllers import DocumentController
 from vault.documents.pages import DocumentPages, DocumentSections
@@ -75,6 +77,7 @@ from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
+from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
 from vault.web.errors import with_error_pages
@@ -260,6 +263,13 @@ class VaultPlugin(InitPluginProtocol):
                 timestamping=setup.tsa_url is not None,
             ),
             evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
+            archival=ArchivalRenewal(
+                ArchivalStore(db, content, keys, trail, self.clock),
+                setup.engine,
+                margin=timedelta(days=settings.lta_renewal_margin_days),
+                clock=self.clock,
+                max_bytes=MAX_PDF_BYTES,
+            ),
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
