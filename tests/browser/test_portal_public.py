@@ -61,7 +61,7 @@ def test_a_visitor_checks_a_signed_pdf(browser: Browser, portal: LiveServer, aud
     expect(page.get_by_role("heading", name="Results for contract.pdf")).to_be_visible()
     verdict = page.locator(".verdict").first
     expect(verdict.locator(".tag")).to_have_text("Valid")
-    expect(verdict).to_contain_text("Development Seal")
+    expect(verdict).to_contain_text("Alice Citizen")  # a citizen signs in her own name
     expect(verdict).to_contain_text("Nothing has changed since it was signed.")
     audit(page, "verify result valid")
 
