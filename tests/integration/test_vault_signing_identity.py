@@ -124,6 +124,7 @@ def test_a_citizens_b_lt_signature_names_her_and_is_logged(tmp_path: Path, datab
         (sig,) = report["signatures"]
         assert (sig["intact"], sig["valid"], sig["trusted"]) == (True, True, True), sig
         assert sig["pades_level"] == "B-LT", sig
+        assert (sig["verdict"], sig["ades"]["indication"]) == ("passed", "PASSED"), sig  # our verdict and ETSI's
         assert sig["timestamp"] is not None
 
         certificates = [_signer_certificate(pdf) for pdf in (first, second)]
