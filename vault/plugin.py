@@ -233,7 +233,7 @@ class VaultPlugin(InitPluginProtocol):
             max_password_failures=settings.link_password_attempts,
         )
         setup = await asyncio.to_thread(build_signing, settings)
-        stack.callback(setup.backend.close)
+        stack.callback(setup.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
         stack.push_async_callback(setup.engine.aclose)

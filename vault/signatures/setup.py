@@ -101,6 +101,7 @@ class SigningSetup:
         seals: The agencies' seals.
         dev_pki: The development PKI's responders (development mode only), served under `/dev-pki/`.
         tsa_url: The timestamp authority (`None`: none; signatures are B-B).
+        identity_ca_key: The identity CA's key (an HSM session to close, when it is in one).
     """
 
     service: signing.PdfSigningService
@@ -111,6 +112,14 @@ class SigningSetup:
     seals: AgencySealBook
     dev_pki: signing.DevPkiResponders | None
     tsa_url: str | None
+    identity_ca_key: signing.CaKey | None = None
+
+    def close(self) -> None:
+        """Close the seal's signer back end and the identity CA's HSM session (if any)."""
+        self.backend.close()
+        close_ca = getattr(self.identity_ca_key, "close", None)
+        if callable(close_ca):
+            close_ca()
 
 
 def build_signing(settings: Settings) -> SigningSetup:
@@ -173,4 +182,5 @@ def build_signing(settings: Settings) -> SigningSetup:
         seals=seals,
         dev_pki=responders,
         tsa_url=tsa_url,
+        identity_ca_key=ca.key if ca is not None else None,
     )
