@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 
+from cryptography import x509
+
 import signing
-from vault.accounts.trail import AuditTrail
+from vault.accounts.trail import AuditTrail, Detail
 from vault.audit.actions import AuditAction, Outcome
 from vault.core.database import Database
 from vault.core.errors import BadRequest, Conflict, Forbidden, UnprocessableContent
@@ -110,7 +113,7 @@ class SignatureService:
         )
         if media_type != "application/pdf":
             raise UnprocessableContent("only PDF documents can be signed")
-        details: dict[str, str | None] = {}
+        details: dict[str, Detail] = {}
         try:
             if sealing:
                 assert caller.agency is not None
@@ -128,27 +131,32 @@ class SignatureService:
 
     async def _sign_as_person(
         self, caller: Caller, document_id: uuid.UUID, pdf: bytes, request: signing.SignRequest
-    ) -> tuple[bytes, dict[str, str | None]]:
+    ) -> tuple[bytes, dict[str, Detail]]:
         assert self._identity is not None
         identity = verified_identity(caller)
-        result = await self._identity.sign(pdf, identity, request)
-        details: dict[str, str | None] = {
-            "certificate_sha256": result.certificate_sha256,
-            "not_before": result.not_before.isoformat(),
-            "not_after": result.not_after.isoformat(),
-            "acr": identity.acr,
-        }
-        # the certificate is logged before the document is stored: an issued certificate is never unlogged
-        async with self._db.transaction() as session:
-            event = await self._trail.event(
-                session,
-                AuditAction.CERTIFICATE_ISSUE,
-                Outcome.SUCCESS,
-                caller,
-                document_id=document_id,
-                details={**details, "timestamp": result.timestamp.isoformat()},
-            )
-            await self._trail.record(session, event)
+
+        async def log_certificate(der: bytes) -> None:
+            # logged before its key signs anything: the identity CA issues nothing the log does not show
+            cert = x509.load_der_x509_certificate(der)
+            details: dict[str, Detail] = {
+                "certificate_sha256": hashlib.sha256(der).hexdigest(),
+                "serial": format(cert.serial_number, "x"),
+                "not_before": cert.not_valid_before_utc.isoformat(),
+                "not_after": cert.not_valid_after_utc.isoformat(),
+                "acr": identity.acr,
+            }
+            async with self._db.transaction() as session:
+                event = await self._trail.event(
+                    session,
+                    AuditAction.CERTIFICATE_ISSUE,
+                    Outcome.SUCCESS,
+                    caller,
+                    document_id=document_id,
+                    details=details,
+                )
+                await self._trail.record(session, event)
+
+        result = await self._identity.sign(pdf, identity, request, on_issue=log_certificate)
         return result.pdf, {"certificate_sha256": result.certificate_sha256}
 
     async def report_for_document(self, caller: Caller, document_id: uuid.UUID, *, etsi: bool = False) -> ReportRead:
