@@ -59,10 +59,13 @@ class Chores:
                 log.warning("background task %s failed; retrying at the next interval", chore.__name__, exc_info=True)
 
     async def sweep(self) -> None:
-        """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind."""
+        """Abort multipart uploads and remove temporary files that a crashed or cut upload left behind; delete
+        ended portal sessions and expired rate-limit windows."""
         if not await self._once_per_deployment("sweep", self._services.settings.sweep_interval_seconds):
             return
         await self._services.limiter.forget_expired()
+        if ended := await self._services.web.sessions.sweep():
+            log.info("swept %d ended portal sessions", ended)
         settings = self._services.settings
         for removed in await self._services.store.sweep_incomplete(older_than=settings.stale_upload_seconds):
             log.info("swept incomplete upload %s", removed)

@@ -54,8 +54,10 @@ from vault.documents.controllers import DocumentController
 from vault.documents.pages import DocumentPages, DocumentSections
 from vault.documents.service import DocumentService
 from vault.erasure.controllers import erase_account
+from vault.erasure.pages import AccountPages
 from vault.erasure.service import AccountErasure
 from vault.grants.controllers import GrantController, SharedController
+from vault.grants.pages import GrantPages, GrantSection
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.health import ReadinessProbe, SystemController
@@ -77,6 +79,7 @@ from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
+from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
 from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
@@ -109,6 +112,7 @@ ROUTES: tuple[Any, ...] = (
 )
 # the portal's pages of each domain; the portal's own (sign-in, home, verify, static) come from vault.web
 PAGES: tuple[Any, ...] = (DocumentPages, LinkPages, ShareLinkController, AccessLogPage, RequestPages, VerifyController)
+PAGES += (AccountPages, GrantPages, SignPages, SignatureReportPages)  # citizen pages (portal-citizen)
 
 
 class VaultPlugin(InitPluginProtocol):
@@ -238,6 +242,17 @@ class VaultPlugin(InitPluginProtocol):
         stack.push_async_callback(setup.verifier.aclose)
         stack.push_async_callback(setup.engine.aclose)
         stack.push_async_callback(setup.seals.aclose)
+        grants = GrantService(db, trail, self.clock)
+        directory = AccountDirectory(db)
+        signatures = SignatureService(
+            documents,
+            setup.verifier,
+            identity=setup.identity,
+            seals=setup.seals,
+            db=db,
+            trail=trail,
+            timestamping=setup.tsa_url is not None,
+        )
         return Services(
             settings=settings,
             clock=self.clock,
@@ -248,20 +263,12 @@ class VaultPlugin(InitPluginProtocol):
             audit=AuditService(events, db.sessions, actor_refs=trail.actor_ref),
             trail=trail,
             documents=documents,
-            grants=GrantService(db, trail, self.clock),
+            grants=grants,
             links=links,
             requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
             issuance=IssuanceService(documents, setup.verifier, setup.seals, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms, events),
-            signatures=SignatureService(
-                documents,
-                setup.verifier,
-                identity=setup.identity,
-                seals=setup.seals,
-                db=db,
-                trail=trail,
-                timestamping=setup.tsa_url is not None,
-            ),
+            signatures=signatures,
             evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
             archival=ArchivalRenewal(
                 ArchivalStore(db, content, keys, trail, self.clock),
@@ -273,14 +280,16 @@ class VaultPlugin(InitPluginProtocol):
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
-            directory=AccountDirectory(db),
+            directory=directory,
             limiter=RateLimiter(db, self.clock),
             readiness=ReadinessProbe(
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
             dev_pki=setup.dev_pki,
-            document_sections=DocumentSections(LinkSection(links)),
+            document_sections=DocumentSections(
+                LinkSection(links), GrantSection(grants, directory), VerificationSection()
+            ),
             web=web_services(settings, db=db, keys=keys, clock=self.clock, gate=self.gate, dev=self.dev_idp),
         )
 

@@ -15,6 +15,7 @@ from tests.support.portal import csrf_token, heading, sign_in
 from tests.support.vault_app import MovableClock, clock_of, make_settings, migrate, run_in_app
 from vault.app import create_app, services_of
 from vault.audit.models import AuditEntryRow, AuditQueueRow
+from vault.background import Chores
 from vault.web.login import safe_next
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -89,6 +90,18 @@ def test_sessions_end_after_the_idle_and_the_absolute_timeout(client: TestClient
         assert signed_in_as(client) == "Alice Citizen", minutes
     clock.move(minutes=12 * 60 + 1)
     assert signed_in_as(client) is None  # twelve hours after sign-in, however active
+
+
+def test_the_sweep_deletes_ended_sessions_and_keeps_live_ones(client: TestClient[Litestar]) -> None:
+    clock = clock_of(client.app)
+    sign_in(client, "alice")
+    clock.move(minutes=31)  # idle: ended, but its row is still there
+    client.cookies.clear()  # another browser
+    sign_in(client, "bob")
+    assert session_rows(client) == 2
+    run_in_app(client, Chores(services_of(client.app)).sweep)
+    assert session_rows(client) == 1
+    assert signed_in_as(client) == "Bob Citizen"
 
 
 @contextlib.contextmanager

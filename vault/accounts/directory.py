@@ -94,6 +94,20 @@ class AccountDirectory:
             items += [DirectoryEntry("person", str(handle), name) for handle, name in people]
         return DirectoryPage(items=items)
 
+    async def names(self, issuer: str, subjects: list[str]) -> dict[str, DirectoryEntry]:
+        """The directory entries of people known by subject (a grant names its grantee by subject)."""
+        if not subjects:
+            return {}
+        async with self._db.transaction() as session:
+            rows = await session.execute(
+                select(Account.subject, Account.handle, Account.display_name).where(
+                    Account.issuer == issuer, Account.subject.in_(subjects)
+                )
+            )
+            return {
+                str(subject): DirectoryEntry("person", str(handle or subject), name) for subject, handle, name in rows
+            }
+
     @staticmethod
     async def person(repository: AccountRepository, issuer: str, who: str) -> Account:
         """The account of a person named by handle or subject; 422 when nobody by that name ever signed in."""

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from vault.audit.actions import AuditAction
 from vault.core.errors import BadRequest, NotFound
 from vault.core.principal import Caller
+from vault.documents.access import Permission
 from vault.documents.controllers import content_response
+from vault.documents.schemas import DocumentRead
 from vault.documents.service import DocumentService
 from vault.documents.uploads import read_upload
 from vault.settings import Settings
@@ -21,7 +25,30 @@ from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
-__all__ = ("DocumentPages", "DocumentSection", "DocumentSections", "document_page", "kind_names")
+__all__ = (
+    "PREVIEW_HEADERS",
+    "PREVIEW_TYPES",
+    "DocumentPages",
+    "DocumentSection",
+    "DocumentSections",
+    "document_page",
+    "kind_names",
+)
+
+# What a browser shows by itself (no SVG: it can carry script), shown in a sandboxed frame of the document page.
+PREVIEW_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
+# The preview answers under a policy of its own: no script at all, sandboxed even when opened outside the frame,
+# and framed only by the portal's own pages.
+PREVIEW_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; sandbox; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def kind_names(settings: Settings) -> dict[str, str]:
@@ -62,12 +89,27 @@ class DocumentPages(Controller):
     async def vault(
         self, portal: NamedDependency[Portal], documents: NamedDependency[DocumentService]
     ) -> Response[Any]:
-        """The citizen's documents, newest first, a page at a time."""
+        """The citizen's documents, newest first, a page at a time; searched by title and filtered by kind
+        (a GET form: the search is in the address, so it works without JavaScript and can be bookmarked)."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        cursor = portal.request.query_params.get("cursor")
-        page = await documents.list_owned(portal.caller, cursor, 20)
-        return portal.render("documents.html", page=page, kinds=kind_names(portal.settings))
+        params = portal.request.query_params
+        kinds = kind_names(portal.settings)
+        query = (params.get("q") or "").strip()[:200]
+        kind = params.get("kind") or ""
+        kind = kind if kind in kinds else ""
+        cursor = params.get("cursor") or None
+        page = await documents.list_owned(portal.caller, cursor, 20, title=query or None, kind=kind or None)
+        search = {k: v for k, v in (("q", query), ("kind", kind)) if v}
+        return portal.render(
+            "documents.html",
+            page=page,
+            kinds=kinds,
+            query=query,
+            kind=kind,
+            searched=bool(search),
+            next_query=urlencode({**search, "cursor": page.next_cursor}) if page.next_cursor else None,
+        )
 
     @get("/new", cache=False)
     async def upload_form(self, portal: NamedDependency[Portal]) -> Response[Any]:
@@ -102,10 +144,13 @@ class DocumentPages(Controller):
         document_sections: NamedDependency[DocumentSections],
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        """A document: what it is, its versions, download, and its share links."""
+        """A document: what it is, a preview, its versions, download, and the sections of other domains (share
+        links, grants, signatures); `?shared=1`, `?revoked=1` say what the action before did."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        return await document_page(portal, documents, document_sections, document_id)
+        params = portal.request.query_params
+        notice = next((n for n in ("shared", "revoked") if params.get(n) == "1"), None)
+        return await document_page(portal, documents, document_sections, document_id, notice=notice)
 
     @get("/{document_id:uuid}/download", cache=False)
     async def download(
@@ -123,13 +168,36 @@ class DocumentPages(Controller):
         response: Stream = content_response(content, False)
         return response
 
+    @get("/{document_id:uuid}/preview", cache=False)
+    async def preview(
+        self,
+        portal: NamedDependency[Portal],
+        documents: NamedDependency[DocumentService],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The current version inline, for the sandboxed frame on the document's page (PDFs and images only)."""
+        if (refused := portal.refuse("citizen")) is not None:
+            return refused
+        content = await documents.open_content(
+            portal.caller, document_id, permission=Permission.VIEW, action=AuditAction.DOCUMENT_READ
+        )
+        assert content is not None  # no ETag was given
+        if content.media_type not in PREVIEW_TYPES:
+            await content.chunks.aclose()
+            raise NotFound("this document has no preview")
+        response: Stream = content_response(content, False)
+        response.headers.update(PREVIEW_HEADERS)
+        response.headers["Content-Disposition"] = "inline"
+        return response
+
 
 class DocumentSection(Protocol):
     """A part of a document's page that another domain owns (its share links, for one): the composition root
     hands the page every section, so this package imports none of the domains that build on it."""
 
-    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
-        """What the section adds to the page's template context."""
+    async def context(self, caller: Caller, document: DocumentRead) -> dict[str, Any]:
+        """What the section adds to the page's template context (given what the document is: its type, its
+        size, whether it is the caller's own)."""
         ...
 
 
@@ -139,11 +207,11 @@ class DocumentSections:
     def __init__(self, *sections: DocumentSection) -> None:
         self._sections = sections
 
-    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
+    async def context(self, caller: Caller, document: DocumentRead) -> dict[str, Any]:
         """What all the sections add to the page's template context."""
         context: dict[str, Any] = {}
         for section in self._sections:
-            context.update(await section.context(caller, document_id))
+            context.update(await section.context(caller, document))
         return context
 
 
@@ -163,7 +231,7 @@ async def document_page(
     caller = portal.caller
     document = await documents.get(caller, document_id)
     versions = await documents.versions(caller, document_id)
-    context = await sections.context(caller, document_id)
+    context = await sections.context(caller, document)
     context.update(extra)
     return portal.render(
         "document.html",
@@ -172,5 +240,6 @@ async def document_page(
         versions=list(reversed(versions)),
         errors=errors or [],
         kinds=kind_names(portal.settings),
+        previewable=document.media_type in PREVIEW_TYPES,
         **context,
     )

@@ -35,8 +35,17 @@ class DocumentRepository(Repository[Document]):
             .where(Document.id == document_id, Account.issuer == caller.issuer, Account.subject == caller.subject)
         )
 
-    async def page(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> list[Document]:
-        """Up to `limit + 1` of the owner's documents, newest first, after `cursor`."""
+    async def page(
+        self,
+        owner_id: uuid.UUID,
+        cursor: str | None,
+        limit: int,
+        *,
+        title: str | None = None,
+        kind: str | None = None,
+    ) -> list[Document]:
+        """Up to `limit + 1` of the owner's documents, newest first, after `cursor`; only those whose title
+        contains `title` (any case) and of `kind`, when given."""
         query = (
             select(Document)
             .where(Document.owner_id == owner_id)
@@ -46,6 +55,11 @@ class DocumentRepository(Repository[Document]):
         )
         if cursor:
             query = query.where(after_cursor(cursor, Document.created_at, Document.id))
+        if title:
+            pattern = "%" + title.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(func.lower(Document.title).like(pattern, escape="\\"))
+        if kind:
+            query = query.where(Document.kind == kind)
         return list(await self.session.scalars(query))
 
     async def object_keys_of_owner(self, owner_id: uuid.UUID) -> list[str]:

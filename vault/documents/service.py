@@ -278,14 +278,17 @@ class DocumentService:
             await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access)
             return [version_read(v) for v in document.versions]
 
-    async def list_owned(self, caller: Caller, cursor: str | None, limit: int) -> DocumentPage:
-        """The caller's own documents, newest first, keyset-paginated."""
+    async def list_owned(
+        self, caller: Caller, cursor: str | None, limit: int, *, title: str | None = None, kind: str | None = None
+    ) -> DocumentPage:
+        """The caller's own documents, newest first, keyset-paginated; with `title`, only those whose title
+        contains it (any case); with `kind`, only that kind."""
         limit = clamp_limit(limit)
         async with self._db.transaction() as session:
             account = await AccountRepository(session).of(caller)
             if account is None:
                 return DocumentPage(items=[], next_cursor=None)
-            rows = await DocumentRepository(session).page(account.id, cursor, limit)
+            rows = await DocumentRepository(session).page(account.id, cursor, limit, title=title, kind=kind)
             page, next_cursor = split_page(rows, limit, lambda d: (d.created_at, d.id))
             return DocumentPage(items=[document_read(d) for d in page], next_cursor=next_cursor)
 

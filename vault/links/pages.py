@@ -20,6 +20,7 @@ from vault.core.clock import Clock
 from vault.core.principal import Caller
 from vault.documents.controllers import content_response
 from vault.documents.pages import DocumentSections, document_page
+from vault.documents.schemas import DocumentRead
 from vault.documents.service import DocumentService
 from vault.links.schemas import LinkLanding, NewLink
 from vault.links.service import LinkPasswordRequired, LinkService
@@ -132,8 +133,8 @@ class LinkSection:
     def __init__(self, links: LinkService) -> None:
         self._links = links
 
-    async def context(self, caller: Caller, document_id: uuid.UUID) -> dict[str, Any]:
-        return {"links": await self._links.list_owned(caller, document_id), "link_days": LINK_DAYS, "created": None}
+    async def context(self, caller: Caller, document: DocumentRead) -> dict[str, Any]:
+        return {"links": await self._links.list_owned(caller, document.id), "link_days": LINK_DAYS, "created": None}
 
 
 class LinkPages(Controller):

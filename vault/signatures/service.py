@@ -92,6 +92,11 @@ class SignatureService:
         """B-T when a timestamp authority is configured, else B-B."""
         return "B-T" if self._timestamping else "B-B"
 
+    @property
+    def timestamping(self) -> bool:
+        """Whether this deployment has a timestamp authority (so the levels above B-B are available)."""
+        return self._timestamping
+
     async def sign(self, caller: Caller, document_id: uuid.UUID, options: SignOptions) -> SignedVersion:
         """Sign the current PDF version; the signed document becomes a new version (the original is kept).
 

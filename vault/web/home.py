@@ -11,6 +11,7 @@ from vault.web.portal import Portal, provide_portal
 
 __all__ = ("HomeController", "start_links")
 
+
 def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
     """(path, label) of the start page's links for these roles, in the current language."""
     links: list[tuple[str, str]] = []
@@ -20,6 +21,7 @@ def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
             ("/documents/new", gettext_("Upload a document")),
             ("/access-log", gettext_("Who looked at your documents")),
             ("/requests", gettext_("Requests for your documents")),
+            ("/account", gettext_("Your account: download everything, or erase it")),
         ]
     if "agency" in roles:
         links += [
