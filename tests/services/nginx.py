@@ -5,6 +5,8 @@ with `-p DIR -e DIR/error.log -c DIR/nginx.conf`, so no compiled-in path under /
 and response bodies are streamed, not buffered (uploads reach the instance as they arrive), bodies have no size
 limit of nginx's own (the vault enforces its limit), and every answer names the instance that served it in
 `X-Upstream` (`127.0.0.1:PORT`). Non-idempotent requests are never retried on another instance (nginx's default).
+When the instance dies mid-request or does not answer (nginx's own 502/504), clients get a 503 problem document
+with `Retry-After`, like every other unavailability of the vault.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from tests.services._proc import ServiceProcess, free_port, wait_for_port
 __all__ = ("NginxBalancer", "StartBalancer", "nginx_balancer", "start_balancer")
 
 _TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+_UNAVAILABLE = (
+    '{"type":"https://citizen-vault.dev/problems/instance-unavailable","title":"Instance unavailable",'
+    '"status":503,"detail":"the instance serving this request stopped or did not answer; try again"}'
+)
 
 
 def _config(directory: Path, port: int, upstreams: Sequence[int]) -> str:
@@ -57,6 +63,14 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             add_header X-Upstream $upstream_addr always;
+            # an instance that died or never answered: a problem document the clients understand, not a 502 page
+            error_page 502 504 =503 @unavailable;
+        }}
+        location @unavailable {{
+            default_type application/problem+json;
+            add_header X-Upstream $upstream_addr always;
+            add_header Retry-After 5 always;
+            return 503 '{_UNAVAILABLE}';
         }}
     }}
 }}
