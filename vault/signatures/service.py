@@ -52,12 +52,9 @@ def to_request(options: SignOptions, caller: Caller, default_level: str = "B-B")
 
 
 def verified_identity(caller: Caller) -> signing.VerifiedIdentity:
-    """Who the caller's token proves they are: the name for the certificate's CN, `iss#sub` for its SAN."""
-    name = (caller.name or "").strip()
-    if not name:
-        raise UnprocessableContent(
-            "your identity provider did not send your name (the `name` claim), which a signature must carry"
-        )
+    """Who the caller's token proves they are: the certificate's CN is the person's name (the `name` claim) or,
+    from a provider that sends none, their handle, else the subject identifier; the SAN is `iss#sub` either way."""
+    name = next((v.strip() for v in (caller.name, caller.handle, caller.subject) if v and v.strip()), "")
     try:
         return signing.VerifiedIdentity(name=name[:64], issuer=caller.issuer, subject=caller.subject, acr=caller.acr)
     except ValueError as exc:
