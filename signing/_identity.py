@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,8 +169,18 @@ class IdentitySigner:
         self._lifetime = lifetime
         self._chain = tuple(_asn1(c) for c in (ca.certificate, *ca.chain))
 
-    async def sign(self, pdf: bytes, identity: VerifiedIdentity, request: SignRequest) -> PersonalSignature:
+    async def sign(
+        self,
+        pdf: bytes,
+        identity: VerifiedIdentity,
+        request: SignRequest,
+        on_issue: Callable[[bytes], Awaitable[object]] | None = None,
+    ) -> PersonalSignature:
         """Sign `pdf` as `identity`; B-B requests are raised to B-T (a person's signature needs a trusted time).
+
+        `on_issue` is awaited with the certificate (DER) as soon as it is issued, before its key signs anything:
+        append it to the transparency log there, and an exception from it stops the signature (nothing issued
+        goes unlogged, nothing unlogged is used).
 
         Raises:
             TimestampUnavailable: No TSA is configured or it failed; nothing was signed.
@@ -181,6 +191,8 @@ class IdentitySigner:
             request = dataclasses.replace(request, level=PadesLevel.B_T)
         key = ec.generate_private_key(ec.SECP256R1())  # one key per signature, never stored
         cert = self._issue(identity, key.public_key())
+        if on_issue is not None:
+            await on_issue(cert.public_bytes(serialization.Encoding.DER))
         signer = DocumentSigner(_LoadedKeySigner(key, _asn1(cert), self._chain), description="one-signature key")
         del key  # the signer holds the only reference; it is dropped when this call returns
         signed = await self._engine.sign_with(signer, pdf, request)
@@ -199,9 +211,12 @@ class IdentitySigner:
         notice = f"Identity verified by {identity.issuer}; assurance (acr): {acr}"[:200]
         extensions: list[tuple[x509.ExtensionType, bool]] = [
             (x509.SubjectAlternativeName([x509.UniformResourceIdentifier(identity.uri)]), False),
-            (x509.CertificatePolicies([
-                x509.PolicyInformation(IDENTITY_POLICY_OID, [x509.UserNotice(None, notice)])
-            ]), False),
+            (
+                x509.CertificatePolicies(
+                    [x509.PolicyInformation(IDENTITY_POLICY_OID, [x509.UserNotice(None, notice)])]
+                ),
+                False,
+            ),
             (x509.UnrecognizedExtension(FULCIO_ISSUER_OID, _utf8(identity.issuer)), False),
         ]
         if identity.acr:

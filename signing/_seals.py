@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
@@ -100,6 +101,7 @@ class AgencySeals:
         tsa_url: RFC 3161 timestamp authority for B-T and above.
         trust_roots: Trust anchors for the signer checks.
         allow_fetching: Check seal certificates online (OCSP/CRL) before signing.
+        timestamper: A timestamp client instead of an HTTP one for ``tsa_url`` (see :class:`PdfSigningService`).
     """
 
     def __init__(
@@ -109,10 +111,17 @@ class AgencySeals:
         tsa_url: str | None,
         trust_roots: Sequence[CertificateLike],
         allow_fetching: bool = True,
+        timestamper: TimeStamper | None = None,
     ) -> None:
         self._signers = dict(signers)
         self._services = {
-            agency: PdfSigningService(signer, tsa_url=tsa_url, trust_roots=trust_roots, allow_fetching=allow_fetching)
+            agency: PdfSigningService(
+                signer,
+                tsa_url=tsa_url,
+                trust_roots=trust_roots,
+                allow_fetching=allow_fetching,
+                timestamper=timestamper,
+            )
             for agency, signer in self._signers.items()
         }
 

@@ -63,6 +63,8 @@ class PdfSigningService:
         signer_check_ttl: Seconds a successful signer check stays valid.
         unsafe_skip_signer_check: Sign without checking the signer's certificate (tests and repair tools only:
             it can produce signatures by revoked or expired certificates).
+        timestamper: The timestamp client to use instead of an HTTP one for ``tsa_url`` (a service that is its
+            own TSA answers in-process); ``tsa_url`` stays the TSA's name for reports.
     """
 
     def __init__(
@@ -75,9 +77,11 @@ class PdfSigningService:
         max_pdf_bytes: int = DEFAULT_MAX_PDF_BYTES,
         signer_check_ttl: float = 300.0,
         unsafe_skip_signer_check: bool = False,
+        timestamper: timestamps.TimeStamper | None = None,
     ) -> None:
         self._signer = signer
         self._tsa_url = tsa_url
+        self._fixed_timestamper = timestamper
         self._trust_roots = to_asn1_all(trust_roots)
         if not self._trust_roots and not unsafe_skip_signer_check:
             raise ValueError("trust_roots must not be empty: an empty trust list validates nothing")
@@ -152,7 +156,7 @@ class PdfSigningService:
         signer: DocumentSigner,
         pdf: bytes,
         request: SignRequest,
-        timestamper: timestamps.HTTPTimeStamper | None = None,
+        timestamper: timestamps.TimeStamper | None = None,
     ) -> bytes:
         """Sign with a one-off signer (a freshly issued identity certificate) without the cached signer check.
 
@@ -169,11 +173,11 @@ class PdfSigningService:
         return await self._sign(signer, pdf, request, timestamper or self._timestamper())
 
     def _require_tsa(self, request: SignRequest) -> None:
-        if request.level.needs_timestamp and not self._tsa_url:
+        if request.level.needs_timestamp and not (self._tsa_url or self._fixed_timestamper):
             raise TimestampUnavailable(f"{request.level} needs a timestamp authority and none is configured.")
 
     async def _sign(
-        self, signer: DocumentSigner, pdf: bytes, request: SignRequest, timestamper: timestamps.HTTPTimeStamper | None
+        self, signer: DocumentSigner, pdf: bytes, request: SignRequest, timestamper: timestamps.TimeStamper | None
     ) -> bytes:
         writer = await asyncio.to_thread(open_writer, pdf, self._max_pdf_bytes)
         _check_stamp_page(writer, request)
@@ -220,7 +224,9 @@ class PdfSigningService:
             validation_context=self._validation_context(signer) if lt else None,
         )
 
-    def _timestamper(self) -> timestamps.HTTPTimeStamper | None:
+    def _timestamper(self) -> timestamps.TimeStamper | None:
+        if self._fixed_timestamper is not None:
+            return self._fixed_timestamper
         if self._tsa_url is None:
             return None
         return timestamps.HTTPTimeStamper(self._tsa_url, session=self._http())

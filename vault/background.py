@@ -1,4 +1,4 @@
-"""Work the service does on its own: the upload sweep and aggregated token denials (the audit integrator,
+"""Work the service does on its own: the upload sweep, aggregated token denials and LTA renewal (the audit integrator,
 which also keeps periodic checkpoints, is started by the composition root)."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Chores:
         self._tasks = [
             asyncio.create_task(self._every(settings.sweep_interval_seconds, self.sweep)),
             asyncio.create_task(self._every(DENIAL_FLUSH_SECONDS, self.flush_token_denials)),
+            asyncio.create_task(self._every(settings.lta_renewal_interval_seconds, self.renew_archives)),
         ]
 
     async def stop(self) -> None:
@@ -47,7 +48,7 @@ class Chores:
         with contextlib.suppress(Exception):  # the last denials of a stopping instance are best effort
             await self.flush_token_denials()
 
-    async def _every(self, interval: float, chore: Callable[[], Awaitable[None]]) -> None:
+    async def _every(self, interval: float, chore: Callable[[], Awaitable[object]]) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=interval)
@@ -91,6 +92,14 @@ class Chores:
                     log.info("reconciliation removed orphaned object %s", key)
                     removed.append(key)
         return removed
+
+    async def renew_archives(self) -> int:
+        """Re-timestamp the B-LTA documents whose protection ends within `VAULT_LTA_RENEWAL_MARGIN_DAYS`, once per
+        deployment per `VAULT_LTA_RENEWAL_INTERVAL_SECONDS` (however many instances run); how many were renewed."""
+        interval = self._services.settings.lta_renewal_interval_seconds
+        if not await self._once_per_deployment("lta-renewal", interval):
+            return 0
+        return await self._services.archival.run()
 
     async def _once_per_deployment(self, job: str, interval: float) -> bool:
         """True for the first instance to ask in this interval (a lease counted in the database)."""

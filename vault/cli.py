@@ -117,6 +117,12 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_audit_verify_receipt(args: argparse.Namespace) -> int:
+    from vault.audit.receipts import main as receipt_main
+
+    return receipt_main([args.receipt, "--key", args.key])
+
+
 def _cmd_keys_rotate(_: argparse.Namespace) -> int:
     import storage
     from vault.accounts.keys import KeyService
@@ -184,6 +190,10 @@ def _parser() -> argparse.ArgumentParser:
         "--unpinned", action="store_true", help="trust the bundle's own key (proves only self-consistency)"
     )
     audit_verify.set_defaults(func=_cmd_audit_verify)
+    receipt = audit.add_parser("verify-receipt", help="verify an access-log receipt offline")
+    receipt.add_argument("receipt")
+    receipt.add_argument("--key", required=True, help="the log's verifier key, pinned out of band")
+    receipt.set_defaults(func=_cmd_audit_verify_receipt)
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     keys.add_parser("rotate", help="add a KEK version and rewrap every subject key").set_defaults(func=_cmd_keys_rotate)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)

@@ -26,6 +26,8 @@ from vault.issuance.service import IssuanceService
 from vault.links.service import LinkService
 from vault.requests.service import RequestService
 from vault.settings import Settings
+from vault.signatures.evidence import EvidenceService
+from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import SignatureService
 from vault.web.wiring import WebServices
 
@@ -52,6 +54,8 @@ class Services:
     issuance: IssuanceService
     access_log: AccessLogService
     signatures: SignatureService
+    evidence: EvidenceService
+    archival: ArchivalRenewal
     verifier: signing.VerificationPool
     erasure: AccountErasure
     legal_holds: LegalHoldService
@@ -59,6 +63,7 @@ class Services:
     limiter: RateLimiter
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
+    dev_pki: signing.DevPkiResponders | None
     document_sections: DocumentSections
     web: WebServices
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -48,6 +49,7 @@ from vault.core.deployment import SettingsDisagree, agree_on
 from vault.core.errors import IntegrityFailure, UpstreamUnavailable
 from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
+from vault.documents.archival import ArchivalStore
 from vault.documents.content import ContentVault
 from vault.documents.controllers import DocumentController
 from vault.documents.pages import DocumentPages, DocumentSections
@@ -78,8 +80,10 @@ from vault.requests.pages import RequestPages
 from vault.requests.service import RequestService
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.controllers import SignatureController, verify_upload
+from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
 from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
+from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
 from vault.web.errors import with_error_pages
@@ -148,6 +152,10 @@ class VaultPlugin(InitPluginProtocol):
             *web_route_handlers(),
         ]
         app_config.template_config = template_config()
+        if self.settings.env == "development":  # never in production: the CA keys of the development PKI
+            from vault.signatures.devpki import dev_pki_router
+
+            app_config.route_handlers.append(dev_pki_router())
         if self.dev_idp is not None:
             from vault.http.dev_idp import dev_idp_router
 
@@ -233,12 +241,22 @@ class VaultPlugin(InitPluginProtocol):
             max_password_failures=settings.link_password_attempts,
         )
         setup = await asyncio.to_thread(build_signing, settings)
-        stack.callback(setup.backend.close)
+        stack.callback(setup.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
+        stack.push_async_callback(setup.engine.aclose)
+        stack.push_async_callback(setup.seals.aclose)
         grants = GrantService(db, trail, self.clock)
         directory = AccountDirectory(db)
-        signatures = SignatureService(documents, setup.service, setup.verifier, timestamping=bool(settings.tsa_url))
+        signatures = SignatureService(
+            documents,
+            setup.verifier,
+            identity=setup.identity,
+            seals=setup.seals,
+            db=db,
+            trail=trail,
+            timestamping=setup.tsa_url is not None,
+        )
         return Services(
             settings=settings,
             clock=self.clock,
@@ -252,9 +270,17 @@ class VaultPlugin(InitPluginProtocol):
             grants=grants,
             links=links,
             requests=RequestService(db, keys, trail, self.clock, kinds=settings.kinds),
-            issuance=IssuanceService(documents, setup.verifier, max_bytes=MAX_PDF_BYTES),
+            issuance=IssuanceService(documents, setup.verifier, setup.seals, max_bytes=MAX_PDF_BYTES),
             access_log=AccessLogService(db, trail.pseudonyms, events),
             signatures=signatures,
+            evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
+            archival=ArchivalRenewal(
+                ArchivalStore(db, content, keys, trail, self.clock),
+                setup.engine,
+                margin=timedelta(days=settings.lta_renewal_margin_days),
+                clock=self.clock,
+                max_bytes=MAX_PDF_BYTES,
+            ),
             verifier=setup.verifier,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
@@ -264,6 +290,7 @@ class VaultPlugin(InitPluginProtocol):
                 [("database", db.check), ("object_store", store.probe_write), ("key_provider", keys.check)]
             ),
             dev_idp=self.dev_idp,
+            dev_pki=setup.dev_pki,
             document_sections=DocumentSections(
                 LinkSection(links), GrantSection(grants, directory), VerificationSection()
             ),

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         trust_roots: comma-separated PEM files trusted when verifying signatures.
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
+        identity_ca_cert / identity_ca_key / identity_ca_chain: the CA that issues citizens' ten-minute signing
+            certificates (development: the development PKI's identity CA); the key is a PEM file or a `pkcs11:`
+            URL (`pkcs11:<module>?token=..&pin-env=..&key=..`).
+        agency_seals: each agency's own seal, `;`-separated `<agency>=<key>,<cert>[,<chain>...]` (PEM files) or
+            `<agency>=pkcs11:...` (development: the development PKI issues one per agency on first use).
+        lta_renewal_margin_days: re-timestamp a B-LTA document this long before its newest timestamp's TSA
+            certificate expires.
+        lta_renewal_interval_seconds: how often the renewal job looks (once per deployment).
         checkpoint_interval_seconds: how often the audit integrator keeps a checkpoint in the history (the
             latest head is signed after every batch).
         audit_batch_size: most audit entries the integrator sequences in one transaction.
@@ -99,6 +107,12 @@ class Settings(BaseSettings):
     signing_cert: str = ""
     signing_chain: str = ""
     signing_pkcs11: str = ""
+    identity_ca_cert: str = ""
+    identity_ca_key: str = ""
+    identity_ca_chain: str = ""
+    agency_seals: str = ""
+    lta_renewal_margin_days: float = Field(default=90.0, gt=0)
+    lta_renewal_interval_seconds: float = Field(default=3600.0, gt=0)
     checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
     audit_origin: str = ""
     audit_batch_size: int = Field(default=1000, ge=1, le=100_000)
@@ -224,6 +238,11 @@ class Settings(BaseSettings):
             return self.audit_origin
         host = self.resolved_public_url.split("://", 1)[-1]
         return f"{host}/citizen-vault/audit"
+
+    @property
+    def dev_pki_url(self) -> str:
+        """Where the development PKI is served (development mode): `<public URL>/dev-pki`."""
+        return f"{self.resolved_public_url}/dev-pki"
 
     @property
     def uses_dev_identity_provider(self) -> bool:

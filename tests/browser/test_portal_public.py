@@ -33,7 +33,7 @@ def upload(client: httpx.Client, data: bytes, title: str, media_type: str) -> di
 def signed_pdf(server: LiveServer) -> bytes:
     with api(server, "alice") as alice:
         doc = upload(alice, MINIMAL, "Contract", "application/pdf")
-        signed = alice.post(f"/api/v1/documents/{doc['id']}/signatures", json={"level": "B-B", "reason": "I agree"})
+        signed = alice.post(f"/api/v1/documents/{doc['id']}/signatures", json={"level": "B-LT", "reason": "I agree"})
         assert signed.status_code == 201, signed.text
         return alice.get(f"/api/v1/documents/{doc['id']}/content").content
 
@@ -60,11 +60,12 @@ def test_a_visitor_checks_a_signed_pdf(browser: Browser, portal: LiveServer, aud
     page.get_by_role("button", name="Check the signatures").click()
     expect(page.get_by_role("heading", name="Results for contract.pdf")).to_be_visible()
     verdict = page.locator(".verdict").first
-    expect(verdict.locator(".tag")).to_have_text("Check")  # B-B without revocation data: not a pass yet
-    expect(verdict).to_contain_text("whether the certificate was revoked is not known")
-    expect(verdict).to_contain_text("Development Seal")
-    expect(verdict).to_contain_text("Nothing has changed since it was signed.")
-    audit(page, "verify result")
+    expect(verdict.locator(".tag")).to_have_text("Valid")
+    expect(verdict).to_contain_text("Alice Citizen")  # a citizen signs in her own name
+    expect(verdict).to_contain_text("Only validation data was added after signing, which is normal.")  # B-LT
+    expect(verdict).to_contain_text("The time is proven by a trusted timestamp.")
+    expect(verdict).to_contain_text("the signature passes")
+    audit(page, "verify result valid")
 
     choose_pdf(page, "contract.pdf", pdf)
     with page.expect_download() as download:

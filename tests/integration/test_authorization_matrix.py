@@ -132,6 +132,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # the log as C2SP tlog-tiles: checkpoint and hash tiles public, entry bundles for auditors (a bad path: 404)
     ("GET", "/audit/checkpoint"): everyone(200),
     ("GET", "/audit/tile/{path:path}"): everyone(404),
+    # the development PKI (development mode only): public like any CA's repository (an unknown path: 404)
+    ("GET", "/dev-pki/{path:path}"): everyone(404),
+    ("POST", "/dev-pki/{path:path}"): everyone(404),
     ("GET", "/audit/tile/entries/{path:path}"): Rule((401, 403, 403, 403, 403, 404)),
     ("GET", "/metrics"): everyone(200),
     # grants
@@ -167,6 +170,17 @@ RULES: dict[tuple[str, str], Rule] = {
             ("POST", "/documents/{document_id:uuid}/links"),
             ("POST", "/documents/{document_id:uuid}/links/{link_id:uuid}/revoke"),
             ("GET", "/access-log"),
+            # the citizen's portal pages (merged from portal-citizen)
+            ("GET", "/account"),
+            ("GET", "/account/archive"),
+            ("POST", "/account/erase"),
+            ("GET", "/documents/{document_id:uuid}/grants/new"),
+            ("POST", "/documents/{document_id:uuid}/grants"),
+            ("POST", "/documents/{document_id:uuid}/grants/{grant_id:uuid}/revoke"),
+            ("GET", "/documents/{document_id:uuid}/preview"),
+            ("GET", "/documents/{document_id:uuid}/sign"),
+            ("POST", "/documents/{document_id:uuid}/sign"),
+            ("GET", "/documents/{document_id:uuid}/signatures"),
             ("GET", "/requests"),
             ("GET", "/requests/new"),
             ("POST", "/requests"),
@@ -187,6 +201,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/citizens/{subject:str}/documents"): Rule((401, 403, 403, 201, 201, 403), issued_pdf),
     # access log
     ("GET", "/api/v1/me/access-log"): Rule(CITIZENS),
+    ("GET", "/api/v1/me/access-log/{seq:int}/receipt"): Rule((401, 200, 404, 403, 403, 403)),
+    ("GET", "/api/v1/documents/{document_id:uuid}/signatures/{version:int}/evidence"): Rule(
+        (401, 404, 404, 404, 404, 403)
+    ),
     # the development identity provider (public by necessity; refused in production)
     ("GET", "/dev-idp/.well-known/openid-configuration"): everyone(200),
     ("GET", "/dev-idp/jwks"): everyone(200),
@@ -232,7 +250,10 @@ def signed_pdf(agency_pki: signing.DevPki) -> bytes:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
-    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+    # both agencies may issue the matrix's PDF: its seal is registered for each
+    seal = f"{agency_pki.seal_key_path},{agency_pki.seal_cert_path},{agency_pki.issuing_cert_path}"
+    seals = f"tax-office={seal};city-registry={seal}"
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path), agency_seals=seals)
 
 
 @pytest.fixture
@@ -265,6 +286,8 @@ def world(client: TestClient[Litestar], as_user: DevTokens, signed_pdf: bytes) -
         "path": "no-such-viewer",
         "file_path": "swagger-ui.css",
         "queue_id": "1",
+        "version": "1",  # an upload: no evidence (404) for whoever may see the document
+        "seq": str(client.get("/api/v1/me/access-log", headers=alice).json()["items"][-1]["seq"]),
     }
     return World(params, document_id, signed_pdf)
 

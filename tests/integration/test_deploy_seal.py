@@ -1,5 +1,6 @@
-"""The seal and trust root that compose's one-shot PKI step writes (deploy/init_pki.py) sign and verify: a citizen's
-B-B signature made with them reads intact, valid and trusted through the API."""
+"""The seal and trust root that compose's one-shot PKI step writes (deploy/init_pki.py) sign and verify: registered
+as an agency's seal, a B-B seal made with them on a citizen's document reads intact, valid and trusted through the
+API."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.api import later
 from tests.support.vault_app import make_settings, vault_client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,19 +20,24 @@ def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> No
     # the paths compose.yaml gives VAULT_SIGNING_KEY, VAULT_SIGNING_CERT and VAULT_TRUST_ROOTS
     settings = make_settings(
         tmp_path, signing_key=str(pki / "seal.key"), signing_cert=str(pki / "seal.pem"),
-        trust_roots=str(pki / "trust-roots.pem"),
+        trust_roots=str(pki / "trust-roots.pem"), agency_seals=f"tax-office={pki / 'seal.key'},{pki / 'seal.pem'}",
     )  # fmt: skip
     with vault_client(settings) as client:
-        form = {"grant_type": "urn:citizen-vault:dev-user", "username": "alice"}
-        token = client.post("/dev-idp/token", data=form).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+
+        def token(user: str) -> dict[str, str]:
+            form = {"grant_type": "urn:citizen-vault:dev-user", "username": user}
+            return {"Authorization": f"Bearer {client.post('/dev-idp/token', data=form).json()['access_token']}"}
+
+        headers, officer = token("alice"), token("olga")
         created = client.post(
             "/api/v1/documents", content=MINIMAL,
             headers={**headers, "Content-Type": "application/pdf", "X-Document-Title": "Contract"},
         )  # fmt: skip
         assert created.status_code == 201, created.text
         document = created.json()["id"]
-        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=headers, json={"level": "B-B"})
+        grant = {"agency": "tax-office", "permissions": ["view", "sign"], "expires_at": later(days=1)}
+        assert client.post(f"/api/v1/documents/{document}/grants", headers=headers, json=grant).status_code == 201
+        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=officer, json={"level": "B-B"})
         assert signed.status_code == 201, signed.text
         report = client.get(f"/api/v1/documents/{document}/signatures", headers=headers)
     assert report.status_code == 200, report.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -202,14 +203,27 @@ def test_a_missing_object_is_an_integrity_failure_502_not_an_outage(
     assert body["type"].endswith("/integrity-failure")
 
 
-def test_b_t_without_a_timestamp_authority_is_a_409_not_a_retryable_503(
-    client: TestClient[Litestar], as_user: DevTokens
-) -> None:
-    pdf = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
-    doc = upload(client, as_user("alice"), pdf, media_type="application/pdf")
-    response = client.post(f"{DOCS}/{doc['id']}/signatures", json={"level": "B-T"}, headers=as_user("alice"))
-    body = assert_problem(response, 409)
-    assert "VAULT_TSA_URL" in body["detail"]
+def test_b_t_without_a_timestamp_authority_is_a_409_not_a_retryable_503() -> None:
+    """Only a deployment configured without a TSA meets this (the embedded defaults have the development PKI's):
+    the service refuses before it reads anything, as a configuration conflict, never silently downgraded."""
+    import asyncio
+    import uuid
+
+    from vault.core.errors import Conflict
+    from vault.core.principal import Caller
+    from vault.signatures.schemas import SignOptions
+    from vault.signatures.service import SignatureService
+
+    nothing: Any = None  # every dependency: the refusal must come before any of them is used
+    service = SignatureService(
+        nothing, nothing, identity=object(), seals=nothing, db=nothing, trail=nothing, timestamping=False
+    )
+    officer = Caller("olga", "https://id.example", frozenset({"agency"}), agency="tax-office")
+    citizen = Caller("alice", "https://id.example", frozenset({"citizen"}), name="Alice")
+    for caller, level in ((officer, "B-T"), (citizen, "B-B")):
+        with pytest.raises(Conflict, match="VAULT_TSA_URL"):
+            asyncio.run(service.sign(caller, uuid.uuid4(), SignOptions(level=level)))  # type: ignore[arg-type]
+    assert service.default_level == "B-B"
 
 
 def test_a_world_readable_data_directory_is_refused(tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ def agency_pki(tmp_path: Path) -> signing.DevPki:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
-    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+    # the tax office's registered seal is the agency PKI's seal (configured like a production deployment)
+    seal = f"tax-office={agency_pki.seal_key_path},{agency_pki.seal_cert_path},{agency_pki.issuing_cert_path}"
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path), agency_seals=seal)
 
 
 def issue(client: TestClient[Litestar], officer: dict[str, str], citizen: str, pdf: bytes, **headers: str):
@@ -122,3 +124,51 @@ def test_issuing_to_somebody_who_never_signed_in_is_422_and_creates_no_vault(
     response = issue(client, as_user("olga"), "made-up-subject", sign_with(agency_pki))
     body = assert_problem(response, 422)
     assert "never signed in" in body["detail"]
+
+
+def test_a_document_sealed_by_anyone_but_the_issuing_agency_is_refused(
+    client: TestClient[Litestar], as_user: DevTokens, agency_pki: signing.DevPki
+) -> None:
+    """The forged "tax clearance": a citizen has a PDF sealed by another agency (the city registry's own seal,
+    trusted) or signs it herself; the tax office cannot issue either as its own."""
+    forged = upload_pdf(client, as_user("bob"), MINIMAL.read_bytes())
+    by_registry = client.post(f"{DOCS}/{forged}/signatures", json={"level": "B-B"}, headers=as_user("oscar"))
+    assert by_registry.status_code == 404  # the registry holds no grant on bob's document: it cannot seal it
+    grant = {"agency": "city-registry", "permissions": ["view", "sign"], "expires_at": later(days=1)}
+    assert client.post(f"{DOCS}/{forged}/grants", json=grant, headers=as_user("bob")).status_code == 201
+    sealed = client.post(f"{DOCS}/{forged}/signatures", json={"level": "B-B"}, headers=as_user("oscar"))
+    assert sealed.status_code == 201, sealed.text
+    pdf = client.get(f"{DOCS}/{forged}/content", headers=as_user("bob")).content
+    report = client.post("/api/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"}).json()
+    assert report["signatures"][0]["trusted"] is True  # a good seal, only not the tax office's
+    body = assert_problem(issue(client, as_user("olga"), "alice", pdf), 422)
+    assert "issuing agency's own registered seal" in body["detail"]
+
+    personal = upload_pdf(client, as_user("bob"), MINIMAL.read_bytes())
+    assert client.post(f"{DOCS}/{personal}/signatures", json={}, headers=as_user("bob")).status_code == 201
+    pdf = client.get(f"{DOCS}/{personal}/content", headers=as_user("bob")).content
+    assert_problem(issue(client, as_user("olga"), "alice", pdf), 422)
+    assert client.get(DOCS, headers=as_user("alice")).json()["items"] == []
+
+    # the tax office's own seal, made through the API, is accepted
+    own = upload_pdf(client, as_user("bob"), MINIMAL.read_bytes())
+    grant["agency"] = "tax-office"
+    assert client.post(f"{DOCS}/{own}/grants", json=grant, headers=as_user("bob")).status_code == 201
+    assert client.post(f"{DOCS}/{own}/signatures", json={"level": "B-B"}, headers=as_user("olga")).is_success
+    pdf = client.get(f"{DOCS}/{own}/content", headers=as_user("bob")).content
+    assert issue(client, as_user("olga"), "alice", pdf).status_code == 201
+
+
+def upload_pdf(client: TestClient[Litestar], headers: dict[str, str], pdf: bytes) -> str:
+    response = client.post(
+        DOCS,
+        content=pdf,
+        headers={
+            **headers,
+            "Content-Type": "application/pdf",
+            "X-Document-Title": "Tax clearance",
+            "X-Document-Kind": "tax-clearance",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])

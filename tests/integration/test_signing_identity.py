@@ -105,8 +105,10 @@ async def test_two_signatures_never_share_a_key_or_a_certificate(
     second = await signer.sign(first.pdf, ALICE, SignRequest(level=PadesLevel.B_T))
 
     certs = [x509.load_der_x509_certificate(r.certificate_der) for r in (first, second)]
-    keys = [c.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-            for c in certs]
+    keys = [
+        c.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        for c in certs
+    ]
     assert keys[0] != keys[1]
     assert certs[0].serial_number != certs[1].serial_number
     report = await PdfVerifier(served_pki.pki.trust_roots()).verify(second.pdf)
@@ -199,12 +201,18 @@ async def test_the_ca_key_can_live_in_softhsm(
     pki = served_pki.pki
     now = dt.datetime.now(dt.UTC)
     ca_cert = issue(
-        subject=name(f"HSM Identity CA {kind}"), public_key=ca_public, issuer=pki.certificate("root").subject,
-        issuer_key=pki.ca_key("root"), profile=Profile.CA, not_before=now - dt.timedelta(minutes=5),
-        not_after=now + dt.timedelta(days=1), urls=pki.urls("root"),
+        subject=name(f"HSM Identity CA {kind}"),
+        public_key=ca_public,
+        issuer=pki.certificate("root").subject,
+        issuer_key=pki.ca_key("root"),
+        profile=Profile.CA,
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + dt.timedelta(days=1),
+        urls=pki.urls("root"),
     )
-    key = Pkcs11CaKey.open(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin,
-                           f"identity-ca-{kind}", ca_cert)
+    key = Pkcs11CaKey.open(
+        softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, f"identity-ca-{kind}", ca_cert
+    )
     try:
         signer = IdentitySigner(IdentityCa(ca_cert, key), engine)
         result = await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T))
@@ -224,3 +232,25 @@ async def test_the_ca_key_can_live_in_softhsm(
     path = tmp_path / "hsm-identity.pdf"
     path.write_bytes(result.pdf)
     assert pdfsig_valid_count(path, served_pki.nssdb) == 1, pdfsig(path, served_pki.nssdb)
+
+
+async def test_the_certificate_is_handed_over_before_its_key_signs(
+    served_pki: ServedDevPki, engine: PdfSigningService
+) -> None:
+    signer = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), engine)
+    logged: list[bytes] = []
+
+    async def log(der: bytes) -> None:
+        logged.append(der)
+
+    result = await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
+    assert logged == [result.certificate_der]
+
+    class LogDown(Exception):
+        pass
+
+    async def refuse(der: bytes) -> None:
+        raise LogDown(der.hex()[:8])
+
+    with pytest.raises(LogDown):  # the log refused: nothing is signed with an unlogged certificate
+        await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=refuse)

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from tests.integration.test_signing_pkcs11 import _generate, _issue, _public_key
 from tests.services.pki import MINIMAL_PDF, PkiServices
 from tests.services.softhsm import SoftHsmToken
-from tests.support.api import DOCS, DevTokens, assert_problem, upload
+from tests.support.api import DOCS, DevTokens, assert_problem, later, upload
 from tests.support.vault_app import make_settings, vault_client
 from vault.app import services_of
 
@@ -79,11 +79,16 @@ def test_the_seal_in_the_token_signs_through_the_api(
         f"pkcs11:{softhsm_token.module_path}?token={softhsm_token.token_label}&pin-env=VAULT_TEST_HSM_PIN"
         f"&key={label}&cert={label}&chain={pki.cert_path('interm')}"
     )
-    settings = make_settings(tmp_path, signing_pkcs11=seal, trust_roots=str(pki.root_cert_path), tsa_url=pki.tsa_url)
+    # the seal in the token is the tax office's own (an agency seal in an HSM, as in production)
+    settings = make_settings(
+        tmp_path, agency_seals=f"tax-office={seal}", trust_roots=str(pki.root_cert_path), tsa_url=pki.tsa_url
+    )
     with vault_client(settings) as client:
         tokens = DevTokens(client.app)
         doc = upload(client, tokens("alice"), MINIMAL_PDF.read_bytes(), media_type="application/pdf")
-        signed = client.post(f"{DOCS}/{doc['id']}/signatures", json={"level": "B-T"}, headers=tokens("alice"))
+        grant = {"agency": "tax-office", "permissions": ["view", "sign"], "expires_at": later(days=1)}
+        assert client.post(f"{DOCS}/{doc['id']}/grants", json=grant, headers=tokens("alice")).status_code == 201
+        signed = client.post(f"{DOCS}/{doc['id']}/signatures", json={"level": "B-T"}, headers=tokens("olga"))
         assert signed.status_code == 201, signed.text
         report = client.get(f"{DOCS}/{doc['id']}/signatures", headers=tokens("alice")).json()
     [signature] = report["signatures"]

@@ -253,10 +253,10 @@ def test_a_citizen_signs_a_pdf_with_a_visible_stamp_from_its_page(
     assert f'href="/documents/{doc["id"]}/sign"' in document_page(client, doc["id"])
     form = client.get(f"/documents/{doc['id']}/sign", headers=HTML)
     assert heading(form) == "Sign this document"
-    assert 'value="B-B"' in form.text
-    assert 'value="B-LTA"' not in form.text  # no timestamp authority on the embedded defaults
+    assert 'value="B-LTA"' in form.text  # the embedded defaults have a TSA: the development PKI's
+    assert 'value="B-T" checked' in form.text  # the default with a TSA
     token = csrf_token(form)
-    fields = {"csrf_token": token, "level": "B-B", "reason": "I agree", "stamp": "yes", "position": "bottom-right"}
+    fields = {"csrf_token": token, "level": "B-T", "reason": "I agree", "stamp": "yes", "position": "bottom-right"}
 
     too_far = client.post(f"/documents/{doc['id']}/sign", data={**fields, "page": "7"}, headers=HTML)
     assert too_far.status_code == 422

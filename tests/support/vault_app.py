@@ -88,7 +88,13 @@ def sign_in_demo_users(client: httpx.Client | TestClient[Litestar], provider: au
 @contextlib.contextmanager
 def vault_client(settings: Settings, *, signed_in: bool = True) -> Iterator[TestClient[Litestar]]:
     """A migrated database and a started app (with a `MovableClock`) behind Litestar's test client; with
-    `signed_in`, the demo users of the development provider have each signed in once."""
+    `signed_in`, the demo users of the development provider have each signed in once.
+
+    The test client has no listening socket, so the development PKI's OCSP and CRLs (served by the app at its
+    public URL) cannot be fetched: checking a seal online before sealing is off unless the test sets
+    `signing_fetch_revocation` itself (`running_server` keeps it on; the TSA is answered in-process anyway)."""
+    if "signing_fetch_revocation" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"signing_fetch_revocation": False})
     migrate(settings)
     app = create_app(settings, clock=MovableClock())
     with TestClient(app, raise_server_exceptions=False, timeout=60) as client:

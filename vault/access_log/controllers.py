@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from vault.access_log.schemas import AccessLogPage
 from vault.access_log.service import AccessLogService
@@ -33,3 +33,14 @@ class AccessLogController(Controller):
     ) -> AccessLogPage:
         """Who did what to the caller's data, when, under which grant, request or link and purpose; newest first."""
         return await access_log.for_owner(request.user, cursor, limit)
+
+    @get("/{seq:int}/receipt", guards=[require_roles("citizen")])
+    async def receipt(
+        self,
+        request: Request[Caller, Any, Any],
+        access_log: NamedDependency[AccessLogService],
+        seq: FromPath[int],
+    ) -> dict[str, Any]:
+        """Entry `seq` of the caller's access log as a receipt: the entry, the latest signed checkpoint and the
+        inclusion proof between them; `vault audit verify-receipt RECEIPT --key KEY` checks it offline."""
+        return await access_log.receipt(request.user, seq)

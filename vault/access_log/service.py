@@ -12,11 +12,13 @@ from vault.access_log.schemas import AccessActor, AccessLogEntry, AccessLogPage
 from vault.accounts.pseudonyms import PseudonymService
 from vault.accounts.repository import AccountRepository
 from vault.audit.entry import parse_time
-from vault.audit.errors import AuditUnavailable
+from vault.audit.errors import AuditNotFound, AuditUnavailable
+from vault.audit.log import Entry
 from vault.audit.models import AuditEntryRow
+from vault.audit.receipts import build_receipt
 from vault.audit.recorder import AuditRecorder
 from vault.core.database import Database
-from vault.core.errors import IntegrityFailure
+from vault.core.errors import AuditUnavailableError, Conflict, IntegrityFailure, NotFound
 from vault.core.paging import clamp_limit
 from vault.core.principal import Caller
 
@@ -72,3 +74,32 @@ class AccessLogService:
         more, rows = len(rows) > limit, rows[:limit]
         items = [_entry(bytes(row), caller, owner_ref) for row in rows]
         return AccessLogPage(items=items, next_cursor=items[-1].seq if more and items else None)
+
+    async def receipt(self, caller: Caller, seq: int) -> dict[str, Any]:
+        """Entry `seq` of the caller's access log with its inclusion proof against the latest signed checkpoint
+        (404 unless the entry is about the caller's data; 409 while no checkpoint covers it yet)."""
+        if self._recorder is None:
+            raise AuditUnavailableError()
+        try:
+            log = await self._recorder.log()
+            with contextlib.suppress(AuditUnavailable):
+                await self._recorder.integrator.settle(within=2.0)
+            async with self._db.transaction() as session:
+                account = await AccountRepository(session).of(caller)
+                if account is None:
+                    raise NotFound("no such entry in your access log")
+                try:
+                    owner_ref = await self._pseudonyms.of(session, account.id)
+                except IntegrityFailure as exc:
+                    raise NotFound("no such entry in your access log") from exc
+                row = await session.scalar(
+                    select(AuditEntryRow).where(AuditEntryRow.seq == seq, AuditEntryRow.owner_ref == owner_ref)
+                )
+                if row is None:
+                    raise NotFound("no such entry in your access log")
+                entry = Entry(row.seq, row.time, bytes(row.canonical), bytes(row.leaf_hash))
+                return await build_receipt(log, session, entry)
+        except AuditNotFound as exc:
+            raise Conflict(exc.detail) from exc
+        except AuditUnavailable as exc:
+            raise AuditUnavailableError() from exc

@@ -285,7 +285,7 @@ def verify_bundle(bundle: Mapping[str, Any], *, trusted_key: str | None = None) 
     )
 
 
-def _pinned_key(value: str) -> str:
+def pinned_key(value: str) -> str:
     """The verifier key from `--key`: the string itself, or the `note_verifier` of a JSON file holding it."""
     path = Path(value)
     if not value.startswith("{") and path.is_file():
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    key = _pinned_key(args.key) if args.key else None
+    key = pinned_key(args.key) if args.key else None
     try:
         bundle = json.loads(args.bundle.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -31,7 +31,7 @@ def _signing_error(exc: signing.SigningError) -> VaultError:
         return UnprocessableContent(detail or "this PDF is too costly to verify within the time budget")
     if isinstance(exc, signing.InvalidPdf):
         return UnprocessableContent(detail or "not a usable PDF")
-    if isinstance(exc, signing.SignatureFieldError):
+    if isinstance(exc, signing.SignatureFieldError | signing.UnknownAgency):  # retrying will not help
         return Conflict(detail or "the document does not allow this signature")
     if isinstance(exc, signing.TimestampUnavailable):
         return UpstreamUnavailable(detail or "the timestamp authority is unavailable; nothing was signed")

@@ -210,6 +210,7 @@ class DocumentService:
         content: IncomingContent,
         origin: str = "upload",
         permission: Permission = Permission.MANAGE,
+        details: Mapping[str, Detail] | None = None,
     ) -> DocumentRead:
         """Store a new version of a document; issued documents cannot be altered, only signed again.
 
@@ -242,7 +243,7 @@ class DocumentService:
                     current,
                     Access(as_owner=True),
                     version,
-                    {"size": version.size, "number": number, "origin": origin},
+                    {"size": version.size, "number": number, "origin": origin, **(details or {})},
                 )
                 return document_read(current)
         except sa_exc.IntegrityError as exc:  # the UNIQUE (document, number) constraint: a concurrent version won

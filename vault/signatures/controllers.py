@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -15,6 +15,7 @@ from vault.core.ratelimit import RateLimiter
 from vault.documents.media import normalise_media_type
 from vault.http.security import PUBLIC, require_roles
 from vault.settings import Settings
+from vault.signatures.evidence import EvidenceFormat, EvidenceService, render
 from vault.signatures.schemas import ReportRead, SignedVersion, SignOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 
@@ -50,6 +51,24 @@ class SignatureController(Controller):
         """The verification report of the current version (PAdES, pyHanko bottom line and ETSI indication);
         `?etsi=true` adds the ETSI TS 119 102-2 XML report of each signature."""
         return await signatures.report_for_document(request.user, document_id, etsi=etsi)
+
+    @get("/{version:int}/evidence", media_type="application/json")
+    async def evidence(
+        self,
+        request: Request[Caller, Any, Any],
+        evidence: NamedDependency[EvidenceService],
+        document_id: FromPath[uuid.UUID],
+        version: FromPath[int],
+        format: FromQuery[EvidenceFormat] = "json",
+    ) -> Response[bytes]:
+        """The signing evidence of signed version `version`: who (the identity its certificate names, with the
+        provider and assurance level), when (the timestamp), the document's SHA-256, the certificate, and the
+        audit log's receipt of the signing event (inclusion proof against a signed checkpoint, checked offline
+        with `vault audit verify-receipt`). `?format=pdf` gives the same for people."""
+        found = await evidence.evidence(request.user, document_id, version)
+        body, media_type = render(found, format)
+        name = f"signing-evidence-{document_id}-v{version}.{format}"
+        return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @post(

@@ -104,7 +104,13 @@ def _form(portal: Portal, signatures: SignatureService, document: DocumentRead, 
         "levels": _levels(signatures),
         "positions": {key: gettext_(label) for key, (label, _) in STAMP_POSITIONS.items()},
         "errors": [],
-        "values": {"level": "B-B", "reason": "", "stamp": "yes", "page": "1", "position": "bottom-right"},
+        "values": {
+            "level": signatures.default_level,
+            "reason": "",
+            "stamp": "yes",
+            "page": "1",
+            "position": "bottom-right",
+        },
         **extra,
     }
 

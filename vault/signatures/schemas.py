@@ -27,9 +27,10 @@ class StampOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SignOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """How to sign: PAdES level, reason, location, field, visible stamp, certification, fields for later signers."""
+    """How to sign: PAdES level (default B-T when the deployment has a TSA, else B-B; a person's signature is
+    at least B-T), reason, location, field, visible stamp, certification, fields for later signers."""
 
-    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-B"
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
     reason: Text | None = None
     location: Text | None = None
     field: Name | None = None

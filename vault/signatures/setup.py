@@ -1,4 +1,9 @@
-"""Building the signer and verifier from settings: a key file, an HSM (PKCS#11), or the development PKI."""
+"""Building the signers and the verifier from settings: key files, an HSM (PKCS#11), or the development PKI.
+
+Three signers: the deployment's seal (the service's own documents), the identity CA (a ten-minute certificate
+naming the citizen, per signature) and each agency's own seal. In development the development PKI provides all
+three, and its TSA, OCSP responders and CRLs are served by the service under `/dev-pki/`.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,72 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cryptography import x509
+
 import signing
 from vault.settings import Settings
+from vault.signatures.devpki import InProcessTimeStamper
+from vault.signatures.seals import AgencySealBook
 
 __all__ = ("SigningSetup", "build_signing", "trust_roots")
 
 
-def _pkcs11_signer(url: str) -> signing.DocumentSigner:
-    """`pkcs11:<module path>?token=LABEL&pin-env=VAR&key=LABEL[&cert=LABEL][&chain=/a.pem,/b.pem]`."""
+def _pkcs11_query(url: str, variable: str, needed: tuple[str, ...]) -> tuple[str, dict[str, str], str]:
+    """(module path, query, PIN) of a `pkcs11:<module>?token=..&pin-env=..&...` URL."""
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     module = unquote(parts.path)
-    missing = [name for name in ("token", "pin-env", "key") if name not in query]
+    missing = [name for name in ("token", "pin-env", *needed) if name not in query]
     if missing or not module:
-        raise ValueError(f"VAULT_SIGNING_PKCS11 needs a module path and {', '.join(missing) or 'nothing else'}")
+        raise ValueError(f"{variable} needs a module path and {', '.join(missing) or 'nothing else'}")
     pin = os.environ.get(query["pin-env"])
     if pin is None:
-        raise ValueError(f"the PIN variable {query['pin-env']} named by VAULT_SIGNING_PKCS11 is not set")
+        raise ValueError(f"the PIN variable {query['pin-env']} named by {variable} is not set")
+    return module, query, pin
+
+
+def _pkcs11_signer(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.DocumentSigner:
+    """`pkcs11:<module path>?token=LABEL&pin-env=VAR&key=LABEL[&cert=LABEL][&chain=/a.pem,/b.pem]`."""
+    module, query, pin = _pkcs11_query(url, variable, ("key",))
     chain = [Path(p).read_bytes() for p in query.get("chain", "").split(",") if p]
     return signing.Pkcs11Signer.open(
         module, query["token"], pin, query["key"], cert_label=query.get("cert"), chain=chain
     )
+
+
+def _agency_signers(value: str) -> dict[str, signing.DocumentSigner]:
+    """`VAULT_AGENCY_SEALS`: `;`-separated `<agency>=<key>,<cert>[,<chain>...]` or `<agency>=pkcs11:...`."""
+    signers: dict[str, signing.DocumentSigner] = {}
+    for item in (part.strip() for part in value.split(";")):
+        if not item:
+            continue
+        agency, sep, spec = (x.strip() for x in item.partition("="))
+        if not sep or not agency or not spec:
+            raise ValueError("VAULT_AGENCY_SEALS entries are <agency>=<key>,<cert>[,<chain>...] or <agency>=pkcs11:...")
+        if spec.startswith("pkcs11:"):
+            signers[agency] = _pkcs11_signer(spec, "VAULT_AGENCY_SEALS")
+            continue
+        files = [p.strip() for p in spec.split(",") if p.strip()]
+        if len(files) < 2:
+            raise ValueError(f"VAULT_AGENCY_SEALS: the seal of {agency} needs a key file and a certificate file")
+        signers[agency] = signing.KeyFileSigner.load(files[0], files[1], files[2:])
+    return signers
+
+
+def _identity_ca(settings: Settings, dev_pki: signing.DevPki | None) -> signing.IdentityCa | None:
+    if settings.identity_ca_cert and settings.identity_ca_key:
+        cert_path = Path(settings.identity_ca_cert)
+        chain = tuple(Path(p.strip()) for p in settings.identity_ca_chain.split(",") if p.strip())
+        if not settings.identity_ca_key.startswith("pkcs11:"):
+            return signing.IdentityCa.from_files(cert_path, Path(settings.identity_ca_key), chain)
+        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        module, query, pin = _pkcs11_query(settings.identity_ca_key, "VAULT_IDENTITY_CA_KEY", ("key",))
+        key = signing.Pkcs11CaKey.open(module, query["token"], pin, query["key"], certificate)
+        chain_certs = tuple(x509.load_pem_x509_certificate(p.read_bytes()) for p in chain)
+        return signing.IdentityCa(certificate, key, chain_certs)
+    if dev_pki is not None:
+        return signing.IdentityCa.from_dev_pki(dev_pki)
+    return None
 
 
 def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[bytes]:
@@ -40,18 +90,49 @@ def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[byte
 
 @dataclass(frozen=True)
 class SigningSetup:
-    """The signing service, the verifier, and the signer back end (whose key or HSM session the caller closes)."""
+    """What signs and verifies; the composition root closes each part on shutdown.
+
+    Attributes:
+        service: The deployment's seal (its signer back end is `backend`).
+        verifier: The verification worker pool.
+        backend: The seal's signer back end (key or HSM session).
+        engine: A signing service with no signer of its own: the identity signer's and the LTA renewals'.
+        identity: The identity signer (`None`: no identity CA configured, citizens cannot sign).
+        seals: The agencies' seals.
+        dev_pki: The development PKI's responders (development mode only), served under `/dev-pki/`.
+        tsa_url: The timestamp authority (`None`: none; signatures are B-B).
+        identity_ca_key: The identity CA's key (an HSM session to close, when it is in one).
+    """
 
     service: signing.PdfSigningService
     verifier: signing.VerificationPool
     backend: signing.DocumentSigner
+    engine: signing.PdfSigningService
+    identity: signing.IdentitySigner | None
+    seals: AgencySealBook
+    dev_pki: signing.DevPkiResponders | None
+    tsa_url: str | None
+    identity_ca_key: signing.CaKey | None = None
+
+    def close(self) -> None:
+        """Close the seal's signer back end and the identity CA's HSM session (if any)."""
+        self.backend.close()
+        close_ca = getattr(self.identity_ca_key, "close", None)
+        if callable(close_ca):
+            close_ca()
 
 
 def build_signing(settings: Settings) -> SigningSetup:
-    """The seal signer (HSM, key file, or the development PKI created on first start) and the verifier."""
-    dev_pki = None
+    """The seal signer (HSM, key file, or the development PKI created on first start), the identity signer,
+    the agency seals and the verifier."""
+    dev_pki = responders = timestamper = None
+    tsa_url = settings.tsa_url or None
     if settings.env == "development":
-        dev_pki = signing.ensure_dev_pki(settings.resolved_data_dir / "dev-pki")
+        dev_pki = signing.ensure_dev_pki(settings.resolved_data_dir / "dev-pki", base_url=settings.dev_pki_url)
+        responders = signing.DevPkiResponders(dev_pki)
+        if tsa_url is None:  # the service is its own TSA: answer it in-process (same token as over HTTP)
+            tsa_url = dev_pki.tsa_url
+            timestamper = InProcessTimeStamper(responders)
     if settings.signing_pkcs11:
         signer = _pkcs11_signer(settings.signing_pkcs11)
     elif settings.signing_key and settings.signing_cert:
@@ -62,9 +143,23 @@ def build_signing(settings: Settings) -> SigningSetup:
     else:
         raise ValueError("no signer configured: set VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY and VAULT_SIGNING_CERT")
     roots = trust_roots(settings, dev_pki)
-    signer_service = signing.PdfSigningService(
-        signer,
-        tsa_url=settings.tsa_url or None,
+
+    def service(backend: signing.DocumentSigner | None) -> signing.PdfSigningService:
+        return signing.PdfSigningService(
+            backend,
+            tsa_url=tsa_url,
+            trust_roots=roots,
+            allow_fetching=settings.signing_fetch_revocation,
+            timestamper=timestamper,
+        )
+
+    engine = service(None)
+    ca = _identity_ca(settings, dev_pki)
+    seals = AgencySealBook(
+        _agency_signers(settings.agency_seals),
+        issue=dev_pki.agency_signer if dev_pki is not None else None,
+        tsa_url=tsa_url,
+        timestamper=timestamper,
         trust_roots=roots,
         allow_fetching=settings.signing_fetch_revocation,
     )
@@ -78,4 +173,14 @@ def build_signing(settings: Settings) -> SigningSetup:
     pool = signing.VerificationPool(
         verifier, workers=settings.verify_workers or None, queue_size=settings.verify_queue or None
     )
-    return SigningSetup(signer_service, pool, signer)
+    return SigningSetup(
+        service=service(signer),
+        verifier=pool,
+        backend=signer,
+        engine=engine,
+        identity=signing.IdentitySigner(ca, engine) if ca is not None else None,
+        seals=seals,
+        dev_pki=responders,
+        tsa_url=tsa_url,
+        identity_ca_key=ca.key if ca is not None else None,
+    )

@@ -1,0 +1,88 @@
+"""The agencies' own seals: configured ones (key files or an HSM), and in development one per agency issued by
+the development PKI on first use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+
+from pyhanko.sign.timestamps import TimeStamper
+
+import signing
+
+__all__ = ("AgencySealBook",)
+
+
+class AgencySealBook:
+    """Seals by agency name, each a `signing.AgencySeals` of one agency (so a development seal can be added
+    while the service runs).
+
+    Args:
+        signers: The configured seals (agency name to signer back end; closed by :meth:`aclose`).
+        issue: In development, a function that issues the seal of an unknown agency (the development PKI);
+            ``None`` in production (an unknown agency has no seal).
+        tsa_url / timestamper / trust_roots / allow_fetching: as for `signing.AgencySeals`.
+    """
+
+    def __init__(
+        self,
+        signers: Mapping[str, signing.DocumentSigner],
+        *,
+        issue: Callable[[str], signing.DocumentSigner] | None,
+        tsa_url: str | None,
+        timestamper: TimeStamper | None,
+        trust_roots: Sequence[bytes],
+        allow_fetching: bool,
+    ) -> None:
+        self._issue = issue
+        self._tsa_url = tsa_url
+        self._timestamper = timestamper
+        self._trust_roots = trust_roots
+        self._allow_fetching = allow_fetching
+        self._seals: dict[str, signing.AgencySeals] = {}
+        self._lock = asyncio.Lock()
+        for agency, signer in signers.items():
+            self._seals[agency] = self._one(agency, signer)
+
+    def _one(self, agency: str, signer: signing.DocumentSigner) -> signing.AgencySeals:
+        return signing.AgencySeals(
+            {agency: signer},
+            tsa_url=self._tsa_url,
+            timestamper=self._timestamper,
+            trust_roots=self._trust_roots,
+            allow_fetching=self._allow_fetching,
+        )
+
+    async def _seals_of(self, agency: str) -> signing.AgencySeals:
+        seals = self._seals.get(agency)
+        if seals is not None:
+            return seals
+        if self._issue is None:
+            raise signing.UnknownAgency()
+        async with self._lock:
+            if agency not in self._seals:
+                try:
+                    signer = await asyncio.to_thread(self._issue, agency)
+                except ValueError as exc:  # a name the development PKI cannot make a certificate for
+                    raise signing.UnknownAgency() from exc
+                self._seals[agency] = self._one(agency, signer)
+            return self._seals[agency]
+
+    async def seal(self, agency: str, pdf: bytes, request: signing.SignRequest) -> bytes:
+        """`pdf` sealed by `agency` (errors as `signing.AgencySeals.seal`; `UnknownAgency` without a seal)."""
+        return await (await self._seals_of(agency)).seal(agency, pdf, request)
+
+    async def fingerprint(self, agency: str) -> str:
+        """SHA-256 of the agency's registered seal certificate (`UnknownAgency` without a seal)."""
+        return (await self._seals_of(agency)).fingerprint(agency)
+
+    async def check(self, agency: str, pdf: bytes) -> signing.SealCheck:
+        """Whether `pdf` is sealed by `agency`'s registered certificate (`UnknownAgency` without a seal)."""
+        return await (await self._seals_of(agency)).check(agency, pdf)
+
+    async def aclose(self) -> None:
+        """Close the HTTP sessions and the signer back ends."""
+        for agency, seals in list(self._seals.items()):
+            await seals.aclose()
+            seals.signer(agency).close()
+        self._seals.clear()
