@@ -4,6 +4,7 @@ document with its signature checked; the officer issues a signed PDF into the ci
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -22,6 +23,28 @@ def sealed_pdf(server: LiveServer) -> bytes:
     pki = signing.ensure_dev_pki(services_of(server.app).settings.resolved_data_dir / "dev-pki")
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(sign_with, pki).result()
+
+
+def sealed_by_agency(server: LiveServer, officer: str, agency: str) -> bytes:
+    """minimal.pdf sealed with `agency`'s own registered seal, the way an agency seals a draft: a citizen shares
+    it with the agency to sign, its officer seals it through the API (issuance accepts no other seal)."""
+    dev = services_of(server.app).dev_idp
+    assert dev is not None
+
+    def as_user(user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {dev.issue_access_token(user)}"}
+
+    with server.client() as client:
+        kind = {"Content-Type": "application/pdf", "X-Document-Title": "Draft", "X-Document-Kind": "certificate"}
+        draft = client.post("/api/v1/documents", content=MINIMAL, headers={**as_user("bob"), **kind})
+        assert draft.status_code == 201, draft.text
+        path = f"/api/v1/documents/{draft.json()['id']}"
+        until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        grant = {"agency": agency, "permissions": ["view", "sign"], "expires_at": until}
+        assert client.post(f"{path}/grants", json=grant, headers=as_user("bob")).status_code == 201
+        sealed = client.post(f"{path}/signatures", json={"level": "B-B"}, headers=as_user(officer))
+        assert sealed.status_code == 201, sealed.text
+        return client.get(f"{path}/content", headers=as_user("bob")).content
 
 
 def signed_in(browser: Browser, server: LiveServer, user: str, audit: Auditor) -> Page:
@@ -103,7 +126,7 @@ def test_an_officer_asks_and_the_citizen_shares(browser: Browser, portal: LiveSe
 def test_an_officer_issues_a_signed_pdf_into_a_citizens_vault(
     browser: Browser, portal: LiveServer, audit: Auditor
 ) -> None:
-    sealed = sealed_pdf(portal)
+    sealed = sealed_by_agency(portal, "oscar", "city-registry")  # oscar issues for the city registry
     signed_in(browser, portal, "bob", audit).context.close()  # bob is in the directory once he signed in
     officer = signed_in(browser, portal, "oscar", audit)
     officer.get_by_role("link", name="Issue a signed document").click()

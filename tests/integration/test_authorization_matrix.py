@@ -185,6 +185,20 @@ RULES: dict[tuple[str, str], Rule] = {
             ("GET", "/requests/new"),
             ("POST", "/requests"),
             ("POST", "/requests/{request_id:uuid}/answer"),
+            # the officer's and the auditor's pages (merged from portal-roles)
+            ("GET", "/agency/documents"),
+            ("GET", "/agency/documents/{document_id:uuid}"),
+            ("GET", "/agency/documents/{document_id:uuid}/download"),
+            ("GET", "/agency/documents/{document_id:uuid}/signatures"),
+            ("GET", "/agency/issue"),
+            ("POST", "/agency/issue"),
+            ("GET", "/auditor"),
+            ("GET", "/auditor/checkpoints"),
+            ("POST", "/auditor/checkpoints"),
+            ("GET", "/auditor/export"),
+            ("GET", "/auditor/key"),
+            ("GET", "/auditor/proofs/consistency"),
+            ("GET", "/auditor/proofs/inclusion"),
         )
     },
     # public (no token asked); the table's file name is the OpenAPI viewer's, so /static answers 404
