@@ -26,7 +26,9 @@ def agency_pki(tmp_path: Path) -> signing.DevPki:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, agency_pki: signing.DevPki) -> Settings:
-    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path))
+    # the tax office's registered seal is the agency PKI's seal: issuance accepts only the issuer's own seal
+    seal = f"tax-office={agency_pki.seal_key_path},{agency_pki.seal_cert_path},{agency_pki.issuing_cert_path}"
+    return make_settings(tmp_path, database_url, trust_roots=str(agency_pki.root_cert_path), agency_seals=seal)
 
 
 def shared_by_alice(client: TestClient[Litestar], as_user: DevTokens, pdf: bytes) -> str:

@@ -17,9 +17,7 @@ from vault.audit.actions import AuditAction, Outcome
 from vault.audit.log import Checkpoint, Entry
 from vault.audit.service import AuditService
 from vault.core.errors import BadRequest
-from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
-from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
 __all__ = ("AuditPages",)
@@ -196,11 +194,8 @@ class AuditPages(Controller):
         self, portal: NamedDependency[Portal], audit: NamedDependency[AuditService]
     ) -> Response[Any]:
         """Keep a checkpoint of the log as it is now."""
-        if (refused := portal.refuse("auditor")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("auditor"), Response):
+            return form
         kept = await audit.keep_checkpoint(portal.caller)
         return portal.redirect(f"/auditor/checkpoints?kept={kept.tree_size}")
 

@@ -14,9 +14,7 @@ from vault.core.errors import Conflict, NotFound
 from vault.documents.archive import stream_archive
 from vault.documents.service import DocumentService
 from vault.erasure.service import AccountErasure
-from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
-from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
 __all__ = ("AccountPages", "confirmation_phrase")
@@ -75,11 +73,8 @@ class AccountPages(Controller):
     @post("/erase", status_code=200)
     async def erase(self, portal: NamedDependency[Portal], erasure: NamedDependency[AccountErasure]) -> Response[Any]:
         """Erase the account once the citizen typed the confirmation; then the session ends."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         phrase = confirmation_phrase()
         if not _confirmed(form.get("confirm")):
             message = gettext_("Type “%(phrase)s” to confirm that you want to erase your account.") % {"phrase": phrase}

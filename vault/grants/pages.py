@@ -19,9 +19,7 @@ from vault.documents.schemas import DocumentRead
 from vault.documents.service import DocumentService
 from vault.grants.schemas import NewGrant, PermissionName
 from vault.grants.service import GrantService
-from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
-from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
 __all__ = ("GRANT_DAYS", "GrantPages", "GrantSection")
@@ -129,11 +127,8 @@ class GrantPages(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """Create the grant; back to the document's page, which lists it."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         who = str(form.get("who", "")).strip()[:64]
         grantee = str(form.get("grantee", ""))
         chosen = [p for p in PERMISSIONS if p in form.getall("permissions", [])]
@@ -177,10 +172,7 @@ class GrantPages(Controller):
         grant_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """Revoke a grant: the grantee's next request is refused."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         await grants.revoke(portal.caller, grant_id)
         return portal.redirect(f"/documents/{document_id}?revoked=1#grants")

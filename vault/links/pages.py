@@ -156,11 +156,8 @@ class LinkPages(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """Create a share link; its address is shown on the page this once."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         errors: list[str] = []
         try:
             days = int(str(form.get("days", "7")))
@@ -189,10 +186,7 @@ class LinkPages(Controller):
         link_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """Withdraw a share link: its next use answers 410."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         await links.revoke(portal.caller, link_id)
         return portal.redirect(f"/documents/{document_id}#links")

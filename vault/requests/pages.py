@@ -17,9 +17,7 @@ from vault.documents.pages import kind_names
 from vault.documents.service import DocumentService
 from vault.requests.schemas import ApproveRequest, NewRequest
 from vault.requests.service import RequestService
-from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
-from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
 __all__ = ("RequestPages",)
@@ -91,11 +89,8 @@ class RequestPages(Controller):
         self, portal: NamedDependency[Portal], requests: NamedDependency[RequestService], clock: NamedDependency[Clock]
     ) -> Response[Any]:
         """Send the request to the citizen."""
-        if (refused := portal.refuse("agency")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("agency"), Response):
+            return form
         citizen = str(form.get("citizen", "")).strip()
         kinds = [k for k in form.getall("kinds") if k in portal.settings.kinds] if "kinds" in form else []
         purpose = str(form.get("purpose", "")).strip()
@@ -125,11 +120,8 @@ class RequestPages(Controller):
         request_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """The citizen approves with the chosen documents (this shares them with the agency), or refuses."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         if form.get("answer") == "deny":
             await requests.deny(portal.caller, request_id)
         else:

@@ -18,9 +18,7 @@ from vault.documents.service import DocumentService
 from vault.signatures.pages_verdicts import verdicts
 from vault.signatures.schemas import SignOptions, StampOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
-from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import N_, gettext_
-from vault.web.login import csrf_refused
 from vault.web.portal import Portal, provide_portal
 
 __all__ = ("STAMP_POSITIONS", "SignPages", "SignatureReportPages", "VerificationSection")
@@ -148,11 +146,8 @@ class SignPages(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         """Sign with the deployment's seal; back to the document's page, which shows the new signature."""
-        if (refused := portal.refuse("citizen")) is not None:
-            return refused
-        form = await portal.request.form()
-        if not await portal.csrf_ok(form.get(CSRF_FIELD)):
-            return csrf_refused(portal)
+        if isinstance(form := await portal.posted_form("citizen"), Response):
+            return form
         values = {name: str(form.get(name, "")).strip() for name in ("level", "reason", "stamp", "page", "position")}
         document = await documents.get(portal.caller, document_id)
         levels = _levels(signatures)

@@ -126,9 +126,7 @@ class LoginController(Controller):
         if portal.web.gate.on_seen is not None:
             await portal.web.gate.on_seen(user.caller)  # the directory learns who signs in through the portal
         cookie = portal.session_cookie(token, max_age=int(sessions.absolute.total_seconds()))
-        return Redirect(
-            transaction.next_path, status_code=303, headers={"Cache-Control": "no-store"}, cookies=[cookie]
-        )
+        return Redirect(transaction.next_path, status_code=303, headers={"Cache-Control": "no-store"}, cookies=[cookie])
 
     @post("/logout", status_code=303, cache=False)
     async def logout(self, portal: NamedDependency[Portal], trail: NamedDependency[AuditTrail]) -> Response[Any]:
@@ -147,13 +145,6 @@ class LoginController(Controller):
         return Redirect(location, status_code=303, headers={"Cache-Control": "no-store"}, cookies=[cleared])
 
 
-def _csrf_texts() -> tuple[str, str]:
-    return gettext_("This form has expired"), gettext_(
-        "For your security, forms only work for a limited time and only from this site. Go back, reload the page"
-        " and try again."
-    )
-
-
 def csrf_refused(portal: Portal) -> Response[Any]:
     """The page answering a form post without a valid CSRF token (403)."""
-    return _problem_page(portal, 403, *_csrf_texts())
+    return portal.csrf_refused()

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, FormMultiDict
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
@@ -15,7 +15,7 @@ from vault.core.principal import Caller
 from vault.settings import Settings
 from vault.web.csrf import CSRF_FIELD
 from vault.web.errors import error_texts
-from vault.web.i18n import LANG_COOKIE, LANGUAGES, choose_language, use_language
+from vault.web.i18n import LANG_COOKIE, LANGUAGES, choose_language, gettext_, use_language
 from vault.web.rendering import page_headers
 from vault.web.sessions import SignedIn, new_session_token
 from vault.web.wiring import WebServices
@@ -75,14 +75,10 @@ class Portal:
         """The page's security headers (CSP with the identity provider as a form target)."""
         return page_headers([self.settings.resolved_issuer], no_referrer=no_referrer)
 
-    def render(
-        self, template: str, *, status_code: int = 200, no_referrer: bool = False, **context: Any
-    ) -> Template:
+    def render(self, template: str, *, status_code: int = 200, no_referrer: bool = False, **context: Any) -> Template:
         """The page `template` with the portal's context, headers and cookies."""
         query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
-        switch = {
-            code: "?" + urlencode({**query, "lang": code}) for code in LANGUAGES if code != self.language
-        }
+        switch = {code: "?" + urlencode({**query, "lang": code}) for code in LANGUAGES if code != self.language}
         return Template(
             template_name=template,
             context={
@@ -131,6 +127,26 @@ class Portal:
         """Whether a form's CSRF token belongs to this browser's session."""
         existing = self.request.cookies.get(cookie_name(self.settings))
         return await self.web.csrf.check(existing, presented if isinstance(presented, str) else None)
+
+    def csrf_refused(self) -> Response[Any]:
+        """The page answering a form post without a valid CSRF token (403)."""
+        title = gettext_("This form has expired")
+        explanation = gettext_(
+            "For your security, forms only work for a limited time and only from this site. Go back, reload the page"
+            " and try again."
+        )
+        return self.render("error.html", status_code=403, status=403, title=title, explanation=explanation)
+
+    async def posted_form(self, *roles: str) -> FormMultiDict | Response[Any]:
+        """The posted form of someone signed in with one of `roles`, its CSRF token checked; else the answer
+        (sign-in, 403 for the role, or the expired-form page): `if isinstance(form := ..., Response): return form`.
+        """
+        if (refused := self.refuse(*roles)) is not None:
+            return refused
+        form = await self.request.form()
+        if not await self.csrf_ok(form.get(CSRF_FIELD)):
+            return self.csrf_refused()
+        return form
 
 
 async def provide_portal(
