@@ -1,4 +1,4 @@
-"""Shared pieces of the service benchmarks: SeaweedFS, the vault as a separate process, the test PKI, payloads, RSS.
+"""Shared pieces of the service benchmarks: SeaweedFS, the vault as a separate process, payloads, RSS.
 
 Everything runs on loopback, starts in a temporary directory and is killed (by process group id) on exit.
 Run the scripts from the repository root as modules (``.venv/bin/python -m bench.throughput``) so that the
@@ -129,43 +129,6 @@ def vault_process(directory: Path, storage_url: str | None = None, **extra_env: 
             raise
     finally:
         service.stop()
-
-
-@dataclass(frozen=True)
-class Pki:
-    """The certomancer test PKI, served on loopback: TSA URL and the seal's files."""
-
-    tsa_url: str
-    key: Path
-    cert: Path
-    chain: Path
-    root: Path
-
-    def vault_env(self) -> dict[str, str]:
-        """The `VAULT_*` settings (without prefix) that make the vault sign with this PKI's seal."""
-        return {
-            "tsa_url": self.tsa_url, "signing_key": str(self.key), "signing_cert": str(self.cert),
-            "signing_chain": str(self.chain), "trust_roots": str(self.root),
-        }  # fmt: skip
-
-
-@contextlib.contextmanager
-def certomancer_pki(directory: Path, seal: str = "agency") -> Iterator[Pki]:
-    """Fresh keys, tests/pki/certomancer.yml, and its animator (TSA, OCSP, CRLs) as a process; killed on exit."""
-    from tests.pki.keygen import generate_keys
-    from tests.services.pki import PkiServices
-
-    generate_keys(directory / "keys")
-    services = PkiServices(directory, free_port())
-    services.write_material()
-    services.start()
-    try:
-        yield Pki(
-            services.tsa_url, services.key_path(seal), services.cert_path(seal),
-            services.cert_path("interm"), services.root_cert_path,
-        )  # fmt: skip
-    finally:
-        services.stop()
 
 
 class Digest(Protocol):
