@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from vault.access_log.schemas import AccessLogPage
 from vault.access_log.service import AccessLogService
 from vault.core.principal import Caller
-from vault.http.params import Limit
+from vault.http.params import Limit, LogPosition
 from vault.http.security import require_roles
 
 __all__ = ("AccessLogController",)
@@ -39,7 +39,7 @@ class AccessLogController(Controller):
         self,
         request: Request[Caller, Any, Any],
         access_log: NamedDependency[AccessLogService],
-        seq: FromPath[int],
+        seq: LogPosition,
     ) -> dict[str, Any]:
         """Entry `seq` of the caller's access log as a receipt: the entry, the latest signed checkpoint and the
         inclusion proof between them; `vault audit verify-receipt RECEIPT --key KEY` checks it offline."""

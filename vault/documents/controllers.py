@@ -153,7 +153,7 @@ class DocumentController(Controller):
         request: Request[Caller, Any, Any],
         documents: NamedDependency[DocumentService],
         document_id: FromPath[uuid.UUID],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     ) -> Stream | Response[None]:
         """The document's bytes (current or `?version=`), streamed; one `Range` supported; `If-None-Match`
         with the ETag (the quoted SHA-256) answers 304."""

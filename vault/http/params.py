@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 from vault.core.errors import BadRequest
 from vault.core.paging import MAX_PAGE
 
-__all__ = ("Limit", "reject_unknown_query")
+__all__ = ("MAX_POSITION", "Limit", "LogPosition", "VersionNumber", "reject_unknown_query")
 
+MAX_POSITION = 2**53  # positions and counts fit SQLite's and PostgreSQL's 64-bit integers (and JSON numbers)
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page size")]
+# path or query integers the database compares: bounded, so a huge number is a 400, never an overflow
+LogPosition = Annotated[int, Parameter(ge=0, le=MAX_POSITION, description="position in the audit log")]
+VersionNumber = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="a document's version number")]
 
 
 def _declared(handler: Any) -> frozenset[str]:

@@ -13,6 +13,7 @@ from vault.core.errors import UnsupportedMediaType
 from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
 from vault.documents.media import normalise_media_type
+from vault.http.params import VersionNumber
 from vault.http.security import PUBLIC, require_roles
 from vault.settings import Settings
 from vault.signatures.evidence import EvidenceFormat, EvidenceService, render
@@ -58,7 +59,7 @@ class SignatureController(Controller):
         request: Request[Caller, Any, Any],
         evidence: NamedDependency[EvidenceService],
         document_id: FromPath[uuid.UUID],
-        version: FromPath[int],
+        version: VersionNumber,
         format: FromQuery[EvidenceFormat] = "json",
     ) -> Response[bytes]:
         """The signing evidence of signed version `version`: who (the identity its certificate names, with the
