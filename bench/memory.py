@@ -3,8 +3,8 @@
 For each store (SeaweedFS over S3, and the filesystem store in the data directory) and each way in (the API, and
 the web portal) a fresh `vault serve` process is started; its RSS (with any children) is sampled every 50 ms in a
 thread while a document of `--small-mib` and then one of `--large-mib` is uploaded, downloaded (hashed) and
-deleted. Printed per store and way in: idle RSS after a warm-up, the peak over idle for each size, and
-peak(large)/peak(small) for the whole RSS and for the increase.
+deleted. Printed per store and way in: idle RSS after a warm-up, the peak over idle for each size,
+peak(large)/peak(small) for the whole RSS and for the increase, and the large round trip's seconds.
 
 - `api`: `POST /api/v1/documents` with a raw streamed body and a bearer token, `GET .../content`.
 - `portal`: what a browser does: sign in through `/login` and the development provider's one-click page (the
@@ -21,7 +21,9 @@ import argparse
 import contextlib
 import hashlib
 import re
+import resource
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -167,7 +169,9 @@ def measure(store: str, way: str, sizes: tuple[int, int], interval: float) -> No
         uploads.clear()
         idle = RssSampler(vault.pid).current()
         peak_small = peak_during(lambda: trip(small), vault.pid, interval)
+        started = time.perf_counter()
         peak_large = peak_during(lambda: trip(large), vault.pid, interval)
+        seconds = time.perf_counter() - started
     over_small, over_large = peak_small - idle, peak_large - idle
     upload_only = (
         f"; upload alone {(uploads[0] - idle) / MIB:+.1f} vs {(uploads[1] - idle) / MIB:+.1f} MiB" if uploads else ""
@@ -176,7 +180,8 @@ def measure(store: str, way: str, sizes: tuple[int, int], interval: float) -> No
         f"{store} {way}: idle RSS {idle / MIB:.0f} MiB; peak over idle {over_small / MIB:+.1f} MiB at "
         f"{small // MIB} MiB, {over_large / MIB:+.1f} MiB at {large // MIB} MiB; peak({large // MIB} MiB)/"
         f"peak({small // MIB} MiB) = {peak_large / peak_small:.2f}x RSS, {over_large / max(over_small, MIB):.2f}x "
-        f"increase (file {large / small:.0f}x larger){upload_only}",
+        f"increase (file {large / small:.0f}x larger){upload_only}; "
+        f"{large // MIB} MiB up and down in {seconds:.0f} s, SHA-256 equal",
         flush=True,
     )
 
@@ -199,6 +204,8 @@ def main() -> None:
     for store in stores:
         for way in ways:
             measure(store, way, (args.small_mib * MIB, args.large_mib * MIB), args.interval)
+    client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    print(f"benchmark client (this process): peak RSS {client_peak / MIB:.0f} MiB over the whole run")
 
 
 if __name__ == "__main__":
