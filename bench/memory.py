@@ -11,6 +11,9 @@ peak(large)/peak(small) for the whole RSS and for the increase, and the large ro
   session cookie kept by the client), read the CSRF token of the upload form (`/documents/new`), `POST /documents`
   a multipart/form-data body (CSRF token, title, kind, then the file) generated as it is sent, follow the 303 to
   the document's page, and download it back from `/documents/{id}/download`. The upload alone is sampled too.
+  Then a Cancel: a `--large-mib` upload whose connection is dropped half way (as the form's Cancel button aborts
+  its XHR); printed: the peak, whether `/health` answers, the citizen's document count before and after, and
+  how much the data directory grew (a partial file left behind would show on the filesystem store).
 
 Usage: .venv/bin/python -m bench.memory [--small-mib 100] [--large-mib 1024] [--stores s3,file] [--ways api,portal]
 """
@@ -146,6 +149,50 @@ def portal_round_trip(vault: Vault, token: str, size: int) -> int:
     return upload.peak
 
 
+class UploadCancelled(Exception):
+    """Raised by the body generator to cut an upload short, as a browser's Cancel (XHR abort) does."""
+
+
+def cut_after(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """`pieces` until `limit` bytes have gone out, then the connection is dropped mid-body."""
+    sent = 0
+    for piece in pieces:
+        if sent >= limit:
+            raise UploadCancelled
+        sent += len(piece)
+        yield piece
+
+
+def tree_bytes(directory: Path) -> int:
+    """The bytes of the files under `directory`."""
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
+def portal_cancel(vault: Vault, token: str, size: int, cut: int, idle: int, interval: float) -> str:
+    """Start a portal upload of `size` bytes, drop the connection after `cut`, and say what the server kept."""
+    with vault.client(token) as api:
+        before = len(api.get("/api/v1/documents").json()["items"])
+    stored_before = tree_bytes(vault.data_dir)
+    with portal_client(vault) as client:
+        form = client.get("/documents/new")
+        form.raise_for_status()
+        fields = {"csrf_token": csrf_token(form), "title": "cancelled", "kind": "other"}
+        content_type, length, body = multipart_form(fields, "cancelled.bin", size, hashlib.sha256())
+        headers = {"Content-Type": content_type, "Content-Length": str(length)}
+        with RssSampler(vault.pid, interval) as sampler, contextlib.suppress(UploadCancelled):
+            client.post("/documents", content=cut_after(body, cut), headers=headers)
+            raise SystemExit("the cancelled upload was answered")
+    time.sleep(2)  # the server notices the disconnect and cleans up
+    health = httpx.get(f"{vault.url}/health", timeout=30).status_code
+    with vault.client(token) as api:
+        after = len(api.get("/api/v1/documents").json()["items"])
+    left = tree_bytes(vault.data_dir) - stored_before
+    return (
+        f"cancel at {cut // MIB} of {size // MIB} MiB: peak over idle {(sampler.peak - idle) / MIB:+.1f} MiB; "
+        f"/health {health}; documents {before} -> {after}; data directory {left / MIB:+.1f} MiB 2 s later"
+    )
+
+
 def peak_during(fn: Callable[[], None], pid: int, interval: float) -> int:
     """Highest RSS (bytes) of the server's process tree while `fn` runs."""
     with RssSampler(pid, interval) as sampler:
@@ -172,6 +219,7 @@ def measure(store: str, way: str, sizes: tuple[int, int], interval: float) -> No
         started = time.perf_counter()
         peak_large = peak_during(lambda: trip(large), vault.pid, interval)
         seconds = time.perf_counter() - started
+        cancelled = portal_cancel(vault, token, large, large // 2, idle, interval) if way == "portal" else ""
     over_small, over_large = peak_small - idle, peak_large - idle
     upload_only = (
         f"; upload alone {(uploads[0] - idle) / MIB:+.1f} vs {(uploads[1] - idle) / MIB:+.1f} MiB" if uploads else ""
@@ -184,6 +232,8 @@ def measure(store: str, way: str, sizes: tuple[int, int], interval: float) -> No
         f"{large // MIB} MiB up and down in {seconds:.0f} s, SHA-256 equal",
         flush=True,
     )
+    if cancelled:
+        print(f"{store} {way} {cancelled}", flush=True)
 
 
 def main() -> None:
