@@ -225,10 +225,34 @@ class _Daemons:
         made = {pool["pool_name"] for pool in dump["pools"]}
         if len(dump["osds"]) != OSDS or made != set(RGW_POOLS):
             raise CephError(f"admin commands did not take: osds {dump['osds']!r}, pools {sorted(made)}")
+        deadline = time.monotonic() + _READY_TIMEOUT
         rgw = self.start("client.rgw.a", ["radosgw", "-n", "client.rgw.a"])
-        self.run("radosgw-admin", "user", "create", "--uid", "vault-tests", "--display-name", "vault tests",
-                 "--access-key", self.access_key, "--secret-key", self.secret_key, timeout=120)  # fmt: skip
-        wait_for_port(self.rgw_port, timeout=_READY_TIMEOUT, proc=rgw.proc)
+        self.create_user(deadline)
+        while True:
+            try:
+                wait_for_port(self.rgw_port, timeout=max(1.0, deadline - time.monotonic()), proc=rgw.proc)
+                return
+            except RuntimeError:  # it exited: radosgw gives up (exit 5) when its first reads time out too
+                if time.monotonic() > deadline:
+                    raise
+                rgw.stop()
+                rgw = self.start("client.rgw.a", ["radosgw", "-n", "client.rgw.a"])
+
+    def create_user(self, deadline: float) -> None:
+        """The S3 user. ``radosgw-admin`` gives up after ``rados osd op timeout`` (5 s, so that a lost OSD is
+        an error quickly) while the new pools' PGs still peer, which a loaded machine stretches past 5 s
+        ("failed reading realm info: (110) Connection timed out"): try again until the deadline."""
+        while True:
+            try:
+                self.run("radosgw-admin", "user", "create", "--uid", "vault-tests", "--display-name", "vault tests",
+                         "--access-key", self.access_key, "--secret-key", self.secret_key, timeout=120)  # fmt: skip
+                return
+            except CephError as exc:
+                if "exists" in str(exc):  # an earlier try that timed out on its answer had made it
+                    return
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
 
 @dataclass(frozen=True)
