@@ -22,7 +22,7 @@ from vault.audit.bundle import BUNDLE_FORMAT, b64
 from vault.audit.entry import format_time
 from vault.audit.errors import AuditError, AuditRangeError
 from vault.audit.log import AuditLog, Checkpoint, guarded
-from vault.audit.models import AuditEntryRow
+from vault.audit.models import AuditEntryRow, AuditTreeNodeRow
 from vault.audit.note import public_key_bytes
 
 __all__ = ("PAGE", "ExportPlan", "plan_export", "stream_bundle")
@@ -128,24 +128,48 @@ def _entry(row: AuditEntryRow) -> dict[str, Any]:
 
 
 async def _entry_pages(sessions: async_sessionmaker[AsyncSession], start: int, end: int) -> AsyncIterator[list[str]]:
-    for low in range(start, end, PAGE):
+    """The stored entries of `[start, end)`, a page at a time, each page starting after the last row read: the
+    cost follows the rows there are, not the width of the range (an `end` far past the log is cheap)."""
+    low = start
+    while low < end:
         async with sessions() as session:
-            rows = await guarded(
-                session.scalars(
-                    select(AuditEntryRow)
-                    .where(AuditEntryRow.seq >= low, AuditEntryRow.seq < min(low + PAGE, end))
-                    .order_by(AuditEntryRow.seq)
-                ),
-                "audit export",
+            rows = list(
+                await guarded(
+                    session.scalars(
+                        select(AuditEntryRow)
+                        .where(AuditEntryRow.seq >= low, AuditEntryRow.seq < end)
+                        .order_by(AuditEntryRow.seq)
+                        .limit(PAGE)
+                    ),
+                    "audit export",
+                )
             )
-            yield [json.dumps(_entry(row)) for row in rows]
+        if not rows:
+            return
+        yield [json.dumps(_entry(row)) for row in rows]
+        low = int(rows[-1].seq) + 1
 
 
 async def _leaf_pages(sessions: async_sessionmaker[AsyncSession], start: int, end: int) -> AsyncIterator[list[str]]:
-    for low in range(start, end, PAGE):
+    """The stored leaf hashes of `[start, end)` (fewer where absent), paged like the entries."""
+    low = start
+    while low < end:
         async with sessions() as session:
-            hashes = await guarded(tree_store.level_hashes(session, 0, low, min(PAGE, end - low)), "audit export")
-            yield [json.dumps(b64(digest)) for digest in hashes]
+            rows = (
+                await guarded(
+                    session.execute(
+                        select(AuditTreeNodeRow.idx, AuditTreeNodeRow.hash)
+                        .where(AuditTreeNodeRow.level == 0, AuditTreeNodeRow.idx >= low, AuditTreeNodeRow.idx < end)
+                        .order_by(AuditTreeNodeRow.idx)
+                        .limit(PAGE)
+                    ),
+                    "audit export",
+                )
+            ).all()
+        if not rows:
+            return
+        yield [json.dumps(b64(bytes(digest))) for _, digest in rows]
+        low = int(rows[-1][0]) + 1
 
 
 async def _array(pages: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
