@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get
+from litestar.di import NamedDependency
 
 from vault.access_log.schemas import AccessLogEntry
 from vault.access_log.service import AccessLogService
 from vault.core.principal import Caller
 from vault.documents.service import DocumentService
 from vault.web.i18n import N_, gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("AccessLogPage", "describe")
 
@@ -79,13 +79,10 @@ def describe(entry: AccessLogEntry, caller: Caller, titles: dict[str, str]) -> L
     )
 
 
-class AccessLogPage(Controller):
+class AccessLogPage(PortalPages):
     """`/access-log`: every access to the citizen's documents."""
 
     path = "/access-log"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def access_log(

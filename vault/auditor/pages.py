@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from vault.audit.actions import AuditAction, Outcome
@@ -18,7 +18,7 @@ from vault.audit.log import Checkpoint, Entry
 from vault.audit.service import AuditService
 from vault.core.errors import BadRequest
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("AuditPages",)
 
@@ -136,13 +136,10 @@ def _checkpoint(checkpoint: Checkpoint | None) -> dict[str, Any] | None:
     }
 
 
-class AuditPages(Controller):
+class AuditPages(PortalPages):
     """`/auditor`: the log, checkpoints, proofs and the export, for auditors."""
 
     path = "/auditor"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def log(self, portal: NamedDependency[Portal], audit: NamedDependency[AuditService]) -> Response[Any]:

@@ -6,8 +6,8 @@ import uuid
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -23,7 +23,7 @@ from vault.settings import Settings
 from vault.web.csrf import CSRF_FIELD
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = (
     "PREVIEW_HEADERS",
@@ -77,13 +77,10 @@ def kind_names(settings: Settings) -> dict[str, str]:
     return {kind: known.get(kind) or kind.replace("-", " ").capitalize() for kind in order}
 
 
-class DocumentPages(Controller):
+class DocumentPages(PortalPages):
     """`/documents`: the signed-in citizen's own documents."""
 
     path = "/documents"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def vault(
@@ -162,11 +159,7 @@ class DocumentPages(Controller):
         """The document's current version, as a download."""
         if (refused := portal.refuse("citizen")) is not None:
             return refused
-        content = await documents.open_content(portal.caller, document_id)
-        if content is None:  # only for a matching If-None-Match, which this page never sends
-            raise NotFound("no such document")
-        response: Stream = content_response(content, False)
-        return response
+        return await download_response(portal, documents, document_id)
 
     @get("/{document_id:uuid}/preview", cache=False)
     async def preview(
@@ -189,6 +182,15 @@ class DocumentPages(Controller):
         response.headers.update(PREVIEW_HEADERS)
         response.headers["Content-Disposition"] = "inline"
         return response
+
+
+async def download_response(portal: Portal, documents: DocumentService, document_id: uuid.UUID) -> Response[Any]:
+    """The current version of a document the signed-in caller may download (owner or grantee), as a download."""
+    content = await documents.open_content(portal.caller, document_id)
+    if content is None:  # only for a matching If-None-Match, which the portal never sends
+        raise NotFound("no such document")
+    response: Stream = content_response(content, False)
+    return response
 
 
 class DocumentSection(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from vault.core.clock import Clock
@@ -15,7 +15,7 @@ from vault.documents.archive import stream_archive
 from vault.documents.service import DocumentService
 from vault.erasure.service import AccountErasure
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("AccountPages", "confirmation_phrase")
 
@@ -32,13 +32,10 @@ def _confirmed(typed: object) -> bool:
     return said in {confirmation_phrase().casefold(), "erase my account"}
 
 
-class AccountPages(Controller):
+class AccountPages(PortalPages):
     """The signed-in citizen's account."""
 
     path = "/account"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def account(self, portal: NamedDependency[Portal]) -> Response[Any]:

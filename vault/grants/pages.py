@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from vault.accounts.directory import AccountDirectory, DirectoryEntry
@@ -20,7 +20,7 @@ from vault.documents.service import DocumentService
 from vault.grants.schemas import NewGrant, PermissionName
 from vault.grants.service import GrantService
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("GRANT_DAYS", "GrantPages", "GrantSection")
 
@@ -65,13 +65,10 @@ async def _matches(directory: AccountDirectory, caller: Caller, who: str) -> lis
     return [entry for entry in found.items if not (entry.type == "person" and entry.handle == caller.handle)]
 
 
-class GrantPages(Controller):
+class GrantPages(PortalPages):
     """`/documents/{id}/grants`: share with an agency or a person, and revoke."""
 
     path = "/documents/{document_id:uuid}/grants"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     async def _page(
         self,

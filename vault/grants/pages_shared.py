@@ -7,20 +7,18 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Stream
 
-from vault.core.errors import NotFound, PayloadTooLarge, UnprocessableContent
-from vault.documents.controllers import content_response
-from vault.documents.pages import kind_names
+from vault.core.errors import PayloadTooLarge, UnprocessableContent
+from vault.documents.pages import download_response, kind_names
 from vault.documents.service import DocumentService
 from vault.grants.service import GrantService
 from vault.signatures.pages_verdicts import verdicts
 from vault.signatures.service import SignatureService
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("AgencyDocumentPages", "permission_names")
 
@@ -30,13 +28,10 @@ def permission_names() -> dict[str, str]:
     return {"view": gettext_("View"), "download": gettext_("Download"), "sign": gettext_("Sign")}
 
 
-class AgencyDocumentPages(Controller):
+class AgencyDocumentPages(PortalPages):
     """`/agency/documents`: documents citizens shared with the officer's agency, under grants in force."""
 
     path = "/agency/documents"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def shared(self, portal: NamedDependency[Portal], grants: NamedDependency[GrantService]) -> Response[Any]:
@@ -104,11 +99,7 @@ class AgencyDocumentPages(Controller):
         """The document's current version, as a download (when the grant allows downloading)."""
         if (refused := portal.refuse("agency")) is not None:
             return refused
-        content = await documents.open_content(portal.caller, document_id)
-        if content is None:
-            raise NotFound("no such document")
-        response: Stream = content_response(content, False)
-        return response
+        return await download_response(portal, documents, document_id)
 
 
 async def _grant_for(grants: GrantService, portal: Portal, document_id: uuid.UUID) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 
 from vault.accounts.directory import AccountDirectory, DirectoryEntry
 from vault.core.errors import PayloadTooLarge, UnprocessableContent
@@ -18,20 +18,17 @@ from vault.web.csrf import CSRF_FIELD
 from vault.web.forms import read_small_form
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("IssuePages",)
 
 MAX_TITLE = 200
 
 
-class IssuePages(Controller):
+class IssuePages(PortalPages):
     """`/agency/issue`: find the citizen, choose the signed PDF, issue it."""
 
     path = "/agency/issue"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def form(

@@ -28,7 +28,7 @@ from vault.web.csrf import CSRF_FIELD
 from vault.web.errors import wants_html
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
-from vault.web.portal import Portal, cookie_name, provide_portal
+from vault.web.portal import Portal, PortalPages, cookie_name, provide_portal
 
 __all__ = ("LINK_DAYS", "LINK_HEADERS", "LinkPages", "LinkSection", "ShareLinkController")
 
@@ -137,13 +137,10 @@ class LinkSection:
         return {"links": await self._links.list_owned(caller, document.id), "link_days": LINK_DAYS, "created": None}
 
 
-class LinkPages(Controller):
+class LinkPages(PortalPages):
     """Creating and withdrawing a document's share links from its page."""
 
     path = "/documents/{document_id:uuid}/links"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @post("/", status_code=200)
     async def create_link(

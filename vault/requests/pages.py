@@ -6,8 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from vault.accounts.directory import AccountDirectory
@@ -18,7 +18,7 @@ from vault.documents.service import DocumentService
 from vault.requests.schemas import ApproveRequest, NewRequest
 from vault.requests.service import RequestService
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("RequestPages",)
 
@@ -37,13 +37,10 @@ def status_names() -> dict[str, str]:
     }
 
 
-class RequestPages(Controller):
+class RequestPages(PortalPages):
     """`/requests`: a citizen's inbox, an officer's requests."""
 
     path = "/requests"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def requests(

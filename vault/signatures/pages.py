@@ -8,8 +8,8 @@ import zipfile
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 
 from vault.core.errors import PayloadTooLarge, UnprocessableContent
 from vault.signatures.pages_verdicts import verdicts
@@ -18,7 +18,7 @@ from vault.web.csrf import CSRF_FIELD
 from vault.web.forms import read_small_form
 from vault.web.i18n import gettext_
 from vault.web.login import csrf_refused
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("MAX_VERIFY_BYTES", "VerifyController")
 
@@ -41,13 +41,10 @@ def _etsi_download(reports: list[str]) -> Response[bytes]:
     return _download(archive.getvalue(), "application/zip", "etsi-validation-reports.zip")
 
 
-class VerifyController(Controller):
+class VerifyController(PortalPages):
     """`/verify`: anyone may check a PDF's signatures."""
 
     path = "/verify"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def form(self, portal: NamedDependency[Portal]) -> Response[Any]:

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from vault.core.errors import Conflict, UnprocessableContent
@@ -19,7 +19,7 @@ from vault.signatures.pages_verdicts import verdicts
 from vault.signatures.schemas import SignOptions, StampOptions
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.web.i18n import N_, gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("STAMP_POSITIONS", "SignPages", "SignatureReportPages", "VerificationSection")
 
@@ -66,13 +66,10 @@ async def _verification(signatures: SignatureService, caller: Caller, document: 
     return {"results": verdicts(report), "notes": report.get("notes", [])}
 
 
-class SignatureReportPages(Controller):
+class SignatureReportPages(PortalPages):
     """`/documents/{id}/signatures`: a PDF's signatures checked now, a verdict per signature in words."""
 
     path = "/documents/{document_id:uuid}/signatures"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def report(
@@ -113,13 +110,10 @@ def _form(portal: Portal, signatures: SignatureService, document: DocumentRead, 
     }
 
 
-class SignPages(Controller):
+class SignPages(PortalPages):
     """`/documents/{id}/sign`: the citizen signs one of their PDFs; the signed PDF becomes a new version."""
 
     path = "/documents/{document_id:uuid}/sign"
-    opt = {"exclude_from_auth": True}  # the portal's session, not a bearer token, says who this is
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def sign_form(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from vault.web.i18n import gettext_
-from vault.web.portal import Portal, provide_portal
+from vault.web.portal import Portal, PortalPages
 
 __all__ = ("HomeController", "start_links")
 
@@ -38,13 +38,10 @@ def start_links(roles: frozenset[str]) -> list[tuple[str, str]]:
     return links
 
 
-class HomeController(Controller):
+class HomeController(PortalPages):
     """`/`."""
 
     path = "/"
-    opt = {"exclude_from_auth": True}
-    include_in_schema = False
-    dependencies = {"portal": Provide(provide_portal)}
 
     @get("/", cache=False)
     async def home(self, portal: NamedDependency[Portal]) -> Template:

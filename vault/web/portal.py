@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.datastructures import Cookie, FormMultiDict
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
 from vault.core.principal import Caller
@@ -20,7 +20,7 @@ from vault.web.rendering import page_headers
 from vault.web.sessions import SignedIn, new_session_token
 from vault.web.wiring import WebServices
 
-__all__ = ("Portal", "cookie_name", "provide_portal", "uses_https")
+__all__ = ("Portal", "PortalPages", "cookie_name", "provide_portal", "uses_https")
 
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 
@@ -179,3 +179,13 @@ async def provide_portal(
         cookies.append(portal.session_cookie(portal.session_token))
     portal.csrf_token = await web.csrf.token_for(portal.session_token)
     return portal
+
+
+class PortalPages(Controller):
+    """Base of every portal page controller: the portal's session, not a bearer token, says who the caller is
+    (the API's authentication skips these routes), pages are not API operations, and each handler may take the
+    `portal` of its request."""
+
+    opt = {"exclude_from_auth": True}
+    include_in_schema = False
+    dependencies = {"portal": Provide(provide_portal)}
