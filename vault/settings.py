@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         anonymous_verify_per_minute / anonymous_link_opens_per_minute: per client address, counted in the
             database across instances (429 with Retry-After beyond).
         log_format: `text` or `json` (one JSON object per line, with the request id).
+        otel_endpoint: OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); unset: no tracing, and no
+            OpenTelemetry SDK loaded.
+        otel_service_name: the `service.name` of the exported spans.
         verify_max_signatures / verify_time_budget: what one verification may cost (more signatures: 422; over
             the budget, in seconds: the worker is stopped and the request answers 422).
         verify_workers / verify_queue: verification worker processes (0: one per core) and how many more
@@ -131,6 +134,8 @@ class Settings(BaseSettings):
         "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
     )
     log_format: Literal["text", "json"] = "text"
+    otel_endpoint: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    otel_service_name: str = Field(default="citizen-vault", min_length=1)
     anonymous_verify_per_minute: int = Field(default=30, ge=1)
     anonymous_link_opens_per_minute: int = Field(default=60, ge=1)
     verify_max_signatures: int = Field(default=20, ge=1, le=1000)
