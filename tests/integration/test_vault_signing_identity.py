@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+import auth
 import signing
 from tests.services.devpki_http import nss_db_trusting
 from tests.services.pki import pdfsig
@@ -148,7 +149,9 @@ def test_a_citizens_b_lt_signature_names_her_and_is_logged(tmp_path: Path, datab
         logged = _audit_entries(live, http, "certificate.issue", 2)
         fingerprints = {hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in certificates}
         assert {entry["details"]["certificate_sha256"] for entry in logged} == fingerprints
-        assert all("acr" in entry["details"] for entry in logged)
+        # the development provider's assurance (none) is recorded as it says, in the log and the certificates
+        assert [entry["details"]["acr"] for entry in logged] == [auth.DEV_ACR] * 2
+        assert {signing.identity_of(cert).acr for cert in certificates} == {auth.DEV_ACR}
 
         # poppler reads the signature as valid and naming the citizen
         signed_file = tmp_path / "signed.pdf"
