@@ -1,15 +1,22 @@
-"""One-shot set-up for compose.yaml: a private CA, Keycloak's TLS certificate, the vault's seal, a CA bundle.
+"""One-shot set-up for compose.yaml: a private CA, Keycloak's TLS certificate, the vault's seal, the identity CA
+for citizens' signatures, a timestamp authority's certificate, a CA bundle.
 
 Runs inside the vault image (it needs only `cryptography` and `certifi`, both installed there) as
 ``python /deploy/init_pki.py /run/vault-pki``. Files that exist are kept, so an operator who puts the trust
-service provider's seal (`seal.key`, `seal.pem`, `trust-roots.pem`) or a real TLS certificate there first gets
-those used instead. Run as root, it hands each private key to the one account that reads it.
+service provider's seal (`seal.key`, `seal.pem`, `trust-roots.pem`), identity CA, TSA certificate or a real TLS
+certificate there first gets those used instead. Run as root, it hands each private key to the one account that
+reads it.
 
 Written files (in the target directory):
     ca.pem, ca.key          the compose deployment's private CA (ten years)
     keycloak.crt/.key       TLS for https://keycloak:8443 (and localhost), signed by the CA
     seal.pem, seal.key      the vault's seal (document signing), signed by the CA
-    trust-roots.pem         what the vault trusts when verifying signatures (the CA)
+    identity-ca.pem/.key    the CA that issues each citizen's ten-minute signing certificate (VAULT_IDENTITY_CA_*):
+                            a root of its own (ten years), so its key mints nothing the compose CA vouches for
+    tsa.pem, tsa.key        the vault's own RFC 3161 timestamp authority (VAULT_TSA_KEY/CERT; five years, critical
+                            timeStamping extended key usage), signed by the CA
+    trust-roots.pem         what the vault trusts when verifying signatures (the CA and the identity CA; a new
+                            identity CA is appended to an existing file)
     ca-bundle.pem           the public web roots plus the CA: the vault's SSL_CERT_FILE, so it trusts Keycloak
 """
 
@@ -102,12 +109,44 @@ def _ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     return cert, key
 
 
+def _timestamp_authority(
+    directory: Path, ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], owners: bool
+) -> list[str]:
+    if (directory / "tsa.pem").exists():
+        return []
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue("Citizen Vault time stamping authority", key, ca, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (_usage(digital_signature=True), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),  # RFC 3161 §2.3: critical, only this
+    ], days=5 * 365)  # fmt: skip
+    _write_key(directory / "tsa.key", key, VAULT_UID if owners else None)
+    (directory / "tsa.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return ["tsa.pem", "tsa.key"]
+
+
+def _identity_ca(directory: Path, owners: bool) -> bytes | None:
+    """Write the identity CA when it is missing; its certificate (PEM) when written now, else ``None``."""
+    if (directory / "identity-ca.pem").exists():
+        return None
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue("Citizen Vault identity CA", key, None, [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (_usage(key_cert_sign=True, crl_sign=True), True),
+    ], days=3650)  # fmt: skip
+    _write_key(directory / "identity-ca.key", key, VAULT_UID if owners else None)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (directory / "identity-ca.pem").write_bytes(pem)
+    return pem
+
+
 def write_material(directory: Path, *, owners: bool = False) -> list[str]:
     """Create whatever of the compose PKI is missing in `directory`; keep what exists.
 
     Args:
         directory: Where the files go (created 0755: it holds certificates for several services).
-        owners: Hand `keycloak.key` to Keycloak's user and `seal.key` to the vault's (needs root).
+        owners: Hand `keycloak.key` to Keycloak's user and `seal.key`, `identity-ca.key` and `tsa.key` to the
+            vault's (needs root).
 
     Returns:
         The names of the files written.
@@ -140,14 +179,22 @@ def write_material(directory: Path, *, owners: bool = False) -> list[str]:
         _write_key(directory / "seal.key", key, VAULT_UID if owners else None)
         (directory / "seal.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         written += ["seal.pem", "seal.key"]
+    written += _timestamp_authority(directory, ca, owners)
+    identity = _identity_ca(directory, owners)
+    written += ["identity-ca.pem", "identity-ca.key"] if identity else []
     ca_pem = ca[0].public_bytes(serialization.Encoding.PEM)
-    if not (directory / "trust-roots.pem").exists():
-        (directory / "trust-roots.pem").write_bytes(ca_pem)
+    roots = directory / "trust-roots.pem"
+    if not roots.exists():
+        roots.write_bytes(ca_pem + (directory / "identity-ca.pem").read_bytes())
+        written.append("trust-roots.pem")
+    elif identity:  # the operator's own roots, and the identity CA just made: its signatures must verify too
+        roots.write_bytes(roots.read_bytes().rstrip(b"\n") + b"\n" + identity)
         written.append("trust-roots.pem")
     # rewritten every run: the public roots come from the image's certifi, which an image update refreshes
     (directory / "ca-bundle.pem").write_bytes(Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + ca_pem)
     written.append("ca-bundle.pem")
-    for name in ("ca.pem", "keycloak.crt", "seal.pem", "trust-roots.pem", "ca-bundle.pem"):
+    public = ("ca.pem", "keycloak.crt", "seal.pem", "identity-ca.pem", "tsa.pem", "trust-roots.pem", "ca-bundle.pem")
+    for name in public:
         (directory / name).chmod(0o644)
     return written
 

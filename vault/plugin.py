@@ -255,7 +255,7 @@ class VaultPlugin(InitPluginProtocol):
             seals=setup.seals,
             db=db,
             trail=trail,
-            timestamping=setup.tsa_url is not None,
+            timestamping=setup.timestamping,
         )
         return Services(
             settings=settings,

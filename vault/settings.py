@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         public_url: the URL clients reach the service at (used for the development issuer).
         max_upload_bytes: largest accepted document.
         tsa_url: RFC 3161 timestamp authority for B-T and higher signatures.
+        tsa_key / tsa_cert / tsa_chain: the service's own timestamp authority, answered in-process, instead of
+            `tsa_url` (an operator-keyed TSA: its certificate must carry the critical timeStamping extended key
+            usage and chain to a trust root); the key is a PEM file or a `pkcs11:` URL as for the identity CA.
         trust_roots: comma-separated PEM files trusted when verifying signatures.
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
@@ -105,6 +108,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     max_upload_bytes: int = Field(default=GIB, gt=0)
     tsa_url: str = ""
+    tsa_key: str = ""
+    tsa_cert: str = ""
+    tsa_chain: str = ""
     trust_roots: str = ""
     signing_key: str = ""
     signing_cert: str = ""
@@ -151,6 +157,14 @@ class Settings(BaseSettings):
     web_scopes: str = "openid profile"
     web_session_idle_minutes: float = Field(default=30.0, gt=0)
     web_session_hours: float = Field(default=12.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_timestamp_authority(self) -> Settings:
+        if bool(self.tsa_key) != bool(self.tsa_cert):
+            raise ConfigurationError("the service's own TSA needs both VAULT_TSA_KEY and VAULT_TSA_CERT")
+        if self.tsa_key and self.tsa_url:
+            raise ConfigurationError("set VAULT_TSA_URL or VAULT_TSA_KEY + VAULT_TSA_CERT, not both")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:

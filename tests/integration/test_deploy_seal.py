@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.api import later
+from tests.support.api import DevTokens, later, upload
 from tests.support.vault_app import make_settings, vault_client
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = (REPO / "tests" / "data" / "pdf" / "minimal.pdf").read_bytes()
+
 
 def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
@@ -44,3 +45,29 @@ def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> No
     (signature,) = report.json()["signatures"]
     assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True)
     assert "Citizen Vault seal" in signature["signer"]["subject"]
+
+
+def test_a_citizen_signs_with_the_compose_identity_ca_and_tsa(tmp_path: Path) -> None:
+    pki = tmp_path / "pki"
+    subprocess.run([sys.executable, str(REPO / "deploy" / "init_pki.py"), str(pki)], check=True, timeout=60)
+    # the paths compose.yaml gives the identity CA, the vault's own TSA and the trust roots
+    settings = make_settings(
+        tmp_path, identity_ca_cert=str(pki / "identity-ca.pem"), identity_ca_key=str(pki / "identity-ca.key"),
+        tsa_key=str(pki / "tsa.key"), tsa_cert=str(pki / "tsa.pem"), trust_roots=str(pki / "trust-roots.pem"),
+    )  # fmt: skip
+    with vault_client(settings) as client:
+        alice = DevTokens(client.app)("alice")
+        document = upload(client, alice, MINIMAL, title="Lease", media_type="application/pdf")["id"]
+        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=alice, json={})
+        assert signed.status_code == 201, signed.text  # was 409: no identity CA, no TSA
+        report = client.get(f"/api/v1/documents/{document}/signatures", headers=alice).json()
+    (signature,) = report["signatures"]
+    assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True), signature
+    assert signature["pades_level"] == "B-T"
+    assert "Citizen Vault identity CA" in signature["signer"]["issuer"]
+    assert "Alice Citizen" in signature["signer"]["subject"]
+    assert signature["timestamp"]["trusted"] is True
+    assert "Citizen Vault time stamping authority" in signature["timestamp"]["authority"]
+    # The compose PKI publishes no OCSP or CRL for the identity CA or the TSA: the revocation status stays
+    # unknown, so the verdict is "cannot tell yet" (README, deploy section)
+    assert (signature["revocation"], signature["verdict"]) == ("unknown", "indeterminate"), signature

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import signing
 from vault.settings import Settings
@@ -71,13 +72,38 @@ def _identity_ca(settings: Settings, dev_pki: signing.DevPki | None) -> signing.
         if not settings.identity_ca_key.startswith("pkcs11:"):
             return signing.IdentityCa.from_files(cert_path, Path(settings.identity_ca_key), chain)
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        module, query, pin = _pkcs11_query(settings.identity_ca_key, "VAULT_IDENTITY_CA_KEY", ("key",))
-        key = signing.Pkcs11CaKey.open(module, query["token"], pin, query["key"], certificate)
+        key = _ca_key(settings.identity_ca_key, certificate, "VAULT_IDENTITY_CA_KEY")
         chain_certs = tuple(x509.load_pem_x509_certificate(p.read_bytes()) for p in chain)
         return signing.IdentityCa(certificate, key, chain_certs)
     if dev_pki is not None:
         return signing.IdentityCa.from_dev_pki(dev_pki)
     return None
+
+
+def _ca_key(key: str, certificate: x509.Certificate, variable: str) -> signing.CaKey:
+    """A CA-style key (it signs with the certificate's key) from a PEM file or a `pkcs11:` URL."""
+    if not key.startswith("pkcs11:"):
+        return signing.KeyFileCaKey.load(Path(key))
+    module, query, pin = _pkcs11_query(key, variable, ("key",))
+    return signing.Pkcs11CaKey.open(module, query["token"], pin, query["key"], certificate)
+
+
+def _own_tsa(settings: Settings) -> tuple[signing.TimestampAuthority, signing.CaKey] | None:
+    """The operator-keyed timestamp authority of `VAULT_TSA_KEY` / `VAULT_TSA_CERT` (answered in-process) and
+    its key."""
+    if not (settings.tsa_key and settings.tsa_cert):
+        return None
+    certificate = x509.load_pem_x509_certificate(Path(settings.tsa_cert).read_bytes())
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or not usage.critical or list(usage.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
+        raise ValueError("VAULT_TSA_CERT needs a critical extended key usage of timeStamping only (RFC 3161 §2.3)")
+    paths = [Path(p.strip()) for p in settings.tsa_chain.split(",") if p.strip()]
+    chain = [x509.load_pem_x509_certificate(path.read_bytes()) for path in paths]
+    key = _ca_key(settings.tsa_key, certificate, "VAULT_TSA_KEY")
+    return signing.TimestampAuthority(certificate, key, chain), key
 
 
 def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[bytes]:
@@ -100,8 +126,10 @@ class SigningSetup:
         identity: The identity signer (`None`: no identity CA configured, citizens cannot sign).
         seals: The agencies' seals.
         dev_pki: The development PKI's responders (development mode only), served under `/dev-pki/`.
-        tsa_url: The timestamp authority (`None`: none; signatures are B-B).
+        tsa_url: The external timestamp authority, or the development PKI's (`None` with neither).
+        timestamper: The in-process timestamp authority (the development PKI's or `VAULT_TSA_KEY`'s), if any.
         identity_ca_key: The identity CA's key (an HSM session to close, when it is in one).
+        tsa_key: The own TSA's key (likewise).
     """
 
     service: signing.PdfSigningService
@@ -112,14 +140,22 @@ class SigningSetup:
     seals: AgencySealBook
     dev_pki: signing.DevPkiResponders | None
     tsa_url: str | None
+    timestamper: InProcessTimeStamper | None = None
     identity_ca_key: signing.CaKey | None = None
+    tsa_key: signing.CaKey | None = None
+
+    @property
+    def timestamping(self) -> bool:
+        """Whether signatures can be timestamped (B-T and above, and every personal signature)."""
+        return self.tsa_url is not None or self.timestamper is not None
 
     def close(self) -> None:
-        """Close the seal's signer back end and the identity CA's HSM session (if any)."""
+        """Close the seal's signer back end and the HSM sessions of the identity CA and the TSA (if any)."""
         self.backend.close()
-        close_ca = getattr(self.identity_ca_key, "close", None)
-        if callable(close_ca):
-            close_ca()
+        for key in (self.identity_ca_key, self.tsa_key):
+            close = getattr(key, "close", None)
+            if callable(close):
+                close()
 
 
 def build_signing(settings: Settings) -> SigningSetup:
@@ -127,12 +163,15 @@ def build_signing(settings: Settings) -> SigningSetup:
     the agency seals and the verifier."""
     dev_pki = responders = timestamper = None
     tsa_url = settings.tsa_url or None
+    own_tsa = _own_tsa(settings)
+    if own_tsa is not None:
+        timestamper = InProcessTimeStamper(own_tsa[0].respond)
     if settings.env == "development":
         dev_pki = signing.ensure_dev_pki(settings.resolved_data_dir / "dev-pki", base_url=settings.dev_pki_url)
         responders = signing.DevPkiResponders(dev_pki)
-        if tsa_url is None:  # the service is its own TSA: answer it in-process (same token as over HTTP)
+        if tsa_url is None and own_tsa is None:  # the service is its own TSA: answer it in-process (same token)
             tsa_url = dev_pki.tsa_url
-            timestamper = InProcessTimeStamper(responders)
+            timestamper = InProcessTimeStamper(responders.timestamp)
     if settings.signing_pkcs11:
         signer = _pkcs11_signer(settings.signing_pkcs11)
     elif settings.signing_key and settings.signing_cert:
@@ -182,5 +221,7 @@ def build_signing(settings: Settings) -> SigningSetup:
         seals=seals,
         dev_pki=responders,
         tsa_url=tsa_url,
+        timestamper=timestamper,
         identity_ca_key=ca.key if ca is not None else None,
+        tsa_key=own_tsa[1] if own_tsa is not None else None,
     )
