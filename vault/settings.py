@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         max_upload_bytes: largest accepted document.
         tsa_url: RFC 3161 timestamp authority for B-T and higher signatures.
         trust_roots: comma-separated PEM files trusted when verifying signatures.
+        trusted_list: an EU trusted list (ETSI TS 119 612 XML file): its granted qualified CA and timestamping
+            services are trusted too, and verification reports the qualified status of signers and timestamps.
+        trusted_list_signer: comma-separated PEM files of the list operator's certificates; the list's XML
+            signature must verify against one of them (required in production when a list is configured).
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
         identity_ca_cert / identity_ca_key / identity_ca_chain: the CA that issues citizens' ten-minute signing
@@ -103,6 +107,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=GIB, gt=0)
     tsa_url: str = ""
     trust_roots: str = ""
+    trusted_list: str = ""
+    trusted_list_signer: str = ""
     signing_key: str = ""
     signing_cert: str = ""
     signing_chain: str = ""
@@ -170,6 +176,11 @@ class Settings(BaseSettings):
         if not (self.signing_pkcs11 or (self.signing_key and self.signing_cert)):
             raise ConfigurationError(
                 "production mode needs a seal: VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY + VAULT_SIGNING_CERT"
+            )
+        if self.trusted_list and not self.trusted_list_signer:
+            raise ConfigurationError(
+                "production mode checks the trusted list's signature: set VAULT_TRUSTED_LIST_SIGNER to the list "
+                "operator's certificate"
             )
         if self.resolved_database_url.startswith("sqlite") or self.resolved_storage_url.startswith("file:"):
             raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
@@ -255,3 +266,7 @@ class Settings(BaseSettings):
     @property
     def trust_root_paths(self) -> tuple[Path, ...]:
         return tuple(Path(p.strip()) for p in self.trust_roots.split(",") if p.strip())
+
+    @property
+    def trusted_list_signer_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.trusted_list_signer.split(",") if p.strip())
