@@ -61,7 +61,16 @@ def _result(
         qscd=_QSCD[qualified.status.qc_key_security] if qualified is not None else None,
         assessed_at=moment,
         list_signature_checked=tl.signature_checked,
+        list_next_update=tl.next_update,
     )
+
+
+def _out_of_date(q: Qualification, tl: TrustedList, now: datetime) -> Qualification:
+    """An out-of-date list cannot confirm anything: a newer one may have withdrawn or added the service."""
+    if tl.next_update is None or now <= tl.next_update:
+        return q
+    why = f"the trusted list is out of date (its next update was due {tl.next_update.isoformat()}); it said: "
+    return msgspec.structs.replace(q, status="unknown", reason=why + q.reason)
 
 
 def _not_granted_then(tl: TrustedList, authorities: list[Authority], moment: datetime, kind: str) -> str:
@@ -118,16 +127,20 @@ def qualify_signature(
     """The report with the signer's and its signature timestamp's qualified status."""
     ts = status.timestamp_validity
     proven = ts.timestamp if ts is not None and ts.intact and ts.valid and ts.trusted else None
-    signer = assess_signer(tl, _cert(status), status.validation_path, assessment_moment(proven, now))
+    signer = _out_of_date(
+        assess_signer(tl, _cert(status), status.validation_path, assessment_moment(proven, now)), tl, now
+    )
     timestamp = report.timestamp
     if timestamp is not None and ts is not None:
-        timestamp = msgspec.structs.replace(timestamp, qualification=assess_timestamp(tl, ts))
+        timestamp = msgspec.structs.replace(timestamp, qualification=_out_of_date(assess_timestamp(tl, ts), tl, now))
     return msgspec.structs.replace(report, qualification=signer, timestamp=timestamp)
 
 
-def qualify_timestamp(report: SignatureReport, tl: TrustedList, status: DocumentTimestampStatus) -> SignatureReport:
+def qualify_timestamp(
+    report: SignatureReport, tl: TrustedList, status: DocumentTimestampStatus, now: datetime
+) -> SignatureReport:
     """The report on a document timestamp with its qualified status (QTST)."""
-    qualification = assess_timestamp(tl, status)
+    qualification = _out_of_date(assess_timestamp(tl, status), tl, now)
     timestamp = report.timestamp
     if timestamp is not None:
         timestamp = msgspec.structs.replace(timestamp, qualification=qualification)

@@ -75,6 +75,7 @@ class Qualification(_Report, frozen=True, kw_only=True):
         reason: Why, in one sentence.
         list_signature_checked: Whether the trusted list's own XML signature was verified against its
             configured signer (``False``: the operator vouched for the file).
+        list_next_update: When the list said its next issue was due; past it, every status is ``unknown``.
     """
 
     status: QualifiedStatus
@@ -86,6 +87,7 @@ class Qualification(_Report, frozen=True, kw_only=True):
     assessed_at: datetime
     reason: str
     list_signature_checked: bool
+    list_next_update: datetime | None = None
 
 
 class TimestampInfo(_Report, frozen=True, kw_only=True):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from asn1crypto import x509
+from lxml import etree
 from pyhanko.sign.validation.qualified.tsp import TSPRegistry, TSPTrustManager
 from pyhanko_certvalidator.authority import Authority, TrustAnchor
 from pyhanko_certvalidator.registry import SimpleTrustManager
@@ -26,6 +28,7 @@ from ._errors import TrustedListError
 __all__ = ("RootsAndTrustedList", "TrustedList")
 
 _MAX_LIST_BYTES = 64 * 1024 * 1024
+_TSL = "http://uri.etsi.org/02231/v2#"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class TrustedList:
     Attributes:
         signature_checked: Whether the list's XML signature was verified against ``signers``.
         skipped_services: Service entries pyHanko could not interpret (left out of the registry).
+        next_update: When the list says its next issue is due (``NextUpdate``); after it, the list is out of date
+            (pyHanko does not look at it; the qualification assessment does).
 
     Raises:
         TrustedListError: The list is not readable XML in the TS 119 612 schema, its signature does not verify
@@ -59,6 +64,7 @@ class TrustedList:
         self.registry = parsed.registry
         self.skipped_services = parsed.skipped
         self.signature_checked = bool(self._signers)
+        self.next_update = _next_update(text)
 
     @classmethod
     def load(cls, path: Path, *, signers: Sequence[Path] | None = None) -> TrustedList:
@@ -112,6 +118,19 @@ def _parse(xml: str, signers: list[x509.Certificate]) -> _Parsed:
     if not registry.known_certificate_authorities and not registry.known_timestamp_authorities:
         raise TrustedListError("the trusted list grants no qualified CA (CA/QC) or timestamping (TSA/QTST) service")
     return _Parsed(registry, len(errors))
+
+
+def _next_update(xml: str) -> datetime | None:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(xml.encode("utf-8"), parser)
+    found = root.find(f"{{{_TSL}}}SchemeInformation/{{{_TSL}}}NextUpdate/{{{_TSL}}}dateTime")
+    if found is None or not found.text:
+        return None  # a closed list has no next update
+    try:
+        when = datetime.fromisoformat(found.text.strip())
+    except ValueError as exc:
+        raise TrustedListError(f"the trusted list's NextUpdate is not a date: {found.text.strip()[:40]!r}") from exc
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class RootsAndTrustedList(TSPTrustManager):

@@ -194,7 +194,11 @@ class PdfVerifier:
                 ts_status = await async_validate_pdf_timestamp(sig, validation_context=self._vc(ctx, "soft-fail"))
                 checked = await self._timestamp_revocation_checked(ctx, sig)
                 report = timestamp_report(sig, ts_status, checked, ctx.now)
-                return report if self.trusted_list is None else qualify_timestamp(report, self.trusted_list, ts_status)
+                return (
+                    report
+                    if self.trusted_list is None
+                    else qualify_timestamp(report, self.trusted_list, ts_status, ctx.now)
+                )
             status = await async_validate_pdf_signature(
                 sig,
                 signer_validation_context=self._vc(ctx, "soft-fail"),

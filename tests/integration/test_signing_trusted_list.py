@@ -173,6 +173,23 @@ async def test_withdrawn_service_is_not_qualified_after_withdrawal(
         assert "was not granted at that time" in sig.qualification.reason
 
 
+async def test_an_out_of_date_list_confirms_nothing(pki: PkiServices, operator: ListOperator) -> None:
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    tl = TrustedList(operator.sign(trusted_list_xml(_services(pki), next_update=due)), signers=[operator.cert_pem])
+
+    sig = _signature((await PdfVerifier([pki.root_cert], trusted_list=tl).verify(await _sign(pki))).signatures)
+
+    assert tl.next_update == due
+    assert sig.qualification is not None
+    assert sig.qualification.status == "unknown"
+    assert sig.qualification.list_next_update == due
+    assert sig.qualification.reason.startswith("the trusted list is out of date")
+    assert "a qualified CA on the trusted list" in sig.qualification.reason  # what the stale list said
+    assert sig.timestamp is not None
+    assert sig.timestamp.qualification is not None
+    assert sig.timestamp.qualification.status == "unknown"
+
+
 async def test_unsigned_list_is_read_when_no_signer_is_configured(pki: PkiServices) -> None:
     tl = TrustedList(unsigned(trusted_list_xml(_services(pki))))
 

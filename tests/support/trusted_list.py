@@ -85,8 +85,11 @@ def _status_block(parent: etree._Element, service: Service, status: str, since: 
     _extensions(parent, service)
 
 
-def trusted_list_xml(services: list[Service], *, territory: str = "BE") -> etree._Element:
-    """An unsigned trusted list naming one TSP ("Test Qualified TSP") with the given services."""
+def trusted_list_xml(
+    services: list[Service], *, territory: str = "BE", next_update: datetime | None = None
+) -> etree._Element:
+    """An unsigned trusted list naming one TSP ("Test Qualified TSP") with the given services, due for its next
+    issue at `next_update` (default: in 180 days)."""
     now = datetime.now(UTC)
     root = etree.Element(f"{{{TSL}}}TrustServiceStatusList", nsmap={None: TSL}, Id="tsl")
     root.set("TSLTag", "http://uri.etsi.org/19612/TSLTag")
@@ -97,7 +100,9 @@ def trusted_list_xml(services: list[Service], *, territory: str = "BE") -> etree
     _named(scheme, "SchemeOperatorName", "Test Trusted List Operator")
     _el(scheme, "SchemeTerritory", territory)
     _el(scheme, "ListIssueDateTime", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    _el(_el(scheme, "NextUpdate"), "dateTime", (now + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    _el(
+        _el(scheme, "NextUpdate"), "dateTime", (next_update or now + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     tsp = _el(_el(root, "TrustServiceProviderList"), "TrustServiceProvider")
     _named(_el(tsp, "TSPInformation"), "TSPName", "Test Qualified TSP")
     services_el = _el(tsp, "TSPServices")
