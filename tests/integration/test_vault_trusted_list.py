@@ -45,6 +45,7 @@ def test_reports_and_the_verify_page_tell_the_qualified_status(
 
     with vault_client(settings) as client:
         response = client.post("/api/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"})
+        etsi = client.post("/api/v1/verify?etsi=true", content=pdf, headers={"Content-Type": "application/pdf"})
         token = csrf_token(client.get("/verify", headers=HTML))
         page = client.post(
             "/verify",
@@ -59,6 +60,8 @@ def test_reports_and_the_verify_page_tell_the_qualified_status(
     assert sig["qualification"]["service"] == "Test Qualified CA"
     assert sig["qualification"]["list_signature_checked"] is True
     assert sig["timestamp"]["qualification"]["status"] == "qualified"
+    assert etsi.status_code == 200, etsi.text
+    assert etsi.json()["signatures"][0]["qualification"]["status"] == "qualified"
     assert page.status_code == 200, page.text[:2000]
     assert "Qualified (EU trusted list)" in page.text
     assert "Qualified certificate for electronic signatures, from Test Qualified CA" in page.text
