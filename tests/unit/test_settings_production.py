@@ -60,12 +60,3 @@ def test_a_production_app_serves_no_development_provider(tmp_path: Path) -> None
     paths = {route.path for route in app.routes}
     assert not any(path.startswith("/dev-idp") for path in paths)
     assert not (tmp_path / "var" / "dev-idp-key.pem").exists()
-
-
-def test_production_checks_the_trusted_lists_signature() -> None:
-    with pytest.raises(ValidationError, match="VAULT_TRUSTED_LIST_SIGNER"):
-        _settings(**{**PRODUCTION, "trusted_list": "/etc/vault/tl.xml"})
-    checked = _settings(
-        **{**PRODUCTION, "trusted_list": "/etc/vault/tl.xml", "trusted_list_signer": "/etc/vault/tlso.pem"}
-    )
-    assert checked.trusted_list_signer_paths == (Path("/etc/vault/tlso.pem"),)
