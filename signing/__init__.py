@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         SigningError,
         TimestampUnavailable,
         TooManySignatures,
+        TrustedListError,
         VerificationTimeout,
     )
     from ._evidence import EVIDENCE_FORMAT, SigningEvidence, build_evidence
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from ._pool_setup import IdentityCaSpec, KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig
     from ._report import (
         AdesVerdict,
+        Qualification,
         Revocation,
         SignatureReport,
         SignerIdentity,
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from ._sign_service import PdfSigningService
     from ._signers import DocumentSigner, KeyFileSigner, Pkcs12Signer
     from ._signing_pool import SigningPool, default_worker_count
+    from ._trusted_list import TrustedList
     from ._verify import PdfVerifier
 
 _MODULES: dict[str, str] = {
@@ -79,6 +82,9 @@ _MODULES: dict[str, str] = {
     "Pkcs11Signer": "_pkcs11",
     "VerificationPool": "_pool",
     "AdesVerdict": "_report",
+    "Qualification": "_report",
+    "TrustedList": "_trusted_list",
+    "TrustedListError": "_errors",
     "Revocation": "_report",
     "SignatureReport": "_report",
     "SignerIdentity": "_report",
@@ -161,6 +167,7 @@ __all__ = (
     "Pkcs11Signer",
     "Pkcs11Spec",
     "Pkcs12Signer",
+    "Qualification",
     "Revocation",
     "SealCheck",
     "SignRequest",
@@ -178,6 +185,8 @@ __all__ = (
     "TimestampInfo",
     "TimestampUnavailable",
     "TooManySignatures",
+    "TrustedList",
+    "TrustedListError",
     "UnknownAgency",
     "Verdict",
     "VerificationPool",

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
             `tsa_url` (an operator-keyed TSA: its certificate must carry the critical timeStamping extended key
             usage and chain to a trust root); the key is a PEM file or a `pkcs11:` URL as for the identity CA.
         trust_roots: comma-separated PEM files trusted when verifying signatures.
+        trusted_list: an EU trusted list (ETSI TS 119 612 XML file): its granted qualified CA and timestamping
+            services are trusted too, and verification reports the qualified status of signers and timestamps.
+        trusted_list_signer: comma-separated PEM files of the list operator's certificates; the list's XML
+            signature must verify against one of them (required in production when a list is configured).
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
         identity_ca_cert / identity_ca_key / identity_ca_chain: the CA that issues citizens' ten-minute signing
@@ -112,6 +116,8 @@ class Settings(BaseSettings):
     tsa_cert: str = ""
     tsa_chain: str = ""
     trust_roots: str = ""
+    trusted_list: str = ""
+    trusted_list_signer: str = ""
     signing_key: str = ""
     signing_cert: str = ""
     signing_chain: str = ""
@@ -189,6 +195,11 @@ class Settings(BaseSettings):
         if not (self.signing_pkcs11 or (self.signing_key and self.signing_cert)):
             raise ConfigurationError(
                 "production mode needs a seal: VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY + VAULT_SIGNING_CERT"
+            )
+        if self.trusted_list and not self.trusted_list_signer:
+            raise ConfigurationError(
+                "production mode checks the trusted list's signature: set VAULT_TRUSTED_LIST_SIGNER to the list "
+                "operator's certificate"
             )
         if self.resolved_database_url.startswith("sqlite") or self.resolved_storage_url.startswith("file:"):
             raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
@@ -274,3 +285,7 @@ class Settings(BaseSettings):
     @property
     def trust_root_paths(self) -> tuple[Path, ...]:
         return tuple(Path(p.strip()) for p in self.trust_roots.split(",") if p.strip())
+
+    @property
+    def trusted_list_signer_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.trusted_list_signer.split(",") if p.strip())

@@ -7,6 +7,7 @@ three, and its TSA, OCSP responders and CRLs are served by the service under `/d
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,13 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import signing
-from vault.settings import Settings
+from vault.settings import ConfigurationError, Settings
 from vault.signatures.devpki import InProcessTimeStamper
 from vault.signatures.seals import AgencySealBook
 
-__all__ = ("SigningSetup", "build_signing", "trust_roots")
+__all__ = ("SigningSetup", "build_signing", "trust_roots", "trusted_list")
+
+log = logging.getLogger(__name__)
 
 
 def _pkcs11_query(url: str, variable: str, needed: tuple[str, ...]) -> tuple[str, dict[str, str], str]:
@@ -112,6 +115,21 @@ def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[byte
     if dev_pki is not None:
         roots.append(dev_pki.root_cert_path.read_bytes())
     return roots
+
+
+def trusted_list(settings: Settings) -> signing.TrustedList | None:
+    """The configured EU trusted list (`VAULT_TRUSTED_LIST`), its signature checked against
+    `VAULT_TRUSTED_LIST_SIGNER` when set; an unusable list stops the start with the reason."""
+    if not settings.trusted_list:
+        return None
+    signers = settings.trusted_list_signer_paths or None
+    try:
+        tl = signing.TrustedList.load(Path(settings.trusted_list), signers=signers)
+    except signing.TrustedListError as exc:
+        raise ConfigurationError(f"VAULT_TRUSTED_LIST ({settings.trusted_list}): {exc.detail}") from exc
+    if not tl.signature_checked:
+        log.warning("VAULT_TRUSTED_LIST is read without checking its signature (no VAULT_TRUSTED_LIST_SIGNER)")
+    return tl
 
 
 @dataclass(frozen=True)
@@ -207,6 +225,7 @@ def build_signing(settings: Settings) -> SigningSetup:
         allow_fetching=settings.verify_fetch_revocation,
         max_signatures=settings.verify_max_signatures,
         time_budget=settings.verify_time_budget,
+        trusted_list=trusted_list(settings),
     )
     # verification runs in worker processes: a costly PDF cannot stall the event loop or the signers
     pool = signing.VerificationPool(
