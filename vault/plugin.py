@@ -90,7 +90,7 @@ from vault.web.errors import with_error_pages
 from vault.web.rendering import template_config
 from vault.web.wiring import web_route_handlers, web_services
 
-__all__ = ("VaultPlugin",)
+__all__ = ("VaultPlugin", "check_start", "open_key_provider")
 
 log = logging.getLogger(__name__)
 DEV_IDP_PATH = "/dev-idp"
@@ -209,7 +209,7 @@ class VaultPlugin(InitPluginProtocol):
         stack.push_async_callback(db.dispose)
         store = storage.store_from_url(settings.resolved_storage_url)
         stack.push_async_callback(store.close)
-        provider = storage.key_provider_from_url(settings.resolved_key_provider)
+        provider = open_key_provider(settings)
         if callable(close_provider := getattr(provider, "close", None)):
             stack.callback(close_provider)  # the PKCS#11 session
         keys = KeyService(provider)
@@ -313,6 +313,47 @@ class VaultPlugin(InitPluginProtocol):
         async with services.db.transaction() as session:
             event = await services.trail.event(session, AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller)
             await services.trail.record(session, event)
+
+
+def open_key_provider(settings: Settings) -> storage.KeyProvider:
+    """The configured key provider, or a ConfigurationError naming VAULT_KEY_PROVIDER, the file or token, and why
+    (an instance never starts without its keys, and never makes a new keyring in place of one it cannot read)."""
+    url = settings.resolved_key_provider
+    try:
+        return storage.key_provider_from_url(url)
+    except storage.StorageError as exc:
+        cause = exc.__cause__
+        why = f"cannot be read ({cause.strerror})" if isinstance(cause, OSError) and cause.strerror else exc.detail
+        raise ConfigurationError(f"VAULT_KEY_PROVIDER ({_provider_place(url)}): {why}") from exc
+    except ValueError as exc:
+        raise ConfigurationError(f"VAULT_KEY_PROVIDER: {exc}") from exc
+
+
+def _provider_place(url: str) -> str:
+    """Where the keys are, for an operator: the keyring file, or the PKCS#11 module and token (never a PIN)."""
+    base, _, query = url.partition("?")
+    if base.startswith("local:"):
+        return f"keyring file {base.removeprefix('local:')}"
+    token = next((v for k, _, v in (p.partition("=") for p in query.split("&")) if k == "token"), "?")
+    return f"PKCS#11 module {base.removeprefix('pkcs11:')}, token {token}"
+
+
+async def check_start(settings: Settings) -> None:
+    """What `vault serve` checks before it listens, so that a configuration that cannot run is one line on
+    stderr, not a traceback from the app's lifespan: the key provider opens, and the settings agree with the
+    deployment's (see `_agree_with_the_deployment`).
+
+    Raises:
+        ConfigurationError: Naming the setting (and the file) at fault.
+    """
+    provider = open_key_provider(settings)
+    db = Database(create_engine(settings.resolved_database_url, pool_size=1, pool_timeout=settings.db_pool_timeout))
+    try:
+        await _agree_with_the_deployment(settings, db, KeyService(provider))
+    finally:
+        await db.dispose()
+        if callable(close_provider := getattr(provider, "close", None)):
+            close_provider()
 
 
 async def _agree_with_the_deployment(settings: Settings, db: Database, keys: KeyService) -> None:
