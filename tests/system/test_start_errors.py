@@ -68,7 +68,8 @@ def test_a_keyring_that_cannot_be_read_is_one_line(tmp_path: Path, kind: str) ->
 def test_a_missing_keyring_without_create_is_one_line(tmp_path: Path) -> None:
     keyring = tmp_path / "absent.json"
     line = _refused(_serve(_env(tmp_path, keyring)))
-    assert str(keyring) in line and "VAULT_KEY_PROVIDER" in line
+    assert str(keyring) in line
+    assert "VAULT_KEY_PROVIDER" in line
     assert not keyring.exists()
 
 
@@ -90,7 +91,8 @@ def test_settings_another_instance_does_not_share_are_one_line(tmp_path: Path) -
     other_keyring = _env(tmp_path, tmp_path / "other.json", VAULT_DATABASE_URL=database)
     other_keyring["VAULT_KEY_PROVIDER"] += "?create=true"
     line = _refused(_serve(other_keyring))
-    assert "VAULT_KEY_PROVIDER" in line and "same keyring" in line
+    assert "VAULT_KEY_PROVIDER" in line
+    assert "same keyring" in line
     print(f"\nanother keyring: {line}")
 
     other_origin = _refused(_serve({**first_env, "VAULT_AUDIT_ORIGIN": "elsewhere.example/vault"}))
