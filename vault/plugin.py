@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -45,8 +44,7 @@ from vault.background import Chores
 from vault.container import Services, ServiceSlot
 from vault.core.clock import Clock, utcnow
 from vault.core.database import Database, create_engine
-from vault.core.deployment import SettingsDisagree, agree_on
-from vault.core.errors import IntegrityFailure, UpstreamUnavailable
+from vault.core.errors import UpstreamUnavailable
 from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
 from vault.documents.archival import ArchivalStore
@@ -78,7 +76,7 @@ from vault.links.service import LinkService
 from vault.requests.controllers import RequestController
 from vault.requests.pages import RequestPages
 from vault.requests.service import RequestService
-from vault.settings import ConfigurationError, Settings
+from vault.settings import Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
@@ -86,11 +84,12 @@ from vault.signatures.pages_document import SignatureReportPages, SignPages, Ver
 from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
+from vault.startup import agree_with_the_deployment, open_key_provider
 from vault.web.errors import with_error_pages
 from vault.web.rendering import template_config
 from vault.web.wiring import web_route_handlers, web_services
 
-__all__ = ("VaultPlugin", "check_start", "open_key_provider")
+__all__ = ("VaultPlugin",)
 
 log = logging.getLogger(__name__)
 DEV_IDP_PATH = "/dev-idp"
@@ -213,7 +212,7 @@ class VaultPlugin(InitPluginProtocol):
         if callable(close_provider := getattr(provider, "close", None)):
             stack.callback(close_provider)  # the PKCS#11 session
         keys = KeyService(provider)
-        await _agree_with_the_deployment(settings, db, keys)
+        await agree_with_the_deployment(settings, db, keys)
         events = AuditRecorder(
             lambda: _open_audit_log(settings, db, keys),
             db.sessions,
@@ -313,66 +312,6 @@ class VaultPlugin(InitPluginProtocol):
         async with services.db.transaction() as session:
             event = await services.trail.event(session, AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller)
             await services.trail.record(session, event)
-
-
-def open_key_provider(settings: Settings) -> storage.KeyProvider:
-    """The configured key provider, or a ConfigurationError naming VAULT_KEY_PROVIDER, the file or token, and why
-    (an instance never starts without its keys, and never makes a new keyring in place of one it cannot read)."""
-    url = settings.resolved_key_provider
-    try:
-        return storage.key_provider_from_url(url)
-    except storage.StorageError as exc:
-        cause = exc.__cause__
-        why = f"cannot be read ({cause.strerror})" if isinstance(cause, OSError) and cause.strerror else exc.detail
-        raise ConfigurationError(f"VAULT_KEY_PROVIDER ({_provider_place(url)}): {why}") from exc
-    except ValueError as exc:
-        raise ConfigurationError(f"VAULT_KEY_PROVIDER: {exc}") from exc
-
-
-def _provider_place(url: str) -> str:
-    """Where the keys are, for an operator: the keyring file, or the PKCS#11 module and token (never a PIN)."""
-    base, _, query = url.partition("?")
-    if base.startswith("local:"):
-        return f"keyring file {base.removeprefix('local:')}"
-    token = next((v for k, _, v in (p.partition("=") for p in query.split("&")) if k == "token"), "?")
-    return f"PKCS#11 module {base.removeprefix('pkcs11:')}, token {token}"
-
-
-async def check_start(settings: Settings) -> None:
-    """What `vault serve` checks before it listens, so that a configuration that cannot run is one line on
-    stderr, not a traceback from the app's lifespan: the key provider opens, and the settings agree with the
-    deployment's (see `_agree_with_the_deployment`).
-
-    Raises:
-        ConfigurationError: Naming the setting (and the file) at fault.
-    """
-    provider = open_key_provider(settings)
-    db = Database(create_engine(settings.resolved_database_url, pool_size=1, pool_timeout=settings.db_pool_timeout))
-    try:
-        await _agree_with_the_deployment(settings, db, KeyService(provider))
-    finally:
-        await db.dispose()
-        if callable(close_provider := getattr(provider, "close", None)):
-            close_provider()
-
-
-async def _agree_with_the_deployment(settings: Settings, db: Database, keys: KeyService) -> None:
-    """Refuse to start with settings another instance of this deployment does not share (when the database
-    answers; an instance that starts during an outage checks nothing and reports itself unready)."""
-    agreed = {"VAULT_OIDC_ISSUER": settings.resolved_issuer, "VAULT_AUDIT_ORIGIN": settings.resolved_audit_origin}
-    try:
-        await agree_on(db, agreed)
-        async with db.transaction() as session:
-            await keys.service_secret(session, "key-provider-probe", lambda: os.urandom(32))
-    except SettingsDisagree as exc:
-        raise ConfigurationError(str(exc)) from exc
-    except IntegrityFailure as exc:
-        raise ConfigurationError(
-            "the key provider cannot unwrap this deployment's keys: every instance must use the same keyring "
-            "or HSM key (VAULT_KEY_PROVIDER; copy the first instance's keyring file)"
-        ) from exc
-    except UpstreamUnavailable:
-        log.warning("database or key provider unavailable at start; settings are not checked against the deployment")
 
 
 def _dev_provider(settings: Settings) -> auth.DevIdentityProvider | None:
