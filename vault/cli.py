@@ -35,6 +35,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings.prepare_data_dir()
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
+    from vault.startup import check_start
+
+    asyncio.run(check_start(settings))  # a ConfigurationError here is one line and exit status 2 (see main)
     from vault.http.observability import configure_logging
     from vault.serving import uvicorn_options
 
