@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature
+from pkcs11.exceptions import PKCS11Error
 from pyhanko.sign.pkcs11 import PKCS11Signer
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
 from ._certs import CertificateLike, to_asn1, to_asn1_all
 from ._errors import SignerUnavailable
-from ._pkcs11_session import TokenSession
+from ._pkcs11_session import SignatureMismatch, TokenSession
 from ._signers import DocumentSigner
 
 __all__ = ("Pkcs11Signer",)
@@ -88,7 +91,8 @@ class _RenewingPkcs11Signer(PKCS11Signer):
     the token's current session: after a token failure it signs through a signer built on the fresh session.
 
     Each signature made on the token is checked against the certificate before it is used (after another user
-    of the module re-initialised it, a stale handle number could name another object).
+    of the module re-initialised it, a stale handle number could name another object): a mismatch counts as a
+    token failure.
     """
 
     def __init__(self, token: TokenSession, **kwargs: Any) -> None:
@@ -101,41 +105,37 @@ class _RenewingPkcs11Signer(PKCS11Signer):
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if dry_run:  # a size estimate: the token is not used
             return await super().async_sign_raw(data, digest_algorithm, dry_run)
-        from pkcs11 import exceptions as p11_exc
-
         await asyncio.to_thread(self._one_at_a_time.acquire)
         try:
             session = await asyncio.to_thread(self._token.current)
             try:
-                signature = await self._signer_on(session).async_sign_raw(data, digest_algorithm)
-            except p11_exc.PKCS11Error as exc:
+                return await self._sign_on(session, data, digest_algorithm)
+            except PKCS11Error as exc:
                 session = await asyncio.to_thread(self._token.failed, session, exc)
-                try:
-                    signature = await self._signer_on(session).async_sign_raw(data, digest_algorithm)
-                except p11_exc.PKCS11Error as again:
-                    self._token.failed_again(session, again)
+            try:
+                return await self._sign_on(session, data, digest_algorithm)
+            except PKCS11Error as exc:
+                self._token.failed_again(session, exc)
         finally:
             self._one_at_a_time.release()
-        self._check(signature, data, digest_algorithm)
-        return signature
 
-    def _signer_on(self, session: Any) -> PKCS11Signer:
-        """pyHanko's signer on ``session`` (it looks the key up on its first use)."""
+    async def _sign_on(self, session: Any, data: bytes, digest_algorithm: str) -> bytes:
+        """Sign with pyHanko's signer on ``session`` (it looks the key up on its first use) and check the result.
+
+        Raises:
+            PKCS11Error: The token failed, or its signature does not match the certificate (SignatureMismatch).
+        """
         if self._on_session is None or self._on_session[0] is not session:
             self._on_session = (session, PKCS11Signer(session, **self._kwargs))
-        return self._on_session[1]
-
-    def _check(self, signature: bytes, data: bytes, digest_algorithm: str) -> None:
-        from cryptography.exceptions import InvalidSignature
-        from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
-
+        signature = await self._on_session[1].async_sign_raw(data, digest_algorithm)
         cert = self.signing_cert
         assert cert is not None  # set at construction
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
         try:
             DefaultSignatureValidator().validate_signature(signature, data, cert.public_key, mechanism)
         except (InvalidSignature, ValueError) as exc:
-            raise SignerUnavailable("The token's signature does not match the signing certificate.") from exc
+            raise SignatureMismatch("the token's signature does not match the signing certificate") from exc
+        return signature
 
 
 def _certificate_on_token(session: object, label: str) -> x509.Certificate:

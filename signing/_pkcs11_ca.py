@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ._ca import PrivateKey, PublicKey
 from ._errors import SignerUnavailable
-from ._pkcs11_session import TokenSession
+from ._pkcs11_session import SignatureMismatch, TokenSession
 
 __all__ = ("Pkcs11CaKey",)
 
@@ -27,7 +27,8 @@ class Pkcs11CaKey:
 
     Build one with :meth:`open`; :meth:`close` ends the session. After a token failure the session is opened
     again (see :class:`TokenSession`): signing answers SignerUnavailable while the token is gone, and each
-    signature is checked against the certificate's public key before it is returned.
+    signature is checked against the certificate's public key before it is returned (a mismatch counts as a
+    token failure).
     """
 
     def __init__(self, token: TokenSession, key_label: str, public_key: PublicKey) -> None:
@@ -66,6 +67,11 @@ class Pkcs11CaKey:
         except (p11_exc.PKCS11Error, SignerUnavailable) as exc:
             token.close()
             raise SignerUnavailable("The CA key was not found on the token.") from exc
+        try:
+            ca_key._sign_on(token.current(), b"does the key match the certificate?")
+        except p11_exc.PKCS11Error as exc:
+            token.close()
+            raise SignerUnavailable("The CA key on the token does not match the certificate.") from exc
         return ca_key
 
     def public_key(self) -> PublicKey:
@@ -79,26 +85,31 @@ class Pkcs11CaKey:
                 match the certificate.
         """
         with self._lock:
-            signature = self._token.run(lambda session: self._sign_on(session, data))
-        try:
-            if isinstance(self._public, ec.EllipticCurvePublicKey):
-                self._public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-            else:
-                self._public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature as exc:
-            raise SignerUnavailable("The token's signature does not match the CA certificate.") from exc
-        return signature
+            return self._token.run(lambda session: self._sign_on(session, data))
 
     def _sign_on(self, session: Any, data: bytes) -> bytes:
+        """Sign on ``session`` and check the signature against the certificate's public key.
+
+        Raises:
+            PKCS11Error: The token failed, or its signature does not match (SignatureMismatch).
+        """
         from pkcs11 import Mechanism
 
         key = self._key(session)
-        if isinstance(self._public, ec.EllipticCurvePublicKey):
-            # Many tokens (SoftHSM2 among them) offer only raw ECDSA: hash here, sign the digest there.
-            raw = key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
-            half = len(raw) // 2
-            return encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
-        return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+        try:
+            if isinstance(self._public, ec.EllipticCurvePublicKey):
+                # Many tokens (SoftHSM2 among them) offer only raw ECDSA: hash here, sign the digest there.
+                raw = key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA)
+                half = len(raw) // 2
+                r, s = int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+                signature = encode_dss_signature(r, s)
+                self._public.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+                return signature
+            signature = bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+            self._public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            return signature
+        except InvalidSignature as exc:
+            raise SignatureMismatch("the token's signature does not match the CA certificate") from exc
 
     def _key(self, session: Any) -> Any:
         """The private key's handle in ``session`` (looked up again in a new session)."""

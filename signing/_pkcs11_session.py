@@ -23,14 +23,25 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
+from pkcs11.exceptions import PKCS11Error, SessionClosed, SessionHandleInvalid
+
 from ._errors import SignerUnavailable
 
-__all__ = ("RECONNECT_INTERVAL", "TokenSession", "open_session")
+__all__ = ("RECONNECT_INTERVAL", "SignatureMismatch", "TokenSession", "open_session")
 
 T = TypeVar("T")
 log = logging.getLogger("signing.pkcs11")
 # A token that failed is tried again at most this often (a lost token is not hammered on every request).
 RECONNECT_INTERVAL = 1.0
+
+
+class SignatureMismatch(PKCS11Error):
+    """A signature made on the token does not match the certificate: the session's handles name other objects
+    (after another user re-initialised the module and the numbers were handed out again)."""
+
+
+# errors after which the session's handle is dead: it is never closed (the number may be another user's by now)
+_HANDLE_GONE = (SessionHandleInvalid, SessionClosed)
 
 
 def open_session(module_path: str, token_label: str, pin: str) -> Any:
@@ -123,16 +134,14 @@ class TokenSession:
         Raises:
             SignerUnavailable: The session is closed, or the token fails and cannot be logged in to now.
         """
-        from pkcs11 import exceptions as p11_exc
-
         session = self.current()
         try:
             return operation(session)
-        except p11_exc.PKCS11Error as exc:
+        except PKCS11Error as exc:
             session = self.failed(session, exc)
         try:
             return operation(session)
-        except p11_exc.PKCS11Error as exc:
+        except PKCS11Error as exc:
             self.failed_again(session, exc)
 
     def current(self) -> Any:
@@ -154,16 +163,13 @@ class TokenSession:
         Raises:
             SignerUnavailable: Closed, or no fresh session can be opened now (``exc`` is its cause).
         """
-        from pkcs11 import exceptions as p11_exc
-
         with self._lock:
             if self._closed:
                 raise SignerUnavailable("The PKCS#11 session is closed.") from exc
             if session is self._session:
                 log.warning("%s failed (%s); logging in again", self.description, type(exc).__name__)
                 self._broken = True
-                gone = (p11_exc.SessionHandleInvalid, p11_exc.SessionClosed)
-                self._handle_gone = self._handle_gone or isinstance(exc, gone)
+                self._handle_gone = self._handle_gone or isinstance(exc, _HANDLE_GONE)
             if self._broken and not self._reconnect():  # (not broken: another thread already logged in again)
                 raise SignerUnavailable("The PKCS#11 token is unavailable.") from exc
             return self._session
@@ -177,26 +183,22 @@ class TokenSession:
 
     def close(self) -> None:
         """Close the session for good (idempotent); later calls answer SignerUnavailable."""
-        from pkcs11 import exceptions as p11_exc
-
         with self._lock:
             if not self._closed and not self._handle_gone:
                 # already closed or token gone: nothing left to release
-                with contextlib.suppress(p11_exc.PKCS11Error):
+                with contextlib.suppress(PKCS11Error):
                     self._session.close()
             self._closed = True
 
     def _reconnect(self) -> bool:
         """A fresh logged-in session (the lock held); False if none can be opened yet or the last try was too
         recent."""
-        from pkcs11 import exceptions as p11_exc
-
         now = self._clock()
         if now - self._last_attempt < RECONNECT_INTERVAL:
             return False
         self._last_attempt = now
         if not self._handle_gone:
-            with contextlib.suppress(p11_exc.PKCS11Error):
+            with contextlib.suppress(PKCS11Error):
                 self._session.close()
             self._handle_gone = True
         try:
@@ -206,7 +208,7 @@ class TokenSession:
                 # the process's view of the module is stale (SoftHSM2 reads its tokens at C_Initialize)
                 self._reinitialize()
                 session = self._open()
-        except (SignerUnavailable, p11_exc.PKCS11Error) as exc:
+        except (SignerUnavailable, PKCS11Error) as exc:
             log.warning("%s still unavailable (%s)", self.description, type(exc).__name__)
             return False
         self._session = session

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import signing._pkcs11_session
 import storage._pkcs11
-from signing import KeyFileCaKey
+from signing import KeyFileCaKey, Pkcs11CaKey, SignerUnavailable
 from signing._ca import PublicKey
 from signing._issuance import Profile, issue, name
 from tests.integration.test_signing_pkcs11 import _generate, _issue, _public_key
@@ -193,3 +193,16 @@ def test_an_identity_ca_in_a_token_that_comes_back_issues_again(
         assert "HSM TSA" in signature["timestamp"]["authority"]
     print(f"\nidentity CA in the token ({tsa}): 503 in {refusing:.3f} s a request while gone;"
           f" the first signature after it is back in {recovering:.3f} s")  # fmt: skip
+
+
+def test_a_ca_key_that_does_not_match_its_certificate_is_refused_at_start(
+    tmp_path: Path, softhsm_token: SoftHsmToken
+) -> None:
+    pki = tmp_path / "pki"
+    subprocess.run([sys.executable, str(REPO / "deploy" / "init_pki.py"), str(pki)], check=True, timeout=60)
+    label = f"identity-ca-{secrets.token_hex(4)}"
+    _key_in_token(softhsm_token, label)
+    other = _certify(pki, ec.generate_private_key(ec.SECP256R1()).public_key(), "Other CA", Profile.CA)
+    certificate = x509.load_pem_x509_certificate(other.read_bytes())
+    with pytest.raises(SignerUnavailable, match="does not match"):
+        Pkcs11CaKey.open(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, label, certificate)

@@ -12,7 +12,7 @@ import pytest
 from pkcs11.exceptions import ObjectHandleInvalid, SessionHandleInvalid
 
 from signing import SignerUnavailable
-from signing._pkcs11_session import RECONNECT_INTERVAL, TokenSession
+from signing._pkcs11_session import RECONNECT_INTERVAL, SignatureMismatch, TokenSession
 
 
 class _Session:
@@ -153,3 +153,17 @@ def test_an_error_that_is_not_the_token_is_not_retried(token: _Token) -> None:
         session.run(operation)
     assert token.attempts == 1
     assert _sign(session) == "signature"
+
+
+def test_a_signature_that_does_not_match_the_certificate_counts_as_a_token_failure(token: _Token) -> None:
+    session = _session(token)
+    first = token.opened[0]
+
+    def operation(s: Any) -> str:
+        if s is first:  # after another user's re-initialisation, our handle numbers named other objects
+            raise SignatureMismatch("the token's signature does not match the signing certificate")
+        return "signature"
+
+    assert session.run(operation) == "signature"
+    assert (token.attempts, token.reinitialisations) == (2, 0)
+    assert first.closed  # the handle answered: it was not gone
