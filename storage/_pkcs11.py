@@ -23,6 +23,8 @@ from pkcs11.exceptions import (
     EncryptedDataLenRange,
     GeneralError,
     PKCS11Error,
+    SessionClosed,
+    SessionHandleInvalid,
     UserAlreadyLoggedIn,
 )
 from pkcs11.mechanisms import GCMParams
@@ -38,6 +40,8 @@ log = logging.getLogger("storage.pkcs11")
 _NONCE = 12
 _TAG = 16
 _BAD_CIPHERTEXT = (GeneralError, EncryptedDataInvalid, EncryptedDataLenRange)
+# errors after which the session's handle is dead (another user of the module re-initialised it)
+_HANDLE_GONE = (SessionHandleInvalid, SessionClosed)
 # A provider whose token failed logs in again at most this often (a lost token is not hammered on every request).
 RECONNECT_INTERVAL = 1.0
 
@@ -66,6 +70,7 @@ class Pkcs11KeyProvider:
         self._current = 0
         self._closed = False
         self._broken = False
+        self._handle_gone = False
         self._last_attempt = 0.0
         self._load_versions()
 
@@ -238,12 +243,14 @@ class Pkcs11KeyProvider:
             except PKCS11Error as exc:
                 log.warning("PKCS#11 token failed (%s); logging in again", type(exc).__name__)
                 self._broken = True
+                self._handle_gone = isinstance(exc, _HANDLE_GONE)
         if not self._reconnect():
             raise KeyProviderUnavailable()
         try:
             result = operation()
         except PKCS11Error as exc:
             self._broken = True
+            self._handle_gone = isinstance(exc, _HANDLE_GONE)
             raise KeyProviderUnavailable() from exc
         log.warning("PKCS#11 token answers again")
         return result
@@ -254,8 +261,9 @@ class Pkcs11KeyProvider:
         if self._reopen is None or now - self._last_attempt < RECONNECT_INTERVAL:
             return False
         self._last_attempt = now
-        with contextlib.suppress(PKCS11Error, RuntimeError):
-            self._session.close()
+        if not self._handle_gone:  # a dead handle's number may be another session's by now: never close it
+            with contextlib.suppress(PKCS11Error, RuntimeError):
+                self._session.close()
         try:
             self._session = self._reopen()
             self._find_versions()
@@ -263,4 +271,5 @@ class Pkcs11KeyProvider:
             log.warning("PKCS#11 token still unavailable (%s)", type(exc).__name__)
             return False
         self._broken = False
+        self._handle_gone = False
         return True
