@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ._pkcs11_ca import Pkcs11CaKey
     from ._pool import VerificationPool
     from ._pool_setup import IdentityCaSpec, KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig
+    from ._published_crl import CrlFile, CrlSnapshot, PeriodicCrl
     from ._report import (
         AdesVerdict,
         Revocation,
@@ -119,6 +120,9 @@ _MODULES: dict[str, str] = {
     "SignerSpec": "_pool_setup",
     "SigningWorkerConfig": "_pool_setup",
     "CrlIssuer": "_responders",
+    "CrlFile": "_published_crl",
+    "CrlSnapshot": "_published_crl",
+    "PeriodicCrl": "_published_crl",
     "OcspResponder": "_responders",
     "TimestampAuthority": "_responders",
     "AgencySeals": "_seals",
@@ -140,7 +144,9 @@ __all__ = (
     "CaKey",
     "CaUrls",
     "CertificateProblem",
+    "CrlFile",
     "CrlIssuer",
+    "CrlSnapshot",
     "DevPki",
     "DevPkiAnswer",
     "DevPkiResponders",
@@ -156,6 +162,7 @@ __all__ = (
     "PadesLevel",
     "PdfSigningService",
     "PdfVerifier",
+    "PeriodicCrl",
     "PersonalSignature",
     "Pkcs11CaKey",
     "Pkcs11Signer",
