@@ -16,8 +16,9 @@ import pytest
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from tests.services._proc import free_port
 from tests.support.api import DevTokens, later, upload
-from tests.support.vault_app import make_settings, vault_client
+from tests.support.vault_app import make_settings, running_server, vault_client
 from vault.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,3 +150,23 @@ def test_the_vault_publishes_its_identity_ca_crl_and_the_compose_ca_crl(tmp_path
     tsa = x509.load_pem_x509_certificate((pki / "tsa.pem").read_bytes())
     points = tsa.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert [n.value for p in points for n in p.full_name or ()] == ["http://127.0.0.1:8000/pki/compose-ca.crl"]
+
+
+def test_a_verifier_that_fetches_gets_the_published_crls_of_a_b_t_signature(tmp_path: Path) -> None:
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    pki = _compose_pki(tmp_path, public_url)
+    settings = _compose_settings(tmp_path, pki, public_url=public_url, verify_fetch_revocation=True)
+    with running_server(settings, port=port) as live, live.client() as http:
+        alice = DevTokens(live.app)("alice")
+        created = http.post(
+            "/api/v1/documents", content=MINIMAL,
+            headers={**alice, "Content-Type": "application/pdf", "X-Document-Title": "Lease"},
+        )  # fmt: skip
+        document = created.json()["id"]
+        signed = http.post(f"/api/v1/documents/{document}/signatures", headers=alice, json={"level": "B-T"})
+        assert signed.status_code == 201, signed.text
+        report = http.get(f"/api/v1/documents/{document}/signatures", headers=alice).json()
+    (signature,) = report["signatures"]
+    # nothing embedded: the identity CA's and the compose CA's CRLs were fetched from /pki/ of the running vault
+    assert (signature["revocation"], signature["verdict"]) == ("good", "passed"), signature
