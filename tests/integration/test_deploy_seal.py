@@ -25,13 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 MINIMAL = (REPO / "tests" / "data" / "pdf" / "minimal.pdf").read_bytes()
 
 
-def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> None:
-    pki = tmp_path / "pki"
-    subprocess.run([sys.executable, str(REPO / "deploy" / "init_pki.py"), str(pki)], check=True, timeout=60)
-    # the paths compose.yaml gives VAULT_SIGNING_KEY, VAULT_SIGNING_CERT and VAULT_TRUST_ROOTS
-    settings = make_settings(
-        tmp_path, signing_key=str(pki / "seal.key"), signing_cert=str(pki / "seal.pem"),
-        trust_roots=str(pki / "trust-roots.pem"), agency_seals=f"tax-office={pki / 'seal.key'},{pki / 'seal.pem'}",
+@pytest.mark.parametrize(("level", "verdict"), [("B-B", "indeterminate"), ("B-LT", "passed")])
+def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path, level: str, verdict: str) -> None:
+    pki = _compose_pki(tmp_path, "https://vault.example")
+    # the paths compose.yaml gives VAULT_SIGNING_KEY, VAULT_SIGNING_CERT and VAULT_TRUST_ROOTS (and the TSA, CRLs)
+    settings = _compose_settings(
+        tmp_path, pki, public_url="https://vault.example", signing_key=str(pki / "seal.key"),
+        signing_cert=str(pki / "seal.pem"), agency_seals=f"tax-office={pki / 'seal.key'},{pki / 'seal.pem'}",
     )  # fmt: skip
     with vault_client(settings) as client:
 
@@ -48,13 +48,15 @@ def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path) -> No
         document = created.json()["id"]
         grant = {"agency": "tax-office", "permissions": ["view", "sign"], "expires_at": later(days=1)}
         assert client.post(f"/api/v1/documents/{document}/grants", headers=headers, json=grant).status_code == 201
-        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=officer, json={"level": "B-B"})
+        signed = client.post(f"/api/v1/documents/{document}/signatures", headers=officer, json={"level": level})
         assert signed.status_code == 201, signed.text
         report = client.get(f"/api/v1/documents/{document}/signatures", headers=headers)
     assert report.status_code == 200, report.text
     (signature,) = report.json()["signatures"]
     assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True)
     assert "Citizen Vault seal" in signature["signer"]["subject"]
+    # B-LT embeds the compose CA's CRL, which the seal's certificate names; B-B embeds nothing to tell by
+    assert (signature["pades_level"], signature["verdict"]) == (level, verdict), signature
 
 
 def _compose_pki(tmp_path: Path, public_url: str) -> Path:
@@ -85,6 +87,8 @@ def _signer_certificate(pdf: bytes) -> x509.Certificate:
     [
         # B-LT embeds the identity CA's CRL and the compose CA's (for the TSA): it passes without fetching
         ("B-LT", "passed", "good"),
+        # B-LTA adds a document timestamp by the same TSA over the embedded data: passes too
+        ("B-LTA", "passed", "good"),
         # B-T embeds no revocation data and this verifier does not fetch: it cannot tell yet
         ("B-T", "indeterminate", "unknown"),
     ],
@@ -102,7 +106,10 @@ def test_a_citizen_signs_with_the_compose_identity_ca_and_tsa(
         assert signed.status_code == 201, signed.text  # was 409: no identity CA, no TSA
         report = client.get(f"/api/v1/documents/{document}/signatures", headers=alice).json()
         content = client.get(f"/api/v1/documents/{document}/content", headers=alice).content
-    (signature,) = report["signatures"]
+    signature, *stamps = report["signatures"]
+    assert signature["kind"] != "document_timestamp", signature
+    # B-LTA's document timestamp is reported beside the signature, and passes too
+    assert [(s["kind"], s["verdict"]) for s in stamps] == [("document_timestamp", "passed")] * (level == "B-LTA")
     assert (signature["intact"], signature["valid"], signature["trusted"]) == (True, True, True), signature
     assert signature["pades_level"] == level
     assert "Citizen Vault identity CA" in signature["signer"]["issuer"]

@@ -208,6 +208,7 @@ def build_signing(settings: Settings) -> SigningSetup:
         timestamper=timestamper,
         trust_roots=roots,
         allow_fetching=settings.signing_fetch_revocation,
+        known_crls=published.ders if published.names else None,
     )
     verifier = signing.PdfVerifier(
         roots,
