@@ -4,6 +4,7 @@ API."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+import signing
 from tests.services._proc import free_port
 from tests.support.api import DevTokens, later, upload
 from tests.support.vault_app import make_settings, running_server, vault_client
@@ -119,6 +121,11 @@ def test_a_citizen_signs_with_the_compose_identity_ca_and_tsa(
     assert (signature["revocation"], signature["verdict"]) == (revocation, verdict), signature
     if verdict == "passed":
         assert signature["ades"]["indication"] == "PASSED", signature
+    if verdict == "passed":  # long after the embedded CRLs' nextUpdate: validated at its proof of existence
+        verifier = signing.PdfVerifier([(pki / "trust-roots.pem").read_bytes()])
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=40)
+        (again, *_) = asyncio.run(verifier.verify(content, validation_time=later)).signatures
+        assert (again.verdict, again.revocation) == ("passed", "good"), again.verdict_reason
     # the citizen's certificate names the CRL the vault publishes for its identity CA
     points = _signer_certificate(content).extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert [name.value for point in points for name in point.full_name or ()] == [f"{public_url}/pki/identity-ca.crl"]
