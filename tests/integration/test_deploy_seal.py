@@ -34,6 +34,7 @@ def test_the_compose_seal_signs_documents_the_vault_trusts(tmp_path: Path, level
     settings = _compose_settings(
         tmp_path, pki, public_url="https://vault.example", signing_key=str(pki / "seal.key"),
         signing_cert=str(pki / "seal.pem"), agency_seals=f"tax-office={pki / 'seal.key'},{pki / 'seal.pem'}",
+        signing_fetch_revocation=True,  # the seal's check finds the compose CA's CRL at hand, fetches nothing
     )  # fmt: skip
     with vault_client(settings) as client:
 
@@ -100,7 +101,11 @@ def test_a_citizen_signs_with_the_compose_identity_ca_and_tsa(
 ) -> None:
     public_url = "https://vault.example"
     pki = _compose_pki(tmp_path, public_url)
-    settings = _compose_settings(tmp_path, pki, public_url=public_url, verify_fetch_revocation=False)
+    # signing_fetch_revocation as in production: the published CRLs are at hand, nothing is fetched from the
+    # (unreachable) public URL
+    settings = _compose_settings(
+        tmp_path, pki, public_url=public_url, verify_fetch_revocation=False, signing_fetch_revocation=True
+    )
     with vault_client(settings) as client:
         alice = DevTokens(client.app)("alice")
         document = upload(client, alice, MINIMAL, title="Lease", media_type="application/pdf")["id"]
