@@ -165,6 +165,7 @@ def test_the_vault_publishes_its_identity_ca_crl_and_the_compose_ca_crl(tmp_path
     else:
         assert second.last_update_utc - first.last_update_utc == dt.timedelta(hours=1)
     assert composed.status_code == 200
+    assert composed.headers["cache-control"] == "public, max-age=3600"  # a year-long file: an hour in caches
     assert x509.load_der_x509_crl(composed.content).is_signature_valid(compose_ca.public_key())  # type: ignore[arg-type]
     tsa = x509.load_pem_x509_certificate((pki / "tsa.pem").read_bytes())
     points = tsa.extensions.get_extension_for_class(x509.CRLDistributionPoints).value

@@ -28,6 +28,7 @@ __all__ = ("IDENTITY_CRL", "PKI_PATH", "PublishedCrls", "crl_files", "published_
 PKI_PATH = "/pki"
 IDENTITY_CRL = "identity-ca.crl"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.crl")
+_MAX_AGE = 3600  # at most an hour in a cache: a CRL file the operator replaces (a revocation) spreads within it
 
 
 class PublishedCrls:
@@ -95,7 +96,7 @@ def published_crls_router() -> Router:
         snapshot = await published_crls.snapshot(name)
         if snapshot is None:
             raise NotFound("no such revocation list")
-        max_age = snapshot.max_age(dt.datetime.now(dt.UTC))
+        max_age = min(snapshot.max_age(dt.datetime.now(dt.UTC)), _MAX_AGE)
         return Response(
             snapshot.der,
             media_type="application/pkix-crl",
