@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ._pkcs11_ca import Pkcs11CaKey
     from ._pool import VerificationPool
     from ._pool_setup import IdentityCaSpec, KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig
+    from ._published_crl import CrlFile, CrlSnapshot, PeriodicCrl
     from ._report import (
         AdesVerdict,
         Qualification,
@@ -125,6 +126,9 @@ _MODULES: dict[str, str] = {
     "SignerSpec": "_pool_setup",
     "SigningWorkerConfig": "_pool_setup",
     "CrlIssuer": "_responders",
+    "CrlFile": "_published_crl",
+    "CrlSnapshot": "_published_crl",
+    "PeriodicCrl": "_published_crl",
     "OcspResponder": "_responders",
     "TimestampAuthority": "_responders",
     "AgencySeals": "_seals",
@@ -146,7 +150,9 @@ __all__ = (
     "CaKey",
     "CaUrls",
     "CertificateProblem",
+    "CrlFile",
     "CrlIssuer",
+    "CrlSnapshot",
     "DevPki",
     "DevPkiAnswer",
     "DevPkiResponders",
@@ -162,6 +168,7 @@ __all__ = (
     "PadesLevel",
     "PdfSigningService",
     "PdfVerifier",
+    "PeriodicCrl",
     "PersonalSignature",
     "Pkcs11CaKey",
     "Pkcs11Signer",

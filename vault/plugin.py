@@ -81,6 +81,7 @@ from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
 from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
+from vault.signatures.published import published_crls_router
 from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
@@ -149,6 +150,7 @@ class VaultPlugin(InitPluginProtocol):
             metrics_controller(),
             *PAGES,
             *web_route_handlers(),
+            published_crls_router(),
         ]
         app_config.template_config = template_config()
         if self.settings.env == "development":  # never in production: the CA keys of the development PKI
@@ -290,6 +292,7 @@ class VaultPlugin(InitPluginProtocol):
             ),
             dev_idp=self.dev_idp,
             dev_pki=setup.dev_pki,
+            published_crls=setup.published_crls,
             document_sections=DocumentSections(
                 LinkSection(links), GrantSection(grants, directory), VerificationSection()
             ),

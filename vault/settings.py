@@ -51,6 +51,8 @@ class Settings(BaseSettings):
         identity_ca_cert / identity_ca_key / identity_ca_chain: the CA that issues citizens' ten-minute signing
             certificates (development: the development PKI's identity CA); the key is a PEM file or a `pkcs11:`
             URL (`pkcs11:<module>?token=..&pin-env=..&key=..`).
+        published_crls: comma-separated CRL files (DER or PEM) served at `/pki/<file name>` and embedded in B-LT
+            signatures (the compose CA's, which covers the TSA's and the seal's certificates).
         agency_seals: each agency's own seal, `;`-separated `<agency>=<key>,<cert>[,<chain>...]` (PEM files) or
             `<agency>=pkcs11:...` (development: the development PKI issues one per agency on first use).
         lta_renewal_margin_days: re-timestamp a B-LTA document this long before its newest timestamp's TSA
@@ -125,6 +127,7 @@ class Settings(BaseSettings):
     identity_ca_cert: str = ""
     identity_ca_key: str = ""
     identity_ca_chain: str = ""
+    published_crls: str = ""
     agency_seals: str = ""
     lta_renewal_margin_days: float = Field(default=90.0, gt=0)
     lta_renewal_interval_seconds: float = Field(default=3600.0, gt=0)

@@ -141,10 +141,10 @@ async def _awaited(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextlib.contextmanager
-def running_server(settings: Settings) -> Iterator[LiveServer]:
-    """Migrate, start uvicorn on a free port, wait until /health answers, stop on exit."""
+def running_server(settings: Settings, port: int | None = None) -> Iterator[LiveServer]:
+    """Migrate, start uvicorn on `port` (default: a free one), wait until /health answers, stop on exit."""
     migrate(settings)
-    port = free_port()
+    port = port or free_port()
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings)

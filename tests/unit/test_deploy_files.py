@@ -8,6 +8,7 @@ a token shaped by the realm's mappers is validated by the real `auth.TokenValida
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -213,7 +214,8 @@ def test_every_variable_a_citizens_signature_needs_names_a_file_the_pki_step_wri
     settings = production_settings(env)
     # without an identity CA or a timestamp authority the vault answers a citizen's signature with 409
     assert settings.tsa_url == ""  # compose's default: the vault's own TSA, keyed by the pki step
-    needed = ("VAULT_IDENTITY_CA_CERT", "VAULT_IDENTITY_CA_KEY", "VAULT_TSA_KEY", "VAULT_TSA_CERT", "VAULT_TRUST_ROOTS")
+    needed = ("VAULT_IDENTITY_CA_CERT", "VAULT_IDENTITY_CA_KEY", "VAULT_TSA_KEY", "VAULT_TSA_CERT", "VAULT_TRUST_ROOTS",
+              "VAULT_PUBLISHED_CRLS")  # fmt: skip
     pki_dir = "/run/vault-pki/"
     for name in needed:
         assert env[name].startswith(pki_dir), name
@@ -472,3 +474,45 @@ def test_an_identity_ca_added_to_an_older_pki_volume_joins_the_operators_trust_r
 
     assert "identity-ca.pem" in result.stdout
     assert (tmp_path / "trust-roots.pem").read_bytes() == operators + (tmp_path / "identity-ca.pem").read_bytes()
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    return [str(name.value) for point in points for name in point.full_name or ()]
+
+
+def test_the_pki_step_publishes_the_ca_crl_the_tsa_and_seal_certificates_name(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    public_url = compose["services"]["pki"]["environment"]["VAULT_PUBLIC_URL"]
+    assert public_url == vault_env(compose)["VAULT_PUBLIC_URL"]  # the step and the vault agree on the URL
+    env = {**os.environ, "VAULT_PUBLIC_URL": public_url}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True,
+                              text=True, env=env)  # fmt: skip
+        return done.stdout.strip()
+
+    run()
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
+    crl = x509.load_der_x509_crl((tmp_path / "compose-ca.crl").read_bytes())
+    assert crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+    assert crl.next_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == dt.timedelta(days=365)
+    assert (tmp_path / "compose-ca.crl").stat().st_mode & 0o777 == 0o644
+    url = f"{public_url}/pki/compose-ca.crl"
+    for name in ("tsa.pem", "seal.pem"):
+        assert _crl_urls(x509.load_pem_x509_certificate((tmp_path / name).read_bytes())) == [url], name
+    assert run() == "compose PKI: wrote ca-bundle.pem"  # nothing else changes on a second run
+
+    # an older volume: a TSA certificate without the CRL location is issued again, for the same key
+    old = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    env["VAULT_PUBLIC_URL"] = "https://vault.example"
+    assert run() == "compose PKI: wrote tsa.pem, seal.pem, ca-bundle.pem"
+    new = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    new.verify_directly_issued_by(ca)
+    assert new.public_key() == old.public_key()
+    assert _crl_urls(new) == ["https://vault.example/pki/compose-ca.crl"]
+    assert new.extensions.get_extension_for_class(x509.ExtendedKeyUsage) == old.extensions.get_extension_for_class(
+        x509.ExtendedKeyUsage
+    )

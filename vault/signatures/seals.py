@@ -21,7 +21,7 @@ class AgencySealBook:
         signers: The configured seals (agency name to signer back end; closed by :meth:`aclose`).
         issue: In development, a function that issues the seal of an unknown agency (the development PKI);
             ``None`` in production (an unknown agency has no seal).
-        tsa_url / timestamper / trust_roots / allow_fetching: as for `signing.AgencySeals`.
+        tsa_url / timestamper / trust_roots / allow_fetching / known_crls: as for `signing.AgencySeals`.
     """
 
     def __init__(
@@ -33,8 +33,10 @@ class AgencySealBook:
         timestamper: TimeStamper | None,
         trust_roots: Sequence[bytes],
         allow_fetching: bool,
+        known_crls: Callable[[], Sequence[bytes]] | None = None,
     ) -> None:
         self._issue = issue
+        self._known_crls = known_crls
         self._tsa_url = tsa_url
         self._timestamper = timestamper
         self._trust_roots = trust_roots
@@ -51,6 +53,7 @@ class AgencySealBook:
             timestamper=self._timestamper,
             trust_roots=self._trust_roots,
             allow_fetching=self._allow_fetching,
+            known_crls=self._known_crls,
         )
 
     async def _seals_of(self, agency: str) -> signing.AgencySeals:

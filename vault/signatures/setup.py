@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -19,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 import signing
 from vault.settings import ConfigurationError, Settings
 from vault.signatures.devpki import InProcessTimeStamper
+from vault.signatures.published import IDENTITY_CRL, PKI_PATH, PublishedCrls, crl_files
 from vault.signatures.seals import AgencySealBook
 
 __all__ = ("SigningSetup", "build_signing", "trust_roots", "trusted_list")
@@ -72,12 +73,14 @@ def _identity_ca(settings: Settings, dev_pki: signing.DevPki | None) -> signing.
     if settings.identity_ca_cert and settings.identity_ca_key:
         cert_path = Path(settings.identity_ca_cert)
         chain = tuple(Path(p.strip()) for p in settings.identity_ca_chain.split(",") if p.strip())
+        # the certificates it issues name the CRL the vault publishes for it (B-LT embeds it; verifiers fetch it)
+        urls = signing.CaUrls(crl=f"{settings.resolved_public_url}{PKI_PATH}/{IDENTITY_CRL}")
         if not settings.identity_ca_key.startswith("pkcs11:"):
-            return signing.IdentityCa.from_files(cert_path, Path(settings.identity_ca_key), chain)
+            return signing.IdentityCa.from_files(cert_path, Path(settings.identity_ca_key), chain, urls)
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = _ca_key(settings.identity_ca_key, certificate, "VAULT_IDENTITY_CA_KEY")
         chain_certs = tuple(x509.load_pem_x509_certificate(p.read_bytes()) for p in chain)
-        return signing.IdentityCa(certificate, key, chain_certs)
+        return signing.IdentityCa(certificate, key, chain_certs, urls)
     if dev_pki is not None:
         return signing.IdentityCa.from_dev_pki(dev_pki)
     return None
@@ -148,6 +151,7 @@ class SigningSetup:
         timestamper: The in-process timestamp authority (the development PKI's or `VAULT_TSA_KEY`'s), if any.
         identity_ca_key: The identity CA's key (an HSM session to close, when it is in one).
         tsa_key: The own TSA's key (likewise).
+        published_crls: The CRLs served under `/pki/` (the configured identity CA's, `VAULT_PUBLISHED_CRLS`).
     """
 
     service: signing.PdfSigningService
@@ -161,6 +165,7 @@ class SigningSetup:
     timestamper: InProcessTimeStamper | None = None
     identity_ca_key: signing.CaKey | None = None
     tsa_key: signing.CaKey | None = None
+    published_crls: PublishedCrls = field(default_factory=lambda: PublishedCrls({}))
 
     @property
     def timestamping(self) -> bool:
@@ -200,6 +205,8 @@ def build_signing(settings: Settings) -> SigningSetup:
     else:
         raise ValueError("no signer configured: set VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY and VAULT_SIGNING_CERT")
     roots = trust_roots(settings, dev_pki)
+    ca = _identity_ca(settings, dev_pki)
+    published = _published_crls(settings, ca if settings.identity_ca_cert else None)
 
     def service(backend: signing.DocumentSigner | None) -> signing.PdfSigningService:
         return signing.PdfSigningService(
@@ -208,10 +215,10 @@ def build_signing(settings: Settings) -> SigningSetup:
             trust_roots=roots,
             allow_fetching=settings.signing_fetch_revocation,
             timestamper=timestamper,
+            known_crls=published.ders if published.names else None,
         )
 
     engine = service(None)
-    ca = _identity_ca(settings, dev_pki)
     seals = AgencySealBook(
         _agency_signers(settings.agency_seals),
         issue=dev_pki.agency_signer if dev_pki is not None else None,
@@ -219,6 +226,7 @@ def build_signing(settings: Settings) -> SigningSetup:
         timestamper=timestamper,
         trust_roots=roots,
         allow_fetching=settings.signing_fetch_revocation,
+        known_crls=published.ders if published.names else None,
     )
     verifier = signing.PdfVerifier(
         roots,
@@ -243,4 +251,16 @@ def build_signing(settings: Settings) -> SigningSetup:
         timestamper=timestamper,
         identity_ca_key=ca.key if ca is not None else None,
         tsa_key=own_tsa[1] if own_tsa is not None else None,
+        published_crls=published,
     )
+
+
+def _published_crls(settings: Settings, identity_ca: signing.IdentityCa | None) -> PublishedCrls:
+    """The configured identity CA's CRL (signed now, so a key that cannot sign fails the start) and the
+    operator's CRL files."""
+    lists: dict[str, signing.PeriodicCrl | signing.CrlFile] = {}
+    if identity_ca is not None:
+        lists[IDENTITY_CRL] = signing.PeriodicCrl(identity_ca.certificate, identity_ca.key)
+        lists[IDENTITY_CRL].current()
+    lists.update(crl_files(settings.published_crls))
+    return PublishedCrls(lists)
