@@ -6,6 +6,7 @@ in the log later. Its id answers "accepted, not yet sequenced" until an entry na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -17,7 +18,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from vault.audit.entry import AuditEvent, queued_body
 from vault.audit.models import AuditEntryRow, AuditQueueRow
 
-__all__ = ("QueueStatus", "database_clock_us", "dialect_name", "enqueue", "from_micros", "queue_status")
+__all__ = (
+    "QueueStatus",
+    "database_clock_us",
+    "dialect_name",
+    "enqueue",
+    "enqueue_many",
+    "from_micros",
+    "queue_status",
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -52,6 +61,23 @@ async def enqueue(session: AsyncSession, event: AuditEvent) -> int:
     )
     queue_id = (await session.execute(statement)).scalar_one()
     return int(queue_id)
+
+
+async def enqueue_many(session: AsyncSession, events: Sequence[AuditEvent]) -> list[int]:
+    """Queue several events inside the caller's transaction with one statement; their queue ids, in order.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: when the database refuses the rows (callers translate it).
+    """
+    if not events:
+        return []
+    statement = (
+        insert(AuditQueueRow)
+        .values(queued_us=database_clock_us(dialect_name(session)))
+        .returning(AuditQueueRow.id, sort_by_parameter_order=True)
+    )
+    result = await session.execute(statement, [{"body": queued_body(event)} for event in events])
+    return [int(queue_id) for queue_id in result.scalars()]
 
 
 @dataclass(frozen=True)
