@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import insert, literal_column, select
+from sqlalchemy import Table, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -71,10 +71,11 @@ async def enqueue_many(session: AsyncSession, events: Sequence[AuditEvent]) -> l
     """
     if not events:
         return []
+    table = cast(Table, AuditQueueRow.__table__)  # a Core statement: no ORM bulk-insert machinery for plain rows
     statement = (
-        insert(AuditQueueRow)
+        insert(table)
         .values(queued_us=database_clock_us(dialect_name(session)))
-        .returning(AuditQueueRow.id, sort_by_parameter_order=True)
+        .returning(table.c.id, sort_by_parameter_order=True)
     )
     result = await session.execute(statement, [{"body": queued_body(event)} for event in events])
     return [int(queue_id) for queue_id in result.scalars()]

@@ -31,9 +31,20 @@ def _private_sqlite_file(url: str) -> None:
 
 def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys on, a busy timeout, WAL so readers don't block writers, and
-    `secure_delete` so erased rows are overwritten, not left in free pages."""
+    `secure_delete` so erased rows are overwritten, not left in free pages.
+
+    The pool keeps `pool_size` connections and opens no others (`max_overflow=0`): a request waits up to
+    `pool_timeout` for one (then 503). With an overflow, every burst past the pool size opened connections
+    that were closed again on return: a new PostgreSQL session, or on SQLite a new thread, pragmas and
+    functions, per request under load."""
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("pool_timeout", pool_timeout)
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
+        if ":memory:" in url or url.rstrip("/").endswith(":"):  # an in-memory database: one static connection
+            for name in ("max_overflow", "pool_size", "pool_timeout"):
+                kwargs.pop(name)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -47,8 +58,6 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", pool_size)
-    kwargs.setdefault("pool_timeout", pool_timeout)
     connect_args = kwargs.pop("connect_args", {"timeout": 5, "command_timeout": 30})
     return create_async_engine(url, connect_args=connect_args, **kwargs)
 
