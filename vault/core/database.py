@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 from vault.core.errors import DatabaseUnavailable
 
@@ -45,7 +46,17 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
         if ":memory:" in url or url.rstrip("/").endswith(":"):  # an in-memory database: one static connection
             for name in ("max_overflow", "pool_size", "pool_timeout"):
                 kwargs.pop(name)
+        # the pool's own rollback-on-return is a thread hop per checkout even after a COMMIT: `_rollback_if_open`
+        # below rolls back only a transaction actually left open
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            if state.terminate_only or not state.asyncio_safe:
+                return  # the pool discards this connection (SQLAlchemy's own reset returns here too)
+            if dbapi_connection.driver_connection.in_transaction:  # sqlite3's flag, read without a thread hop
+                dbapi_connection.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
