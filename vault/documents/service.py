@@ -96,11 +96,10 @@ class DocumentService:
         self, session: AsyncSession, caller: Caller, document_id: uuid.UUID, permission: Permission
     ) -> tuple[Document, Access]:
         """The document and the caller's access to it (inside `authorised_unit`)."""
-        found = await DocumentRepository(session).load_with_owner(document_id)
-        document = found[0] if found is not None else None
+        found = await DocumentRepository(session).load_with_owner(document_id)  # one query, with the owner
         owner_ref = None
-        if found is not None and document is not None:
-            _, issuer, subject = found
+        if found is not None:
+            document, issuer, subject = found
             if issuer == caller.issuer and subject == caller.subject:
                 return document, Access(as_owner=True)
             if permission is not Permission.MANAGE:
