@@ -280,24 +280,20 @@ class DocumentService:
     # ----- reading ----------------------------------------------------------------------------------------
 
     async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentRead:
-        """The document's metadata. The read is one transaction that writes nothing (in the usual case: the
-        caller's account exists); its audit entry is committed after it, with other requests' entries (group
-        commit), before anything is answered: a read that cannot be recorded is not served."""
+        """Metadata. A read-only transaction; its entry is committed after it with other requests' entries (group
+        commit) and before the answer: a read that cannot be recorded is not served (`versions` alike)."""
         async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
             document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
             entry = await self.access_entry(session, AuditAction.DOCUMENT_READ, caller, document, access)
-            answer = document_read(document, owned=access.as_owner)
         await self._trail.record_now(entry)
-        return answer
+        return document_read(document, owned=access.as_owner)
 
     async def versions(self, caller: Caller, document_id: uuid.UUID) -> list[VersionRead]:
-        """The document's versions; recorded as `get` is."""
         async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
             document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
             entry = await self.access_entry(session, AuditAction.DOCUMENT_READ, caller, document, access)
-            answer = [version_read(v) for v in document.versions]
         await self._trail.record_now(entry)
-        return answer
+        return [version_read(v) for v in document.versions]
 
     async def list_owned(
         self, caller: Caller, cursor: str | None, limit: int, *, title: str | None = None, kind: str | None = None
