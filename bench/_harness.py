@@ -92,10 +92,13 @@ class Vault:
 
 
 @contextlib.contextmanager
-def vault_process(directory: Path, storage_url: str | None = None, **extra_env: str) -> Iterator[Vault]:
+def vault_process(
+    directory: Path, storage_url: str | None = None, *, workers: int = 1, **extra_env: str
+) -> Iterator[Vault]:
     """Start `vault serve` on a free port with its data under `directory`; kill its process group on exit.
 
-    `storage_url` None selects the filesystem store in the data directory. Extra `VAULT_*` variables may be given
+    `storage_url` None selects the filesystem store in the data directory; `workers` is `vault serve --workers`.
+    Extra `VAULT_*` variables may be given
     by their name without the prefix (``tsa_url="..."``).
     """
     port = free_port()
@@ -115,7 +118,7 @@ def vault_process(directory: Path, storage_url: str | None = None, **extra_env: 
     for name in ("VAULT_STORAGE_URL", "VAULT_TSA_URL", "VAULT_DATABASE_URL", "VAULT_OIDC_ISSUER"):
         if name not in env:
             env[name] = ""  # an outer environment must not leak into the benchmark
-    argv = [str(BIN / "vault"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [str(BIN / "vault"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     service = ServiceProcess(f"vault-{port}", argv, directory, env=env, cwd=REPO)
     try:
         try:

@@ -7,8 +7,11 @@ The baseline is bench/_bare_app.py's `GET /items` (a 20-item JSON list) under uv
 drift from other load on the machine shows as the spread of the two baseline runs. wrk shares the cores with the
 server it measures (loopback only): the absolute figures are lower bounds, the ratios are what to compare.
 
+`--workers N` runs both the baseline and the vault as N processes (uvicorn `--workers`, `vault serve --workers`);
+both always get the same count.
+
 Needs wrk (Debian: `apt-get install wrk`). Usage:
-    .venv/bin/python -m bench.http_rps [--postgres] [--threads 2] [--connections 32] [--seconds 10]
+    .venv/bin/python -m bench.http_rps [--postgres] [--threads 2] [--connections 32] [--seconds 10] [--workers 1]
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def postgres_database() -> Iterator[str]:
 
 def measure_vault(directory: Path, args: argparse.Namespace, **env: str) -> WrkResult:
     directory.mkdir()
-    with vault_process(directory, **env) as vault:
+    with vault_process(directory, workers=args.workers, **env) as vault:
         token = vault.token("alice")
         document_id = upload_document(vault.url, token)
         url = f"{vault.url}/api/v1/documents/{document_id}"
@@ -105,20 +108,21 @@ def run(args: argparse.Namespace) -> None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     figures: dict[str, WrkResult] = {}
     with workdir("http-rps") as tmp:
-        with bare_app(tmp) as bare_url:
+        with bare_app(tmp, args.workers) as bare_url:
             run_wrk(f"{bare_url}/items", argparse.Namespace(**{**vars(args), "seconds": 2}), {})  # warm-up
             before = run_wrk(f"{bare_url}/items", args, {})
         figures["GET /api/v1/documents/{id}, SQLite"] = measure_vault(tmp / "sqlite", args)
         if args.postgres:
             with postgres_database() as url:
                 figures["GET /api/v1/documents/{id}, PostgreSQL"] = measure_vault(tmp / "pg", args, database_url=url)
-        with bare_app(tmp) as bare_url:
+        with bare_app(tmp, args.workers) as bare_url:
             after = run_wrk(f"{bare_url}/items", args, {})
     baseline = (before.rps + after.rps) / 2
     spread = abs(before.rps - after.rps) / baseline
     print(
         f"bare Litestar GET /items (20-item JSON list): {before.rps:,.0f} / {after.rps:,.0f} req/s before / after "
-        f"(spread {spread:.0%}); wrk -t{args.threads} -c{args.connections} -d{args.seconds}s"
+        f"(spread {spread:.0%}); wrk -t{args.threads} -c{args.connections} -d{args.seconds}s; "
+        f"{args.workers} worker process(es) each"
     )
     for name, result in figures.items():
         print(line(name, result, baseline))
@@ -132,6 +136,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="server processes, the same for both")
     run(parser.parse_args())
 
 

@@ -53,12 +53,13 @@ class Tally:
 
 
 @contextlib.contextmanager
-def bare_app(directory: Path) -> Iterator[str]:
-    """bench/_bare_app.py under uvicorn (options as `vault serve`), killed by process group on exit."""
+def bare_app(directory: Path, workers: int = 1) -> Iterator[str]:
+    """bench/_bare_app.py under uvicorn (options as `vault serve`, `workers` processes), killed by process group
+    on exit."""
     port = free_port()
     argv = [
         str(BIN / "uvicorn"), "bench._bare_app:app", "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "info", "--no-proxy-headers", "--no-server-header",
+        "--log-level", "info", "--no-proxy-headers", "--no-server-header", "--workers", str(workers),
     ]  # fmt: skip
     service = ServiceProcess(f"bare-{port}", argv, directory, env={"PYTHONPATH": str(REPO)}, cwd=REPO)
     try:

@@ -43,7 +43,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     configure_logging(settings.log_format)
     _print_banner(settings)
-    options = uvicorn_options(settings.serve_limits)
+    options = uvicorn_options(settings.serve_limits, workers=args.workers)
     if args.workers > 1:
         # each worker process builds its own app from the same settings (nothing is shared in memory)
         os.environ.setdefault("VAULT_PUBLIC_URL", settings.resolved_public_url)

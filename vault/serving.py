@@ -9,7 +9,7 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ("GuardedH11Protocol", "ServeLimits", "uvicorn_options")
+__all__ = ("GuardedH11Protocol", "ServeLimits", "WorkerH11Protocol", "uvicorn_options")
 
 _431 = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
@@ -96,9 +96,28 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def uvicorn_options(limits: ServeLimits) -> dict[str, Any]:
-    """Options for `uvicorn.run`/`uvicorn.Config` that apply `limits`."""
-    protocol = type("VaultH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+class WorkerH11Protocol(GuardedH11Protocol):
+    """GuardedH11Protocol with the limits of the process's own settings, read at its first connection: the
+    protocol of `vault serve --workers N`, whose worker processes are spawned and import it by name (a class
+    made at run time cannot be sent to them). Every worker reads the same environment as the parent."""
+
+    configured = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if not WorkerH11Protocol.configured:
+            from vault.settings import Settings
+
+            WorkerH11Protocol.limits = Settings().serve_limits
+            WorkerH11Protocol.configured = True
+        super().connection_made(transport)
+
+
+def uvicorn_options(limits: ServeLimits, *, workers: int = 1) -> dict[str, Any]:
+    """Options for `uvicorn.run`/`uvicorn.Config` that apply `limits` (with `workers` > 1, the worker processes
+    read the same limits from their settings)."""
+    protocol: type[GuardedH11Protocol] = (
+        WorkerH11Protocol if workers > 1 else type("VaultH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+    )
     return {
         "http": protocol,
         # h11's own limit sits above ours, so an oversized head gets our 431, not h11's 400

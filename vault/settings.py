@@ -72,8 +72,8 @@ class Settings(BaseSettings):
             instances start at once; run `vault db upgrade` as a release step instead).
         verify_fetch_revocation: fetch OCSP/CRL while verifying (off: only what the document embeds is used,
             and no URL inside an uploaded document is ever contacted).
-        db_pool_size / db_pool_timeout: PostgreSQL connections per instance, and how long a request waits for
-            one before it answers 503.
+        db_pool_size / db_pool_timeout: database connections per instance (PostgreSQL or SQLite; no others are
+            opened), and how long a request waits for one before it answers 503.
         max_header_bytes / header_timeout_seconds / body_idle_timeout_seconds / max_connections: what one
             `vault serve` process accepts: header size (431 above), time to send the headers, silence allowed
             while a body uploads, concurrent connections (503 above).

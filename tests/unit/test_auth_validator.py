@@ -358,3 +358,82 @@ async def test_a_production_policy_needs_a_key_cache_that_requires_https() -> No
         with pytest.raises(ValueError, match="https"):
             TokenValidator(policy, JwksCache(ISSUER, http))
         assert TokenValidator(policy, JwksCache(ISSUER, http, require_https=True))
+
+
+# ----- the cache of validated tokens ---------------------------------------------------------------------
+
+
+class Clocks:
+    """A wall clock for the validator and a monotonic one for the key cache, moved by hand."""
+
+    def __init__(self) -> None:
+        self.wall = float(NOW)
+        self.mono = 0.0
+
+
+@pytest.fixture
+async def cached(idp: FakeIdp) -> AsyncIterator[tuple[TokenValidator, Clocks, list[int]]]:
+    """A validator with a small cache, hand-moved clocks, and a count of signature verifications."""
+    clocks = Clocks()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(idp.handler)) as http:
+        jwks = JwksCache(ISSUER, http, max_age=60, min_refetch_interval=30, clock=lambda: clocks.mono)
+        validator = TokenValidator(
+            TokenPolicy(issuer=ISSUER, audience=AUDIENCE), jwks, clock=lambda: clocks.wall, cache_size=2
+        )
+        verified: list[int] = []
+        full_check = validator._verified_claims
+
+        def counting(token: str, key: Key, alg: str) -> dict[str, Any]:
+            verified.append(1)
+            return full_check(token, key, alg)
+
+        validator._verified_claims = counting  # type: ignore[method-assign]
+        yield validator, clocks, verified
+
+
+async def test_a_validated_token_is_accepted_again_without_verifying_its_signature(
+    idp: FakeIdp, cached: tuple[TokenValidator, Clocks, list[int]]
+) -> None:
+    validator, _, verified = cached
+    token = sign(idp, claims())
+    first = await validator.validate(token)
+    assert await validator.validate(token) == first
+    assert len(verified) == 1
+    # a token differing in one character of its signature is checked in full, and refused
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert (await refused(validator, tampered)).reason == "signature"
+
+
+async def test_a_cached_token_is_refused_once_it_expires(
+    idp: FakeIdp, cached: tuple[TokenValidator, Clocks, list[int]]
+) -> None:
+    validator, clocks, _ = cached
+    token = sign(idp, claims(exp=NOW + 300))
+    await validator.validate(token)
+    clocks.wall = NOW + 300 + 29  # within the leeway, as the full check
+    assert (await validator.validate(token)).subject == "user-1"
+    clocks.wall = NOW + 300 + 30
+    assert (await refused(validator, token)).reason == "expired_token: exp"
+
+
+async def test_a_cached_token_is_refused_once_its_key_is_rotated_out(
+    idp: FakeIdp, cached: tuple[TokenValidator, Clocks, list[int]]
+) -> None:
+    validator, clocks, _ = cached
+    token = sign(idp, claims())
+    await validator.validate(token)
+    idp.keys = [ECKey.generate_key("P-256", parameters={"kid": "ec-2", "use": "sig", "alg": "ES256"})]
+    clocks.mono += 61  # the key set is fetched again on its next use
+    assert (await refused(validator, token)).reason == "unknown kid"
+
+
+async def test_the_cache_is_bounded(idp: FakeIdp, cached: tuple[TokenValidator, Clocks, list[int]]) -> None:
+    validator, _, verified = cached
+    tokens = [sign(idp, claims(jti=f"token-{n}")) for n in range(3)]
+    for token in tokens:
+        await validator.validate(token)
+    await validator.validate(tokens[2])
+    await validator.validate(tokens[1])
+    assert len(verified) == 3  # the two newest were remembered
+    await validator.validate(tokens[0])  # the oldest was dropped: verified again
+    assert len(verified) == 4

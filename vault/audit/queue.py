@@ -6,18 +6,27 @@ in the log later. Its id answers "accepted, not yet sequenced" until an entry na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import insert, literal_column, select
+from sqlalchemy import Table, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from vault.audit.entry import AuditEvent, queued_body
 from vault.audit.models import AuditEntryRow, AuditQueueRow
 
-__all__ = ("QueueStatus", "database_clock_us", "dialect_name", "enqueue", "from_micros", "queue_status")
+__all__ = (
+    "QueueStatus",
+    "database_clock_us",
+    "dialect_name",
+    "enqueue",
+    "enqueue_many",
+    "from_micros",
+    "queue_status",
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -52,6 +61,24 @@ async def enqueue(session: AsyncSession, event: AuditEvent) -> int:
     )
     queue_id = (await session.execute(statement)).scalar_one()
     return int(queue_id)
+
+
+async def enqueue_many(session: AsyncSession, events: Sequence[AuditEvent]) -> list[int]:
+    """Queue several events inside the caller's transaction with one statement; their queue ids, in order.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: when the database refuses the rows (callers translate it).
+    """
+    if not events:
+        return []
+    table = cast(Table, AuditQueueRow.__table__)  # a Core statement: no ORM bulk-insert machinery for plain rows
+    statement = (
+        insert(table)
+        .values(queued_us=database_clock_us(dialect_name(session)))
+        .returning(table.c.id, sort_by_parameter_order=True)
+    )
+    result = await session.execute(statement, [{"body": queued_body(event)} for event in events])
+    return [int(queue_id) for queue_id in result.scalars()]
 
 
 @dataclass(frozen=True)

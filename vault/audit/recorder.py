@@ -16,6 +16,7 @@ from vault.audit import queue
 from vault.audit.actions import AuditAction, Outcome
 from vault.audit.entry import AuditEvent, DetailValue
 from vault.audit.errors import AuditUnavailable
+from vault.audit.group_commit import GroupCommitter
 from vault.audit.integrator import Integrator, IntegratorConfig
 from vault.audit.log import AuditLog, guarded
 from vault.core.errors import AuditUnavailableError
@@ -51,6 +52,7 @@ class AuditRecorder:
         self._lock = asyncio.Lock()
         self._sessions = sessions
         self.integrator = Integrator(sessions, self.log, config)
+        self._group = GroupCommitter(sessions, self.integrator.wake)
 
     async def log(self) -> AuditLog:
         """The audit log, opened on first use."""
@@ -131,18 +133,19 @@ class AuditRecorder:
         return queue_id
 
     async def append_now(self, event: AuditEvent) -> int:
-        """Queue an entry in a transaction of its own (reads, denied attempts) and commit it.
+        """Queue an entry outside the caller's transaction (reads, denied attempts); returns once it committed.
+
+        Concurrent calls are committed together (group commit: one INSERT of every row waiting, one transaction),
+        so a busy service pays one commit for many reads; each call still returns only after its own row is
+        durable, and fails when that transaction failed.
 
         Raises:
             AuditUnavailableError: when the entry could not be committed.
         """
         try:
-            async with self._sessions() as session, session.begin():
-                queue_id = await guarded(queue.enqueue(session, event), "audit append")
+            return await self._group.append(event)
         except (AuditUnavailable, SQLAlchemyError, OSError) as exc:
             raise AuditUnavailableError() from exc
-        self.integrator.wake()
-        return queue_id
 
     async def status(self, queue_id: int) -> queue.QueueStatus:
         """Whether the entry accepted under `queue_id` is sequenced yet, and where.
@@ -162,4 +165,5 @@ class AuditRecorder:
 
     async def stop(self) -> None:
         """Stop the integrator loop, sequencing what is queued and keeping a last checkpoint (best effort)."""
+        await self._group.close()
         await self.integrator.stop()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 from vault.core.errors import DatabaseUnavailable
 from vault.core.tracing import child_span
@@ -32,10 +33,31 @@ def _private_sqlite_file(url: str) -> None:
 
 def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys on, a busy timeout, WAL so readers don't block writers, and
-    `secure_delete` so erased rows are overwritten, not left in free pages."""
+    `secure_delete` so erased rows are overwritten, not left in free pages.
+
+    The pool keeps `pool_size` connections and opens no others (`max_overflow=0`): a request waits up to
+    `pool_timeout` for one (then 503). With an overflow, every burst past the pool size opened connections
+    that were closed again on return: a new PostgreSQL session, or on SQLite a new thread, pragmas and
+    functions, per request under load."""
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_size", pool_size)
+    kwargs.setdefault("pool_timeout", pool_timeout)
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
+        if ":memory:" in url or url.rstrip("/").endswith(":"):  # an in-memory database: one static connection
+            for name in ("max_overflow", "pool_size", "pool_timeout"):
+                kwargs.pop(name)
+        # the pool's own rollback-on-return is a thread hop per checkout even after a COMMIT: `_rollback_if_open`
+        # below rolls back only a transaction actually left open
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            if state.terminate_only or not state.asyncio_safe:
+                return  # the pool discards this connection (SQLAlchemy's own reset returns here too)
+            if dbapi_connection.driver_connection.in_transaction:  # sqlite3's flag, read without a thread hop
+                dbapi_connection.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,8 +70,6 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", pool_size)
-    kwargs.setdefault("pool_timeout", pool_timeout)
     connect_args = kwargs.pop("connect_args", {"timeout": 5, "command_timeout": 30})
     return create_async_engine(url, connect_args=connect_args, **kwargs)
 

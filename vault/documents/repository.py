@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from vault.accounts.models import Account
 from vault.core.paging import after_cursor
@@ -26,6 +26,22 @@ class DocumentRepository(Repository[Document]):
         return await self.session.scalar(
             select(Document).where(Document.id == document_id).options(selectinload(Document.versions))
         )
+
+    async def load_with_owner(self, document_id: uuid.UUID) -> tuple[Document, str | None, str | None] | None:
+        """A document with its versions and its owner's issuer and subject, in one query; or None."""
+        row = (
+            (
+                await self.session.execute(
+                    select(Document, Account.issuer, Account.subject)
+                    .outerjoin(Account, Account.id == Document.owner_id)
+                    .where(Document.id == document_id)
+                    .options(joinedload(Document.versions))
+                )
+            )
+            .unique()
+            .first()
+        )
+        return None if row is None else (row[0], row[1], row[2])
 
     async def owned(self, caller: Caller, document_id: uuid.UUID) -> Document | None:
         """The caller's own document (None for a missing one and for anybody else's)."""

@@ -16,6 +16,7 @@ from vault.accounts.keys import KeyService
 from vault.accounts.repository import AccountRepository
 from vault.accounts.trail import AuditTrail, Detail
 from vault.audit.actions import AuditAction, Outcome
+from vault.audit.entry import AuditEvent
 from vault.core.clock import Clock
 from vault.core.database import Database
 from vault.core.errors import (
@@ -95,11 +96,11 @@ class DocumentService:
         self, session: AsyncSession, caller: Caller, document_id: uuid.UUID, permission: Permission
     ) -> tuple[Document, Access]:
         """The document and the caller's access to it (inside `authorised_unit`)."""
-        document = await DocumentRepository(session).load(document_id)
+        found = await DocumentRepository(session).load_with_owner(document_id)  # one query, with the owner
         owner_ref = None
-        if document is not None:
-            owner = await AccountRepository(session).get_one_or_none(id=document.owner_id)
-            if owner is not None and owner.issuer == caller.issuer and owner.subject == caller.subject:
+        if found is not None:
+            document, issuer, subject = found
+            if issuer == caller.issuer and subject == caller.subject:
                 return document, Access(as_owner=True)
             if permission is not Permission.MANAGE:
                 access = await self._access.non_owner_access(session, caller, document, permission)
@@ -121,20 +122,32 @@ class DocumentService:
     ) -> None:
         """Record a successful access in the caller's transaction (fail closed)."""
         await self._trail.record(
+            session, await self.access_entry(session, action, caller, document, access, version, details)
+        )
+
+    async def access_entry(
+        self,
+        session: AsyncSession,
+        action: AuditAction,
+        caller: Caller,
+        document: Document,
+        access: Access,
+        version: DocumentVersion | None = None,
+        details: Mapping[str, Detail] | None = None,
+    ) -> AuditEvent:
+        """The entry of a successful access (pseudonyms looked up in `session`), not yet recorded."""
+        return await self._trail.event(
             session,
-            await self._trail.event(
-                session,
-                action,
-                Outcome.SUCCESS,
-                caller,
-                owner_id=document.owner_id,
-                document_id=document.id,
-                version_id=version.id if version else None,
-                grant_id=access.grant_id,
-                request_id=access.request_id,
-                purpose=access.purpose,
-                details=details,
-            ),
+            action,
+            Outcome.SUCCESS,
+            caller,
+            owner_id=document.owner_id,
+            document_id=document.id,
+            version_id=version.id if version else None,
+            grant_id=access.grant_id,
+            request_id=access.request_id,
+            purpose=access.purpose,
+            details=details,
         )
 
     def check_kind(self, kind: str) -> str:
@@ -267,16 +280,20 @@ class DocumentService:
     # ----- reading ----------------------------------------------------------------------------------------
 
     async def get(self, caller: Caller, document_id: uuid.UUID) -> DocumentRead:
+        """Metadata. A read-only transaction; its entry is committed after it with other requests' entries (group
+        commit) and before the answer: a read that cannot be recorded is not served (`versions` alike)."""
         async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
             document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
-            await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access)
-            return document_read(document, owned=access.as_owner)
+            entry = await self.access_entry(session, AuditAction.DOCUMENT_READ, caller, document, access)
+        await self._trail.record_now(entry)
+        return document_read(document, owned=access.as_owner)
 
     async def versions(self, caller: Caller, document_id: uuid.UUID) -> list[VersionRead]:
         async with self.authorised_unit(caller, document_id, AuditAction.DOCUMENT_READ) as session:
             document, access = await self.authorise(session, caller, document_id, Permission.VIEW)
-            await self.access_event(session, AuditAction.DOCUMENT_READ, caller, document, access)
-            return [version_read(v) for v in document.versions]
+            entry = await self.access_entry(session, AuditAction.DOCUMENT_READ, caller, document, access)
+        await self._trail.record_now(entry)
+        return [version_read(v) for v in document.versions]
 
     async def list_owned(
         self, caller: Caller, cursor: str | None, limit: int, *, title: str | None = None, kind: str | None = None

@@ -102,9 +102,10 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
 
 
 def require_roles(*roles: str) -> Any:
-    """A guard: the caller must hold one of `roles` (403 otherwise)."""
+    """A guard: the caller must hold one of `roles` (403 otherwise). A coroutine function: Litestar runs a
+    plain function guard in a worker thread (a thread hop per request for a set lookup)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         caller = connection.scope.get("user")
         if not isinstance(caller, Caller):
             raise Unauthorized()

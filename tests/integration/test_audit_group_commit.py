@@ -1,0 +1,99 @@
+"""Group commit of the audit queue (reads and denied attempts, appended outside a caller's transaction), on
+SQLite and PostgreSQL: many concurrent appends share a transaction, each returns only once its own row is
+committed, a failed transaction fails every append it carried, and the log stays gap-free."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.integration.test_audit_support import event, new_log
+from vault.audit import AuditUnavailable, merkle
+from vault.audit.group_commit import GroupCommitter
+from vault.audit.models import AuditQueueRow
+
+
+def commits_of(engine: AsyncEngine) -> list[int]:
+    """A list that grows by one at each COMMIT on `engine`."""
+    commits: list[int] = []
+    sa_event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+async def test_concurrent_appends_share_commits_and_each_returns_after_its_row_committed(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+) -> None:
+    tested = new_log(factory)
+    wakes: list[int] = []
+    group = GroupCommitter(factory, lambda: wakes.append(1), max_rows=50)
+    commits = commits_of(engine)
+    seen_committed: list[bool] = []
+
+    async def append(number: int) -> int:
+        queue_id = await group.append(event(number))
+        async with factory() as session:  # another connection sees the row as soon as the append returns
+            seen_committed.append(await session.get(AuditQueueRow, queue_id) is not None)
+        return queue_id
+
+    queue_ids = await asyncio.gather(*(append(n) for n in range(200)))
+    assert len(set(queue_ids)) == 200
+    assert all(seen_committed)
+    assert len(commits) == len(wakes) < 200  # fewer transactions than appends; the integrator woken after each
+    assert len(commits) >= 200 // 50  # at most max_rows per transaction
+    await tested.settle()
+    async with factory() as session:
+        entries = await tested.log.entries(session, limit=1000)
+        head = await tested.log.head(session)
+    assert [entry.record["seq"] for entry in entries] == list(range(200))  # gap-free
+    assert sorted(entry.record["details"]["n"] for entry in entries) == list(range(200))
+    assert head is not None
+    assert head.root_hash == merkle.root([merkle.leaf_hash(e.canonical) for e in entries])
+
+
+async def test_a_lone_append_is_committed_at_once(factory: async_sessionmaker[AsyncSession]) -> None:
+    group = GroupCommitter(factory, lambda: None)
+    first = await group.append(event(0))
+    second = await group.append(event(1))
+    assert second > first
+    async with factory() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditQueueRow)) == 2
+
+
+async def test_a_failed_transaction_fails_every_append_it_carried_and_keeps_none_of_them(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+) -> None:
+    group = GroupCommitter(factory, lambda: None)
+    failing = True
+
+    def refuse(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if failing and "audit_queue" in statement:
+            raise RuntimeError("the database refuses the rows")
+
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", refuse)
+    results = await asyncio.gather(*(group.append(event(n)) for n in range(20)), return_exceptions=True)
+    assert all(isinstance(result, AuditUnavailable) for result in results)
+    failing = False
+    assert await group.append(event(99)) > 0  # the writer recovers for later appends
+    async with factory() as session:
+        bodies = (await session.scalars(select(AuditQueueRow.id))).all()
+    assert len(bodies) == 1
+
+
+async def test_a_caller_that_goes_away_does_not_cancel_the_others(factory: async_sessionmaker[AsyncSession]) -> None:
+    group = GroupCommitter(factory, lambda: None)
+    tasks = [asyncio.create_task(group.append(event(n))) for n in range(10)]
+    await asyncio.sleep(0)
+    tasks[0].cancel()
+    done = await asyncio.gather(*tasks[1:])
+    assert len(set(done)) == 9
+    await group.close()
+
+
+@pytest.mark.parametrize("rows", [0, -1])
+def test_a_batch_needs_room_for_a_row(factory: async_sessionmaker[AsyncSession], rows: int) -> None:
+    with pytest.raises(ValueError):
+        GroupCommitter(factory, lambda: None, max_rows=rows)
