@@ -4,21 +4,34 @@ pyHanko's signing is CPU-bound Python: threads would serialise on the GIL, so ea
 own keys, token session, HTTP session and event loop (built from a :class:`SigningWorkerConfig`). At most
 ``workers + max_queue`` jobs are accepted at once; one more raises :class:`Busy`, which a service answers with
 503 and ``Retry-After``.
+
+Personal signatures (:meth:`SigningPool.sign_once`): the service makes the one-signature key, has its identity CA
+issue the certificate and logs it (the CA key and the audit log stay in the service), then hands key and
+certificate to a worker, which signs, timestamps and forgets the key. The key is made in the service rather than
+in the worker because a worker job cannot ask the service for a certificate half way; P-256 key generation costs
+a fraction of a millisecond, and the key crosses a local pipe between two processes of the same service once, in
+memory (PKCS#8 DER, never written, never logged; the job's arguments appear in no error or log line).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import multiprocessing
 import multiprocessing.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ._errors import Busy, SignerUnavailable
-from ._identity import PersonalSignature, VerifiedIdentity
+from ._identity import sign_once
 from ._model import SignRequest
 from ._pool_setup import SigningWorkerConfig, WorkerServices
 
@@ -67,13 +80,16 @@ def _seal_as(agency: str, pdf: bytes, request: SignRequest) -> bytes:
     return _run(lambda s: s.agencies.seal(agency, pdf, request))  # type: ignore[no-any-return]
 
 
-def _sign_as_person(identity: VerifiedIdentity, pdf: bytes, request: SignRequest) -> PersonalSignature:
-    def make(s: WorkerServices) -> Any:
-        if s.identity is None:
-            raise SignerUnavailable("No identity CA is configured.")
-        return s.identity.sign(pdf, identity, request)
-
-    return _run(make)  # type: ignore[no-any-return]
+def _sign_once(
+    key_der: bytes, certificate_der: bytes, chain_der: tuple[bytes, ...], pdf: bytes, request: SignRequest
+) -> tuple[bytes, dt.datetime | None]:
+    key = serialization.load_der_private_key(key_der, password=None)
+    del key_der
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SignerUnavailable("A one-signature key must be an EC key.")
+    certificate = x509.load_der_x509_certificate(certificate_der)
+    chain = tuple(x509.load_der_x509_certificate(der) for der in chain_der)
+    return _run(lambda s: sign_once(s.seal, key, certificate, chain, pdf, request))  # type: ignore[no-any-return]
 
 
 def _renew(pdf: bytes) -> bytes:
@@ -96,7 +112,7 @@ class SigningPool:
     Args:
         config: What each worker builds (keys, TSA, trust roots, seals, identity CA).
         workers: Worker processes; default: the cores available to this process.
-        max_queue: Jobs accepted beyond those running; default ``2 * workers``.
+        max_queue: Jobs accepted beyond those running; default ``4 * workers``.
         retry_after: Seconds suggested to callers refused with :class:`Busy`.
     """
 
@@ -110,7 +126,7 @@ class SigningPool:
     ) -> None:
         self._config = config
         self._workers = workers or default_worker_count()
-        self._capacity = self._workers + (2 * self._workers if max_queue is None else max_queue)
+        self._capacity = self._workers + (4 * self._workers if max_queue is None else max_queue)
         self._retry_after = retry_after
         self._in_flight = 0
         self._executor: ProcessPoolExecutor | None = None
@@ -154,17 +170,31 @@ class SigningPool:
             self._discard_broken_pool()
             raise SignerUnavailable("The signing workers could not start.") from exc
 
-    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold one place in the pool (running or queued) for the job made inside; :class:`Busy` when full.
+
+        Taken before a personal signature's certificate is issued, so a full pool refuses before anything is
+        issued or logged.
+        """
         if self._in_flight >= self._capacity:
             raise Busy(_BUSY, retry_after=self._retry_after)
         self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+
+    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.admit():
+            return await self._run_admitted(fn, *args)
+
+    async def _run_admitted(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
         except BrokenProcessPool as exc:
             self._discard_broken_pool()
             raise SignerUnavailable("A signing worker stopped; the job was not completed.") from exc
-        finally:
-            self._in_flight -= 1
 
     def _discard_broken_pool(self) -> None:
         if self._executor is not None:
@@ -179,11 +209,24 @@ class SigningPool:
         """Sign with `agency`'s seal (see :meth:`AgencySeals.seal`); :class:`Busy` when full."""
         return await self._submit(_seal_as, agency, pdf, request)
 
-    async def sign_as_person(
-        self, identity: VerifiedIdentity, pdf: bytes, request: SignRequest
-    ) -> PersonalSignature:
-        """Sign in a person's name (see :meth:`IdentitySigner.sign`); :class:`Busy` when full."""
-        return await self._submit(_sign_as_person, identity, pdf, request)
+    async def sign_once(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        chain: tuple[x509.Certificate, ...],
+        pdf: bytes,
+        request: SignRequest,
+    ) -> tuple[bytes, dt.datetime | None]:
+        """Sign with a one-signature key in a worker, within a place taken by :meth:`admit` (use it through
+        :class:`IdentitySigner`); returns the signed PDF and the signature timestamp's time."""
+        if self._in_flight < 1:
+            raise RuntimeError("sign_once runs inside SigningPool.admit()")
+        key_der = key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        der = serialization.Encoding.DER
+        chain_der = tuple(c.public_bytes(der) for c in chain)
+        return await self._run_admitted(_sign_once, key_der, certificate.public_bytes(der), chain_der, pdf, request)
 
     async def renew_archival_timestamp(self, pdf: bytes) -> bytes:
         """Add a document timestamp (see :meth:`PdfSigningService.renew_archival_timestamp`)."""

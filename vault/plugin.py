@@ -245,6 +245,7 @@ class VaultPlugin(InitPluginProtocol):
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
         stack.push_async_callback(setup.engine.aclose)
+        stack.push_async_callback(setup.pool.aclose)
         stack.push_async_callback(setup.seals.aclose)
         grants = GrantService(db, trail, self.clock)
         directory = AccountDirectory(db)

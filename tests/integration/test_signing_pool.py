@@ -1,5 +1,6 @@
 """Signing in a bounded pool of worker processes: the seal, agency seals, personal signatures and LTA renewal
-work from workers that open their own keys, token sessions and HTTP sessions; a full queue says Busy."""
+work from workers that open their own keys, token sessions and HTTP sessions; a full queue says Busy. A personal
+signature's certificate is issued and handed over in this process before the worker signs with its key."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from cryptography.hazmat.primitives import serialization
 
 from signing import (
     Busy,
-    IdentityCaSpec,
+    IdentityCa,
+    IdentitySigner,
     KeyFileSpec,
     PadesLevel,
     PdfVerifier,
@@ -25,6 +27,8 @@ from signing import (
     SigningPool,
     SigningWorkerConfig,
     SignRequest,
+    TimestampAuthoritySpec,
+    TimestampUnavailable,
     UnknownAgency,
     VerifiedIdentity,
     archival_state,
@@ -47,8 +51,6 @@ def _config(served: ServedDevPki, **overrides: object) -> SigningWorkerConfig:
         "tsa_url": pki.tsa_url,
         "seal": KeyFileSpec(pki.seal_key_path, pki.seal_cert_path, (pki.issuing_cert_path,)),
         "agencies": (("Tax Office", KeyFileSpec(agency_key, agency_cert, (pki.issuing_cert_path,))),),
-        "identity_ca": IdentityCaSpec(pki.cert_path("identity"), KeyFileSpec(pki.key_path("identity"),
-                                      pki.cert_path("identity")), urls=pki.urls("identity")),
         **overrides,
     }
     return SigningWorkerConfig(**values)
@@ -65,10 +67,11 @@ async def pool(served_pki: ServedDevPki) -> AsyncIterator[SigningPool]:
 async def test_every_kind_of_signature_comes_back_from_the_workers(pool: SigningPool, served_pki: ServedDevPki) -> None:
     pdf = MINIMAL_PDF.read_bytes()
 
+    person = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), pool)
     sealed, agency, personal, archived = await asyncio.gather(
         pool.seal(pdf, SignRequest(level=PadesLevel.B_T)),
         pool.seal_as("Tax Office", pdf, SignRequest(level=PadesLevel.B_T)),
-        pool.sign_as_person(ALICE, pdf, SignRequest(level=PadesLevel.B_LT)),
+        person.sign(pdf, ALICE, SignRequest(level=PadesLevel.B_LT)),
         pool.seal(pdf, SignRequest(level=PadesLevel.B_LTA)),
     )
     renewed = await pool.renew_archival_timestamp(archived)
@@ -105,13 +108,73 @@ async def test_a_full_queue_is_busy_with_a_retry_hint(served_pki: ServedDevPki) 
     assert again.startswith(MINIMAL_PDF.read_bytes())
 
 
-async def test_without_an_identity_ca_personal_signing_is_unavailable(served_pki: ServedDevPki) -> None:
-    no_ca = SigningPool(_config(served_pki, identity_ca=None), workers=1)
+async def test_a_personal_certificate_is_handed_over_before_a_worker_signs_with_its_key(
+    pool: SigningPool, served_pki: ServedDevPki
+) -> None:
+    signer = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), pool)
+    logged: list[bytes] = []
+
+    async def log(der: bytes) -> None:
+        assert pool.in_flight == 1  # the place is held while the certificate is logged, no job has run yet
+        logged.append(der)
+
+    result = await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
+
+    assert logged == [result.certificate_der]
+    report = await PdfVerifier(served_pki.pki.trust_roots()).verify(result.pdf)
+    assert [(s.intact, s.valid, s.trusted) for s in report.signatures] == [(True, True, True)]
+    assert report.signatures[0].timestamp is not None
+    assert result.not_before <= result.timestamp <= result.not_after
+
+
+async def test_a_full_pool_refuses_a_person_before_a_certificate_is_issued(served_pki: ServedDevPki) -> None:
+    single = SigningPool(_config(served_pki, agencies=()), workers=1, max_queue=0, retry_after=4)
+    signer = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), single)
+    issued: list[bytes] = []
+
+    async def log(der: bytes) -> None:
+        issued.append(der)
+
     try:
-        with pytest.raises(SignerUnavailable, match="identity CA"):
-            await no_ca.sign_as_person(ALICE, MINIMAL_PDF.read_bytes(), SignRequest(level=PadesLevel.B_T))
+        with single.admit():  # the only place is taken
+            with pytest.raises(Busy) as refused:
+                await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
+        assert issued == []
+        signed = await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
     finally:
-        await no_ca.aclose()
+        await single.aclose()
+
+    assert refused.value.retry_after == 4
+    assert issued == [signed.certificate_der]
+
+
+async def test_workers_answer_timestamps_with_a_local_tsa_key(served_pki: ServedDevPki) -> None:
+    pki = served_pki.pki
+    local = TimestampAuthoritySpec(pki.cert_path("tsa"), pki.key_path("tsa"), (pki.issuing_cert_path,))
+    # the TSA's URL leads nowhere: only the workers' own copy of the TSA can answer
+    config = _config(served_pki, agencies=(), tsa_url="http://127.0.0.1:9/tsa", timestamp_authority=local)
+    offline = SigningPool(config, workers=1)
+    try:
+        person = await IdentitySigner(IdentityCa.from_dev_pki(pki), offline).sign(
+            MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T)
+        )
+    finally:
+        await offline.aclose()
+
+    report = await PdfVerifier(pki.trust_roots()).verify(person.pdf)
+    assert [(s.valid, s.trusted) for s in report.signatures] == [(True, True)]
+    assert report.signatures[0].timestamp is not None
+
+
+async def test_a_tsa_that_is_down_leaves_nothing_signed_in_a_worker(served_pki: ServedDevPki) -> None:
+    down = SigningPool(_config(served_pki, agencies=(), tsa_url="http://127.0.0.1:9/tsa"), workers=1)
+    signer = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), down)
+    try:
+        with pytest.raises(TimestampUnavailable):
+            await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T))
+    finally:
+        await down.aclose()
+    assert down.in_flight == 0
 
 
 @pytest.mark.hsm
@@ -142,7 +205,7 @@ async def test_each_worker_opens_its_own_token_session(
     spec = Pkcs11Spec(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, "pool-seal",
                       cert_path, (pki.issuing_cert_path,))
     assert softhsm_token.pin not in repr(spec)
-    hsm_pool = SigningPool(_config(served_pki, seal=spec, agencies=(), identity_ca=None), workers=2)
+    hsm_pool = SigningPool(_config(served_pki, seal=spec, agencies=()), workers=2)
     try:
         await hsm_pool.start()
         signed = await asyncio.gather(*(hsm_pool.seal(MINIMAL_PDF.read_bytes(), SignRequest()) for _ in range(4)))
@@ -155,7 +218,7 @@ async def test_each_worker_opens_its_own_token_session(
 
 
 async def test_a_dead_worker_fails_its_job_cleanly_and_the_pool_recovers(served_pki: ServedDevPki) -> None:
-    single = SigningPool(_config(served_pki, agencies=(), identity_ca=None), workers=1)
+    single = SigningPool(_config(served_pki, agencies=()), workers=1)
     try:
         await single.start()
         assert single._executor is not None

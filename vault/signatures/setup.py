@@ -96,8 +96,10 @@ class SigningSetup:
         service: The deployment's seal (its signer back end is `backend`).
         verifier: The verification worker pool.
         backend: The seal's signer back end (key or HSM session).
-        engine: A signing service with no signer of its own: the identity signer's and the LTA renewals'.
-        identity: The identity signer (`None`: no identity CA configured, citizens cannot sign).
+        engine: A signing service with no signer of its own: the LTA renewals'.
+        pool: The signing worker processes (citizens' signatures are made there, off the event loop).
+        identity: The identity signer (`None`: no identity CA configured, citizens cannot sign): it issues and
+            the service logs in this process, the key signs in `pool`.
         seals: The agencies' seals.
         dev_pki: The development PKI's responders (development mode only), served under `/dev-pki/`.
         tsa_url: The timestamp authority (`None`: none; signatures are B-B).
@@ -108,6 +110,7 @@ class SigningSetup:
     verifier: signing.VerificationPool
     backend: signing.DocumentSigner
     engine: signing.PdfSigningService
+    pool: signing.SigningPool
     identity: signing.IdentitySigner | None
     seals: AgencySealBook
     dev_pki: signing.DevPkiResponders | None
@@ -125,7 +128,7 @@ class SigningSetup:
 def build_signing(settings: Settings) -> SigningSetup:
     """The seal signer (HSM, key file, or the development PKI created on first start), the identity signer,
     the agency seals and the verifier."""
-    dev_pki = responders = timestamper = None
+    dev_pki = responders = timestamper = local_tsa = None
     tsa_url = settings.tsa_url or None
     if settings.env == "development":
         dev_pki = signing.ensure_dev_pki(settings.resolved_data_dir / "dev-pki", base_url=settings.dev_pki_url)
@@ -133,6 +136,10 @@ def build_signing(settings: Settings) -> SigningSetup:
         if tsa_url is None:  # the service is its own TSA: answer it in-process (same token as over HTTP)
             tsa_url = dev_pki.tsa_url
             timestamper = InProcessTimeStamper(responders)
+            # each signing worker answers with the same TSA key (a test client has no socket to ask over HTTP)
+            local_tsa = signing.TimestampAuthoritySpec(
+                dev_pki.cert_path("tsa"), dev_pki.key_path("tsa"), (dev_pki.issuing_cert_path,)
+            )
     if settings.signing_pkcs11:
         signer = _pkcs11_signer(settings.signing_pkcs11)
     elif settings.signing_key and settings.signing_cert:
@@ -173,12 +180,24 @@ def build_signing(settings: Settings) -> SigningSetup:
     pool = signing.VerificationPool(
         verifier, workers=settings.verify_workers or None, queue_size=settings.verify_queue or None
     )
+    # signing runs in worker processes too: pyHanko is CPU-bound Python that would stall the event loop
+    signing_pool = signing.SigningPool(
+        signing.SigningWorkerConfig(
+            trust_roots=tuple(roots),
+            tsa_url=tsa_url,
+            timestamp_authority=local_tsa,
+            allow_fetching=settings.signing_fetch_revocation,
+        ),
+        workers=settings.sign_workers or None,
+        max_queue=settings.sign_queue or None,
+    )
     return SigningSetup(
         service=service(signer),
         verifier=pool,
         backend=signer,
         engine=engine,
-        identity=signing.IdentitySigner(ca, engine) if ca is not None else None,
+        pool=signing_pool,
+        identity=signing.IdentitySigner(ca, signing_pool) if ca is not None else None,
         seals=seals,
         dev_pki=responders,
         tsa_url=tsa_url,
