@@ -137,6 +137,11 @@ class SigningPool:
         return self._workers
 
     @property
+    def capacity(self) -> int:
+        """Jobs accepted at once (running or queued); one more is refused with :class:`Busy`."""
+        return self._capacity
+
+    @property
     def in_flight(self) -> int:
         """Jobs accepted and not finished (running or queued)."""
         return self._in_flight

@@ -63,7 +63,7 @@ from vault.grants.pages_shared import AgencyDocumentPages
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.health import ReadinessProbe, SystemController
-from vault.http.observability import VERIFY_QUEUE, metrics_config, metrics_controller
+from vault.http.observability import SIGNING_QUEUE, VERIFY_QUEUE, metrics_config, metrics_controller
 from vault.http.openapi import docs_assets_router, openapi_config
 from vault.http.params import reject_unknown_query
 from vault.http.problems import exception_handlers
@@ -190,6 +190,7 @@ class VaultPlugin(InitPluginProtocol):
             self.gate.on_denied = chores.count_token_denial
             self.gate.on_seen = services.directory.seen
             VERIFY_QUEUE.set_function(lambda: services.verifier.admitted)
+            SIGNING_QUEUE.set_function(lambda: services.signing_pool.in_flight)
             await chores.start()
             await services.events.start()  # the audit integrator: sequences what every instance queued
             try:
@@ -283,6 +284,7 @@ class VaultPlugin(InitPluginProtocol):
                 max_bytes=MAX_PDF_BYTES,
             ),
             verifier=setup.verifier,
+            signing_pool=setup.pool,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
             directory=directory,
