@@ -197,19 +197,16 @@ class OcspResponder:
         now = self._clock().replace(microsecond=0)
         revoked_at = self._revoked().get(request.serial_number)
         status = ocsp.OCSPCertStatus.GOOD if revoked_at is None else ocsp.OCSPCertStatus.REVOKED
-        builder = (
-            ocsp.OCSPResponseBuilder()
-            .add_response_by_hash(
-                issuer_name_hash=request.issuer_name_hash,
-                issuer_key_hash=request.issuer_key_hash,
-                serial_number=request.serial_number,
-                algorithm=algorithm,
-                cert_status=status,
-                this_update=now,
-                next_update=now + self._validity,
-                revocation_time=None if revoked_at is None else revoked_at.replace(microsecond=0),
-                revocation_reason=None,
-            )
+        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
+            issuer_name_hash=request.issuer_name_hash,
+            issuer_key_hash=request.issuer_key_hash,
+            serial_number=request.serial_number,
+            algorithm=algorithm,
+            cert_status=status,
+            this_update=now,
+            next_update=now + self._validity,
+            revocation_time=None if revoked_at is None else revoked_at.replace(microsecond=0),
+            revocation_reason=None,
         )
         for extension in request.extensions:
             if isinstance(extension.value, x509.OCSPNonce):

@@ -150,8 +150,10 @@ class SigningPool:
         if self._executor is None:
             # spawn: a fresh interpreter per worker (forking a process with threads and an event loop is unsafe)
             self._executor = ProcessPoolExecutor(
-                self._workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self._config,),
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._config,),
             )
         return self._executor
 

@@ -136,9 +136,8 @@ async def test_a_full_pool_refuses_a_person_before_a_certificate_is_issued(serve
         issued.append(der)
 
     try:
-        with single.admit():  # the only place is taken
-            with pytest.raises(Busy) as refused:
-                await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
+        with single.admit(), pytest.raises(Busy) as refused:  # the only place is taken
+            await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
         assert issued == []
         signed = await signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T), on_issue=log)
     finally:
@@ -189,21 +188,33 @@ async def test_each_worker_opens_its_own_token_session(
             KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True
         )
         public, _ = params.generate_keypair(
-            store=True, label="pool-seal",
+            store=True,
+            label="pool-seal",
             private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.SIGN: True},
         )
         public_key = serialization.load_der_public_key(encode_ec_public_key(public))
     pki = served_pki.pki
     now = dt.datetime.now(dt.UTC)
     cert = issue(
-        subject=name("HSM Pool Seal"), public_key=public_key, issuer=pki.certificate("issuing").subject,  # type: ignore[arg-type]
-        issuer_key=pki.ca_key("issuing"), profile=Profile.SEAL, not_before=now - dt.timedelta(minutes=5),
-        not_after=now + dt.timedelta(days=1), urls=pki.urls("issuing"),
+        subject=name("HSM Pool Seal"),
+        public_key=public_key,
+        issuer=pki.certificate("issuing").subject,  # type: ignore[arg-type]
+        issuer_key=pki.ca_key("issuing"),
+        profile=Profile.SEAL,
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + dt.timedelta(days=1),
+        urls=pki.urls("issuing"),
     )
     cert_path = tmp_path / "pool-seal.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    spec = Pkcs11Spec(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, "pool-seal",
-                      cert_path, (pki.issuing_cert_path,))
+    spec = Pkcs11Spec(
+        softhsm_token.module_path,
+        softhsm_token.token_label,
+        softhsm_token.pin,
+        "pool-seal",
+        cert_path,
+        (pki.issuing_cert_path,),
+    )
     assert softhsm_token.pin not in repr(spec)
     hsm_pool = SigningPool(_config(served_pki, seal=spec, agencies=()), workers=2)
     try:
