@@ -52,8 +52,13 @@ _loop: asyncio.AbstractEventLoop | None = None
 _services: WorkerServices | None = None
 
 
+_NICENESS = 5  # workers yield the CPU to the service's event loop: a request waits less than a signature does
+
+
 def _init_worker(config: SigningWorkerConfig) -> None:
     global _loop, _services  # noqa: PLW0603 - one set of services per worker process, by design
+    with contextlib.suppress(OSError):  # not allowed here: run at the service's priority
+        os.nice(_NICENESS)
     _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
     _services = WorkerServices(config)
