@@ -8,6 +8,7 @@ itself, and only the one-signature key and its certificate go to a worker (:meth
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +52,9 @@ class Pkcs11Spec:
         token_label: The token's label.
         pin: The user PIN (kept out of ``repr``).
         key_label: The private key's label.
-        cert_path: The certificate file; ``None`` reads it from the token (label ``key_label``).
+        cert_path: The certificate file; ``None`` reads it from the token (label `cert_label`).
         chain_paths: Issuing CA certificates to embed.
+        cert_label: The certificate's label on the token (default: ``key_label``).
     """
 
     module_path: str
@@ -61,12 +63,19 @@ class Pkcs11Spec:
     key_label: str
     cert_path: Path | None = None
     chain_paths: tuple[Path, ...] = ()
+    cert_label: str | None = None
 
     def open_signer(self) -> DocumentSigner:
         certificate = self.cert_path.read_bytes() if self.cert_path else None
         chain = [p.read_bytes() for p in self.chain_paths]
         return Pkcs11Signer.open(
-            self.module_path, self.token_label, self.pin, self.key_label, chain=chain, certificate=certificate
+            self.module_path,
+            self.token_label,
+            self.pin,
+            self.key_label,
+            cert_label=self.cert_label,
+            chain=chain,
+            certificate=certificate,
         )
 
 
@@ -127,6 +136,10 @@ class WorkerServices:
         self._backends: list[DocumentSigner] = []
         roots, tsa, fetch = config.trust_roots, config.tsa_url, config.allow_fetching
         stamper = config.timestamp_authority.open() if config.timestamp_authority else None
+        self._make_service = functools.partial(
+            PdfSigningService, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper
+        )
+        self._sealers: dict[SignerSpec, PdfSigningService] = {}
         seal = config.seal.open_signer() if config.seal else None
         if seal is not None:
             self._backends.append(seal)
@@ -137,9 +150,21 @@ class WorkerServices:
             agency_signers, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper
         )
 
+    def sealer(self, spec: SignerSpec) -> PdfSigningService:
+        """A signing service for the seal `spec` names, opened on first use and kept (its signer check is cached
+        like the configured seals')."""
+        service = self._sealers.get(spec)
+        if service is None:
+            signer = spec.open_signer()
+            self._backends.append(signer)
+            service = self._sealers[spec] = self._make_service(signer)
+        return service
+
     async def aclose(self) -> None:
         """Close HTTP sessions and signer back ends."""
         await self.seal.aclose()
         await self.agencies.aclose()
+        for service in self._sealers.values():
+            await service.aclose()
         for backend in self._backends:
             backend.close()

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ._errors import Busy, SignerUnavailable
 from ._identity import sign_once
 from ._model import SignRequest
-from ._pool_setup import SigningWorkerConfig, WorkerServices
+from ._pool_setup import SignerSpec, SigningWorkerConfig, WorkerServices
 
 __all__ = ("SigningPool", "default_worker_count")
 
@@ -95,6 +95,10 @@ def _sign_once(
     certificate = x509.load_der_x509_certificate(certificate_der)
     chain = tuple(x509.load_der_x509_certificate(der) for der in chain_der)
     return _run(lambda s: sign_once(s.seal, key, certificate, chain, pdf, request))  # type: ignore[no-any-return]
+
+
+def _seal_with(spec: SignerSpec, pdf: bytes, request: SignRequest) -> bytes:
+    return _run(lambda s: s.sealer(spec).sign(pdf, request))  # type: ignore[no-any-return]
 
 
 def _renew(pdf: bytes) -> bytes:
@@ -220,6 +224,11 @@ class SigningPool:
     async def seal_as(self, agency: str, pdf: bytes, request: SignRequest) -> bytes:
         """Sign with `agency`'s seal (see :meth:`AgencySeals.seal`); :class:`Busy` when full."""
         return await self._submit(_seal_as, agency, pdf, request)
+
+    async def seal_with(self, spec: SignerSpec, pdf: bytes, request: SignRequest) -> bytes:
+        """Sign with the seal `spec` names (each worker opens it once and keeps it; see
+        :meth:`PdfSigningService.sign`); :class:`Busy` when full."""
+        return await self._submit(_seal_with, spec, pdf, request)
 
     async def sign_once(
         self,

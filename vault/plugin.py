@@ -245,7 +245,6 @@ class VaultPlugin(InitPluginProtocol):
         stack.callback(setup.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
-        stack.push_async_callback(setup.engine.aclose)
         stack.push_async_callback(setup.pool.aclose)
         stack.push_async_callback(setup.seals.aclose)
         grants = GrantService(db, trail, self.clock)
@@ -278,7 +277,7 @@ class VaultPlugin(InitPluginProtocol):
             evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
             archival=ArchivalRenewal(
                 ArchivalStore(db, content, keys, trail, self.clock),
-                setup.engine,
+                setup.pool,  # the new timestamp is made in a signing worker, off the event loop
                 margin=timedelta(days=settings.lta_renewal_margin_days),
                 clock=self.clock,
                 max_bytes=MAX_PDF_BYTES,

@@ -8,6 +8,7 @@ three, and its TSA, OCSP responders and CRLs are served by the service under `/d
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -36,18 +37,20 @@ def _pkcs11_query(url: str, variable: str, needed: tuple[str, ...]) -> tuple[str
     return module, query, pin
 
 
-def _pkcs11_signer(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.DocumentSigner:
+def _pkcs11_spec(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.Pkcs11Spec:
     """`pkcs11:<module path>?token=LABEL&pin-env=VAR&key=LABEL[&cert=LABEL][&chain=/a.pem,/b.pem]`."""
     module, query, pin = _pkcs11_query(url, variable, ("key",))
-    chain = [Path(p).read_bytes() for p in query.get("chain", "").split(",") if p]
-    return signing.Pkcs11Signer.open(
-        module, query["token"], pin, query["key"], cert_label=query.get("cert"), chain=chain
-    )
+    chain = tuple(Path(p) for p in query.get("chain", "").split(",") if p)
+    return signing.Pkcs11Spec(module, query["token"], pin, query["key"], None, chain, cert_label=query.get("cert"))
 
 
-def _agency_signers(value: str) -> dict[str, signing.DocumentSigner]:
+def _pkcs11_signer(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.DocumentSigner:
+    return _pkcs11_spec(url, variable).open_signer()
+
+
+def _agency_specs(value: str) -> dict[str, signing.SignerSpec]:
     """`VAULT_AGENCY_SEALS`: `;`-separated `<agency>=<key>,<cert>[,<chain>...]` or `<agency>=pkcs11:...`."""
-    signers: dict[str, signing.DocumentSigner] = {}
+    specs: dict[str, signing.SignerSpec] = {}
     for item in (part.strip() for part in value.split(";")):
         if not item:
             continue
@@ -55,13 +58,21 @@ def _agency_signers(value: str) -> dict[str, signing.DocumentSigner]:
         if not sep or not agency or not spec:
             raise ValueError("VAULT_AGENCY_SEALS entries are <agency>=<key>,<cert>[,<chain>...] or <agency>=pkcs11:...")
         if spec.startswith("pkcs11:"):
-            signers[agency] = _pkcs11_signer(spec, "VAULT_AGENCY_SEALS")
+            specs[agency] = _pkcs11_spec(spec, "VAULT_AGENCY_SEALS")
             continue
-        files = [p.strip() for p in spec.split(",") if p.strip()]
+        files = [Path(p.strip()) for p in spec.split(",") if p.strip()]
         if len(files) < 2:
             raise ValueError(f"VAULT_AGENCY_SEALS: the seal of {agency} needs a key file and a certificate file")
-        signers[agency] = signing.KeyFileSigner.load(files[0], files[1], files[2:])
-    return signers
+        specs[agency] = signing.KeyFileSpec(files[0], files[1], tuple(files[2:]))
+    return specs
+
+
+def _dev_agency_spec(dev_pki: signing.DevPki) -> Callable[[str], signing.SignerSpec]:
+    def spec_of(agency: str) -> signing.SignerSpec:
+        key_path, cert_path = dev_pki.agency_paths(agency)
+        return signing.KeyFileSpec(key_path, cert_path, (dev_pki.issuing_cert_path,))
+
+    return spec_of
 
 
 def _identity_ca(settings: Settings, dev_pki: signing.DevPki | None) -> signing.IdentityCa | None:
@@ -96,8 +107,8 @@ class SigningSetup:
         service: The deployment's seal (its signer back end is `backend`).
         verifier: The verification worker pool.
         backend: The seal's signer back end (key or HSM session).
-        engine: A signing service with no signer of its own: the LTA renewals'.
-        pool: The signing worker processes (citizens' signatures are made there, off the event loop).
+        pool: The signing worker processes: citizens' signatures, agency seals and LTA renewals are made there,
+            off the event loop.
         identity: The identity signer (`None`: no identity CA configured, citizens cannot sign): it issues and
             the service logs in this process, the key signs in `pool`.
         seals: The agencies' seals.
@@ -109,7 +120,6 @@ class SigningSetup:
     service: signing.PdfSigningService
     verifier: signing.VerificationPool
     backend: signing.DocumentSigner
-    engine: signing.PdfSigningService
     pool: signing.SigningPool
     identity: signing.IdentitySigner | None
     seals: AgencySealBook
@@ -160,26 +170,7 @@ def build_signing(settings: Settings) -> SigningSetup:
             timestamper=timestamper,
         )
 
-    engine = service(None)
     ca = _identity_ca(settings, dev_pki)
-    seals = AgencySealBook(
-        _agency_signers(settings.agency_seals),
-        issue=dev_pki.agency_signer if dev_pki is not None else None,
-        tsa_url=tsa_url,
-        timestamper=timestamper,
-        trust_roots=roots,
-        allow_fetching=settings.signing_fetch_revocation,
-    )
-    verifier = signing.PdfVerifier(
-        roots,
-        allow_fetching=settings.verify_fetch_revocation,
-        max_signatures=settings.verify_max_signatures,
-        time_budget=settings.verify_time_budget,
-    )
-    # verification runs in worker processes: a costly PDF cannot stall the event loop or the signers
-    pool = signing.VerificationPool(
-        verifier, workers=settings.verify_workers or None, queue_size=settings.verify_queue or None
-    )
     # signing runs in worker processes too: pyHanko is CPU-bound Python that would stall the event loop
     signing_pool = signing.SigningPool(
         signing.SigningWorkerConfig(
@@ -191,11 +182,32 @@ def build_signing(settings: Settings) -> SigningSetup:
         workers=settings.sign_workers or None,
         max_queue=settings.sign_queue or None,
     )
+    agency_specs = _agency_specs(settings.agency_seals)
+    seals = AgencySealBook(
+        {agency: spec.open_signer() for agency, spec in agency_specs.items()},
+        issue=dev_pki.agency_signer if dev_pki is not None else None,
+        tsa_url=tsa_url,
+        timestamper=timestamper,
+        trust_roots=roots,
+        allow_fetching=settings.signing_fetch_revocation,
+        pool=signing_pool,
+        specs=agency_specs,
+        spec_of=_dev_agency_spec(dev_pki) if dev_pki is not None else None,
+    )
+    verifier = signing.PdfVerifier(
+        roots,
+        allow_fetching=settings.verify_fetch_revocation,
+        max_signatures=settings.verify_max_signatures,
+        time_budget=settings.verify_time_budget,
+    )
+    # verification runs in worker processes: a costly PDF cannot stall the event loop or the signers
+    pool = signing.VerificationPool(
+        verifier, workers=settings.verify_workers or None, queue_size=settings.verify_queue or None
+    )
     return SigningSetup(
         service=service(signer),
         verifier=pool,
         backend=signer,
-        engine=engine,
         pool=signing_pool,
         identity=signing.IdentitySigner(ca, signing_pool) if ca is not None else None,
         seals=seals,
