@@ -22,7 +22,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -206,11 +206,32 @@ class SigningPool:
             return await self._run_admitted(fn, *args)
 
     async def _run_admitted(self, fn: Callable[..., T], *args: Any) -> T:
+        job = self._pool().submit(fn, *args)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
+            return await asyncio.wrap_future(job)
         except BrokenProcessPool as exc:
             self._discard_broken_pool()
             raise SignerUnavailable("A signing worker stopped; the job was not completed.") from exc
+        except asyncio.CancelledError:
+            self._hold_until_done(job)
+            raise
+
+    def _hold_until_done(self, job: Future[Any]) -> None:
+        """A caller gave up (its client went away) while a worker runs its job: the job keeps its place until it
+        ends, so callers that give up cannot pile up work beyond the pool's capacity."""
+        if job.cancel():  # not started: nothing to hold
+            return
+        self._in_flight += 1
+        loop = asyncio.get_running_loop()
+
+        def release(_: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is counting any more
+                loop.call_soon_threadsafe(self._release)
+
+        job.add_done_callback(release)
+
+    def _release(self) -> None:
+        self._in_flight -= 1
 
     def _discard_broken_pool(self) -> None:
         if self._executor is not None:

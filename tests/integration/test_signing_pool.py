@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from signing._issuance import Profile, issue, name
 from tests.services.devpki_http import ServedDevPki
 from tests.services.pki import MINIMAL_PDF
 from tests.services.softhsm import SoftHsmToken
+from tests.support.pool_jobs import mark_then_sleep
 
 ALICE = VerifiedIdentity(name="Alice Example", issuer="https://id.example.gov", subject="a1", acr="high")
 
@@ -145,6 +147,30 @@ async def test_a_full_pool_refuses_a_person_before_a_certificate_is_issued(serve
 
     assert refused.value.retry_after == 4
     assert issued == [signed.certificate_der]
+
+
+async def test_a_job_whose_caller_gave_up_keeps_its_place_until_the_worker_is_done(
+    served_pki: ServedDevPki, tmp_path: Path
+) -> None:
+    single = SigningPool(_config(served_pki, agencies=()), workers=1, max_queue=0)
+    started = tmp_path / "started"
+    try:
+        await single.start()
+        job = asyncio.create_task(single._submit(mark_then_sleep, str(started), 5.0))
+        deadline = time.monotonic() + 60
+        while not started.exists():  # wait until the worker runs the job
+            assert time.monotonic() < deadline, "the worker never started the job"
+            await asyncio.sleep(0.01)
+        job.cancel()  # the caller gives up (a client went away); the worker cannot be interrupted
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+        assert single.in_flight == 1
+        with pytest.raises(Busy):  # the running job still holds the only place
+            await single.seal(MINIMAL_PDF.read_bytes(), SignRequest())
+    finally:
+        await single.aclose()  # waits for the job
+    assert single.in_flight == 0
 
 
 async def test_workers_answer_timestamps_with_a_local_tsa_key(served_pki: ServedDevPki) -> None:
