@@ -206,8 +206,8 @@ class SigningPool:
             return await self._run_admitted(fn, *args)
 
     async def _run_admitted(self, fn: Callable[..., T], *args: Any) -> T:
-        job = self._pool().submit(fn, *args)
         try:
+            job = self._pool().submit(fn, *args)  # raises at once when the pool already knows it is broken
             return await asyncio.wrap_future(job)
         except BrokenProcessPool as exc:
             self._discard_broken_pool()
