@@ -14,8 +14,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from ._ca import KeyFileCaKey
+from ._ca import CaKey, KeyFileCaKey
 from ._pkcs11 import Pkcs11Signer
+from ._pkcs11_ca import Pkcs11CaKey
 from ._responders import LocalTimeStamper, TimestampAuthority
 from ._seals import AgencySeals
 from ._sign_service import PdfSigningService
@@ -85,22 +86,29 @@ SignerSpec = KeyFileSpec | Pkcs11Spec
 @dataclass(frozen=True)
 class TimestampAuthoritySpec:
     """A timestamp authority whose key each worker loads to answer its own timestamp requests, without HTTP: the
-    development PKI's TSA when the service is its own TSA (the token is the one its `/dev-pki/tsa` would send).
+    service's own TSA (the development PKI's, whose token is the one its `/dev-pki/tsa` would send, or an
+    operator-keyed one whose key may be in an HSM).
 
     Attributes:
         cert_path: The TSA certificate.
-        key_path: Its key file.
+        key: Its key: a key file, or a key in a PKCS#11 token (each worker opens its own session).
         chain_paths: Issuing CA certificates included when a request asks for certificates.
     """
 
     cert_path: Path
-    key_path: Path
+    key: Path | Pkcs11Spec
     chain_paths: tuple[Path, ...] = ()
 
-    def open(self) -> LocalTimeStamper:
+    def open(self) -> tuple[LocalTimeStamper, CaKey]:
+        """The timestamp client and its key (close a PKCS#11 key's session when done)."""
+        certificate = _load_cert(self.cert_path)
         chain = tuple(_load_cert(p) for p in self.chain_paths)
-        authority = TimestampAuthority(_load_cert(self.cert_path), KeyFileCaKey.load(self.key_path), chain)
-        return LocalTimeStamper(authority)
+        if isinstance(self.key, Path):
+            key: CaKey = KeyFileCaKey.load(self.key)
+        else:
+            spec = self.key
+            key = Pkcs11CaKey.open(spec.module_path, spec.token_label, spec.pin, spec.key_label, certificate)
+        return LocalTimeStamper(TimestampAuthority(certificate, key, chain)), key
 
 
 def _load_cert(path: Path) -> x509.Certificate:
@@ -135,7 +143,10 @@ class WorkerServices:
     def __init__(self, config: SigningWorkerConfig) -> None:
         self._backends: list[DocumentSigner] = []
         roots, tsa, fetch = config.trust_roots, config.tsa_url, config.allow_fetching
-        stamper = config.timestamp_authority.open() if config.timestamp_authority else None
+        stamper: LocalTimeStamper | None = None
+        self._tsa_key: CaKey | None = None
+        if config.timestamp_authority is not None:
+            stamper, self._tsa_key = config.timestamp_authority.open()
         self._make_service = functools.partial(
             PdfSigningService, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper
         )
@@ -166,5 +177,7 @@ class WorkerServices:
         await self.agencies.aclose()
         for service in self._sealers.values():
             await service.aclose()
+        if isinstance(self._tsa_key, Pkcs11CaKey):
+            self._tsa_key.close()
         for backend in self._backends:
             backend.close()

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signing import (
     Busy,
+    DevPki,
     IdentityCa,
     IdentitySigner,
     KeyFileSpec,
@@ -191,6 +193,36 @@ async def test_workers_answer_timestamps_with_a_local_tsa_key(served_pki: Served
     assert report.signatures[0].timestamp is not None
 
 
+@pytest.mark.hsm
+async def test_workers_answer_timestamps_with_a_tsa_key_in_a_token(
+    served_pki: ServedDevPki, softhsm_token: SoftHsmToken, tmp_path: Path
+) -> None:
+    pki = served_pki.pki
+    public_key = _token_key(softhsm_token, "pool-tsa")
+    cert_path = tmp_path / "pool-tsa.pem"
+    cert_path.write_bytes(
+        _issued(pki, "HSM Pool TSA", public_key, Profile.TSA).public_bytes(serialization.Encoding.PEM)
+    )
+    key = Pkcs11Spec(softhsm_token.module_path, softhsm_token.token_label, softhsm_token.pin, "pool-tsa")
+    local = TimestampAuthoritySpec(cert_path, key, (pki.issuing_cert_path,))
+    config = _config(served_pki, agencies=(), tsa_url=None, timestamp_authority=local)
+    hsm_tsa = SigningPool(config, workers=2)
+    signer = IdentitySigner(IdentityCa.from_dev_pki(pki), hsm_tsa)
+    try:
+        signed = await asyncio.gather(
+            *(signer.sign(MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_T)) for _ in range(3))
+        )
+    finally:
+        await hsm_tsa.aclose()
+
+    verifier = PdfVerifier(pki.trust_roots())
+    for result in signed:
+        (sig,) = (await verifier.verify(result.pdf)).signatures
+        assert (sig.valid, sig.trusted) == (True, True)
+        assert sig.timestamp is not None
+        assert "HSM Pool TSA" in str(sig.timestamp)
+
+
 async def test_a_tsa_that_is_down_leaves_nothing_signed_in_a_worker(served_pki: ServedDevPki) -> None:
     down = SigningPool(_config(served_pki, agencies=(), tsa_url="http://127.0.0.1:9/tsa"), workers=1)
     signer = IdentitySigner(IdentityCa.from_dev_pki(served_pki.pki), down)
@@ -202,35 +234,46 @@ async def test_a_tsa_that_is_down_leaves_nothing_signed_in_a_worker(served_pki: 
     assert down.in_flight == 0
 
 
-@pytest.mark.hsm
-async def test_each_worker_opens_its_own_token_session(
-    served_pki: ServedDevPki, softhsm_token: SoftHsmToken, tmp_path: Path
-) -> None:
+def _token_key(token: SoftHsmToken, label: str) -> ec.EllipticCurvePublicKey:
+    """A new P-256 key pair in the token (private key not extractable); its public key."""
     from pkcs11 import Attribute, KeyType
     from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
-    with softhsm_token.open_session() as session:
+    with token.open_session() as session:
         params = session.create_domain_parameters(
             KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True
         )
         public, _ = params.generate_keypair(
             store=True,
-            label="pool-seal",
+            label=label,
             private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.SIGN: True},
         )
-        public_key = serialization.load_der_public_key(encode_ec_public_key(public))
-    pki = served_pki.pki
+        key = serialization.load_der_public_key(encode_ec_public_key(public))
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    return key
+
+
+def _issued(pki: DevPki, common_name: str, public_key: ec.EllipticCurvePublicKey, profile: Profile) -> x509.Certificate:
+    """A certificate of the development PKI's issuing CA for a key in a token."""
     now = dt.datetime.now(dt.UTC)
-    cert = issue(
-        subject=name("HSM Pool Seal"),
+    return issue(
+        subject=name(common_name),
         public_key=public_key,
-        issuer=pki.certificate("issuing").subject,  # type: ignore[arg-type]
+        issuer=pki.certificate("issuing").subject,
         issuer_key=pki.ca_key("issuing"),
-        profile=Profile.SEAL,
+        profile=profile,
         not_before=now - dt.timedelta(minutes=5),
         not_after=now + dt.timedelta(days=1),
         urls=pki.urls("issuing"),
     )
+
+
+@pytest.mark.hsm
+async def test_each_worker_opens_its_own_token_session(
+    served_pki: ServedDevPki, softhsm_token: SoftHsmToken, tmp_path: Path
+) -> None:
+    pki = served_pki.pki
+    cert = _issued(pki, "HSM Pool Seal", _token_key(softhsm_token, "pool-seal"), Profile.SEAL)
     cert_path = tmp_path / "pool-seal.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     spec = Pkcs11Spec(
