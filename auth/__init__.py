@@ -7,7 +7,7 @@ derives from `AuthError` and carries a client-safe `detail`.
 from auth._authorization import AuthorizationRequest, AuthorizationResponse, s256
 from auth._browser_login import BrowserLogin, LoginFailed, LoginResult, LoginStart
 from auth._challenge import bearer_challenge
-from auth._dev_provider import DEV_USER_GRANT_TYPE, DevIdentityProvider
+from auth._dev_provider import DEV_ACR, DEV_USER_GRANT_TYPE, DevIdentityProvider
 from auth._dev_users import DEMO_USERS, DemoUser
 from auth._errors import (
     TOKEN_PROBLEM_DESCRIPTIONS,
@@ -26,6 +26,7 @@ from auth._validator import TokenValidator, claim_at_path
 __all__ = (
     "DEFAULT_MAX_LIFETIME_SECONDS",
     "DEMO_USERS",
+    "DEV_ACR",
     "DEV_USER_GRANT_TYPE",
     "TOKEN_PROBLEM_DESCRIPTIONS",
     "AuthError",

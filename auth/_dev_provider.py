@@ -23,10 +23,15 @@ from auth._authorization import AuthorizationCodeStore, AuthorizationRequest, Au
 from auth._dev_users import DEMO_USERS, DemoUser
 from auth._errors import AuthError, AuthorizationRequestError, DevProviderRefused
 
-__all__ = ("DEV_USER_GRANT_TYPE", "DevIdentityProvider")
+__all__ = ("DEV_ACR", "DEV_USER_GRANT_TYPE", "DevIdentityProvider")
 
 DEV_USER_GRANT_TYPE = "urn:citizen-vault:dev-user"
 """Token-endpoint grant type minting a token for a named demo user (the `vault token <user>` path)."""
+
+DEV_ACR = "urn:citizen-vault:dev:no-assurance"
+"""The `acr` of every token this provider issues. No real level (not eIDAS low, not NIST IAL/AAL 1): nobody's
+identity was checked and no credential was presented (anyone who reaches the login page picks any demo user), so
+it says so, and it lands as such in identity certificates, audit entries and signing evidence."""
 
 _ALG = "ES256"
 _ID_TOKEN_LIFETIME = 300
@@ -110,7 +115,8 @@ class DevIdentityProvider:
             "token_endpoint_auth_methods_supported": ["none"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "profile"],
-            "claims_supported": ["sub", "name", "roles", "agency"],
+            "claims_supported": ["sub", "name", "roles", "agency", "acr"],
+            "acr_values_supported": [DEV_ACR],
             "authorization_response_iss_parameter_supported": True,
         }
 
@@ -155,7 +161,7 @@ class DevIdentityProvider:
         return self._sign("JWT", claims)
 
     def _user_claims(self, username: str, user: DemoUser, audience: str, lifetime: int) -> dict[str, Any]:
-        """The claims every token of a demo user carries: issuer, subject, audience, times, names."""
+        """The claims every token of a demo user carries: issuer, subject, audience, times, names, assurance."""
         now = int(self._clock())
         return {
             "iss": self.issuer,
@@ -165,6 +171,7 @@ class DevIdentityProvider:
             "iat": now,
             "name": user.name,
             "preferred_username": username,
+            "acr": DEV_ACR,  # RFC 9068 §2.2.1 and OIDC Core §2: the assurance of this sign-in (none)
         }
 
     def begin_authorization(
@@ -211,9 +218,7 @@ class DevIdentityProvider:
         code, request = self._codes.complete(transaction_id, username)
         return AuthorizationResponse(request.redirect_uri, code, request.state, self.issuer)
 
-    def exchange_code(
-        self, code: str, client_id: str, redirect_uri: str, code_verifier: str
-    ) -> dict[str, Any]:
+    def exchange_code(self, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
         """Redeem an authorization code (once) for an access token and an ID token.
 
         Raises:

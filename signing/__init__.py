@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         SigningError,
         TimestampUnavailable,
         TooManySignatures,
+        TrustedListError,
         VerificationTimeout,
     )
     from ._evidence import EVIDENCE_FORMAT, SigningEvidence, build_evidence
@@ -44,8 +45,10 @@ if TYPE_CHECKING:
     from ._pkcs11_ca import Pkcs11CaKey
     from ._pool import VerificationPool
     from ._pool_setup import KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig, TimestampAuthoritySpec
+    from ._published_crl import CrlFile, CrlSnapshot, PeriodicCrl
     from ._report import (
         AdesVerdict,
+        Qualification,
         Revocation,
         SignatureReport,
         SignerIdentity,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from ._sign_service import PdfSigningService
     from ._signers import DocumentSigner, KeyFileSigner, Pkcs12Signer
     from ._signing_pool import SigningPool, default_worker_count
+    from ._trusted_list import TrustedList
     from ._verify import PdfVerifier
 
 _MODULES: dict[str, str] = {
@@ -80,6 +84,9 @@ _MODULES: dict[str, str] = {
     "Pkcs11Signer": "_pkcs11",
     "VerificationPool": "_pool",
     "AdesVerdict": "_report",
+    "Qualification": "_report",
+    "TrustedList": "_trusted_list",
+    "TrustedListError": "_errors",
     "Revocation": "_report",
     "SignatureReport": "_report",
     "SignerIdentity": "_report",
@@ -122,6 +129,9 @@ _MODULES: dict[str, str] = {
     "SigningWorkerConfig": "_pool_setup",
     "CrlIssuer": "_responders",
     "LocalTimeStamper": "_responders",
+    "CrlFile": "_published_crl",
+    "CrlSnapshot": "_published_crl",
+    "PeriodicCrl": "_published_crl",
     "OcspResponder": "_responders",
     "TimestampAuthority": "_responders",
     "AgencySeals": "_seals",
@@ -143,7 +153,9 @@ __all__ = (
     "CaKey",
     "CaUrls",
     "CertificateProblem",
+    "CrlFile",
     "CrlIssuer",
+    "CrlSnapshot",
     "DevPki",
     "DevPkiAnswer",
     "DevPkiResponders",
@@ -160,11 +172,13 @@ __all__ = (
     "PadesLevel",
     "PdfSigningService",
     "PdfVerifier",
+    "PeriodicCrl",
     "PersonalSignature",
     "Pkcs11CaKey",
     "Pkcs11Signer",
     "Pkcs11Spec",
     "Pkcs12Signer",
+    "Qualification",
     "Revocation",
     "SealCheck",
     "SignRequest",
@@ -183,6 +197,8 @@ __all__ = (
     "TimestampInfo",
     "TimestampUnavailable",
     "TooManySignatures",
+    "TrustedList",
+    "TrustedListError",
     "UnknownAgency",
     "Verdict",
     "VerificationPool",

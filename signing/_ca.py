@@ -140,9 +140,14 @@ def sign_certificate(builder: x509.CertificateBuilder, key: CaKey) -> x509.Certi
     return x509.load_der_x509_certificate(signed.dump())
 
 
-def sign_crl(builder: x509.CertificateRevocationListBuilder, key: CaKey) -> bytes:
-    """Sign a CRL with the CA key (SHA-256); returns DER."""
-    crl = builder.sign(key.builder_key(), hashes.SHA256())
+def sign_crl(builder: x509.CertificateRevocationListBuilder, key: CaKey, *, deterministic: bool = False) -> bytes:
+    """Sign a CRL with the CA key (SHA-256); returns DER.
+
+    With `deterministic`, an in-memory EC key signs with RFC 6979 deterministic ECDSA, so the same list signed by
+    two processes is the same bytes (a token key signs as the token does: the same content, another signature).
+    """
+    in_memory_ec = _in_memory(key) and isinstance(key.builder_key(), ec.EllipticCurvePrivateKey)
+    crl = builder.sign(key.builder_key(), hashes.SHA256(), ecdsa_deterministic=(deterministic and in_memory_ec) or None)
     if _in_memory(key):
         return crl.public_bytes(serialization.Encoding.DER)
     parsed = asn1_crl.CertificateList.load(crl.public_bytes(serialization.Encoding.DER))

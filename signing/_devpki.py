@@ -34,6 +34,8 @@ __all__ = ("DevPki", "ensure_dev_pki")
 
 _ORG = "Citizen Vault (development only)"
 _MANIFEST, _REVOKED, _AGENCIES = "pki.json", "revoked.json", "agencies"
+# 3: the CAs under the root name no OCSP responder (only the root's CRL); an older PKI is re-issued on start
+_VERSION = 3
 # name -> (issuer name, profile, validity in days)
 _CAS = {
     "root": (None, Profile.ROOT, 25 * 365),
@@ -91,6 +93,11 @@ class DevPki:
         """The URL prefix of the certificates' OCSP, CRL and CA-issuer locations (``None``: none are named)."""
         value = json.loads((self.directory / _MANIFEST).read_text())["base_url"]
         return None if value is None else str(value)
+
+    @property
+    def version(self) -> int:
+        """The layout version the certificates were issued under (see ``_VERSION``)."""
+        return int(json.loads((self.directory / _MANIFEST).read_text()).get("version", 1))
 
     @property
     def tsa_url(self) -> str | None:
@@ -175,7 +182,11 @@ class DevPki:
 def _urls(base: str | None, ca: str) -> CaUrls:
     if base is None:
         return CaUrls()
-    return CaUrls(ca_issuers=f"{base}/ca/{ca}.cer", ocsp=f"{base}/ocsp/{ca}", crl=f"{base}/crl/{ca}.crl")
+    # The root names only its CRL in the CAs it issues (a root's key is offline in a real PKI: it publishes an
+    # authority revocation list, not an OCSP service). pyHanko's long-term validation cannot use an OCSP response
+    # signed by a trust anchor itself: its time-slide asks for revocation data on the root and answers NO_POE.
+    ocsp = None if ca == "root" else f"{base}/ocsp/{ca}"
+    return CaUrls(ca_issuers=f"{base}/ca/{ca}.cer", ocsp=ocsp, crl=f"{base}/crl/{ca}.crl")
 
 
 def _slug(agency: str) -> str:
@@ -220,7 +231,7 @@ def _issue_all(pki: DevPki, common_name: str, base_url: str | None) -> None:
         public = old.public_key()
         assert isinstance(public, ec.EllipticCurvePublicKey)
         _replace(cert_path, pki._issue_leaf(str(common), public, base_url))
-    _replace(pki.directory / _MANIFEST, json.dumps({"version": 2, "base_url": base_url}).encode())
+    _replace(pki.directory / _MANIFEST, json.dumps({"version": _VERSION, "base_url": base_url}).encode())
 
 
 def _cert_for(
@@ -257,16 +268,17 @@ def ensure_dev_pki(
         directory: The PKI's directory (created; its parent must be writable).
         common_name: The seal certificate's common name (the other names derive from it).
         base_url: Where the responders are served, for example ``<public URL>/dev-pki``; ``None`` keeps the
-            existing PKI's URL (a new PKI then names no revocation service or TSA). A different URL re-issues
-            every certificate except the root, for the same keys.
+            existing PKI's URL (a new PKI then names no revocation service or TSA). A different URL, or a PKI
+            issued under an older layout, re-issues every certificate except the root, for the same keys.
 
     Returns:
         The PKI.
     """
     pki = DevPki(directory)
     if (directory / _MANIFEST).exists():
-        if base_url is not None and base_url.rstrip("/") != pki.base_url:
-            _issue_all(pki, _common_name_of(pki), base_url.rstrip("/"))
+        wanted = pki.base_url if base_url is None else base_url.rstrip("/")
+        if wanted != pki.base_url or pki.version < _VERSION:
+            _issue_all(pki, _common_name_of(pki), wanted)
         return pki
     if pki.seal_cert_path.exists():  # the first development PKI threw its CA keys away: keep it for reference
         os.rename(directory, directory.with_name(f"{directory.name}.legacy-{int(time.time())}"))

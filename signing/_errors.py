@@ -12,6 +12,7 @@ __all__ = (
     "SigningError",
     "TimestampUnavailable",
     "TooManySignatures",
+    "TrustedListError",
     "VerificationTimeout",
 )
 
@@ -74,6 +75,13 @@ class TooManySignatures(InvalidPdf):
     """The document has more signatures than a verification will check (a denial-of-service guard)."""
 
     default_detail = "The document has too many signatures to verify."
+
+
+class TrustedListError(SigningError):
+    """The configured trusted list cannot be used: unreadable, not an ETSI TS 119 612 list, or its signature does
+    not verify against the configured list signer."""
+
+    default_detail = "The trusted list cannot be used."
 
 
 class VerificationTimeout(SigningError):

@@ -123,7 +123,8 @@ class SigningWorkerConfig:
     Attributes:
         trust_roots: Trust anchors, PEM or DER bytes.
         tsa_url: RFC 3161 timestamp authority (its name in reports; asked over HTTP unless `timestamp_authority`).
-        timestamp_authority: A TSA answered inside each worker instead of over HTTP (the development PKI's).
+        timestamp_authority: A TSA answered inside each worker instead of over HTTP (the service's own: the
+            operator-keyed one, or the development PKI's).
         seal: The deployment seal, if any.
         agencies: ``(agency name, seal)`` pairs.
         allow_fetching: Check signer certificates online and gather B-LT material.
@@ -142,24 +143,38 @@ class WorkerServices:
 
     def __init__(self, config: SigningWorkerConfig) -> None:
         self._backends: list[DocumentSigner] = []
-        roots, tsa, fetch = config.trust_roots, config.tsa_url, config.allow_fetching
+        self.known_crls: tuple[bytes, ...] = ()
+        """The CRLs (DER) the service publishes, as the current job brought them (B-LT embeds them)."""
         stamper: LocalTimeStamper | None = None
         self._tsa_key: CaKey | None = None
         if config.timestamp_authority is not None:
             stamper, self._tsa_key = config.timestamp_authority.open()
         self._make_service = functools.partial(
-            PdfSigningService, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper
+            PdfSigningService,
+            tsa_url=config.tsa_url,
+            trust_roots=config.trust_roots,
+            allow_fetching=config.allow_fetching,
+            timestamper=stamper,
+            known_crls=self._current_crls,
         )
         self._sealers: dict[SignerSpec, PdfSigningService] = {}
         seal = config.seal.open_signer() if config.seal else None
         if seal is not None:
             self._backends.append(seal)
-        self.seal = PdfSigningService(seal, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper)
+        self.seal = self._make_service(seal)
         agency_signers = {name: spec.open_signer() for name, spec in config.agencies}
         self._backends += agency_signers.values()
         self.agencies = AgencySeals(
-            agency_signers, tsa_url=tsa, trust_roots=roots, allow_fetching=fetch, timestamper=stamper
+            agency_signers,
+            tsa_url=config.tsa_url,
+            trust_roots=config.trust_roots,
+            allow_fetching=config.allow_fetching,
+            timestamper=stamper,
+            known_crls=self._current_crls,
         )
+
+    def _current_crls(self) -> tuple[bytes, ...]:
+        return self.known_crls
 
     def sealer(self, spec: SignerSpec) -> PdfSigningService:
         """A signing service for the seal `spec` names, opened on first use and kept (its signer check is cached

@@ -10,6 +10,8 @@ import msgspec
 
 __all__ = (
     "AdesVerdict",
+    "Qualification",
+    "QualifiedStatus",
     "Revocation",
     "SignatureKind",
     "SignatureReport",
@@ -26,6 +28,9 @@ an unreachable responder, an unknown signer)."""
 Revocation = Literal["good", "revoked", "unknown"]
 """Revocation status of the signer's chain: checked and good, revoked, or never established (never a pass)."""
 AdesProcess = Literal["basic", "with_time", "long_term"]
+QualifiedStatus = Literal["qualified", "not-qualified", "unknown"]
+"""The qualified status a trusted list gives a certificate or timestamp: ``unknown`` when it cannot be assessed."""
+TRUSTED_LIST_ASSESSMENT = "EU trusted list (ETSI TS 119 612), assessed with pyHanko"
 
 
 class _Report(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +58,38 @@ class SignerIdentity(_Report, frozen=True, kw_only=True):
     not_after: datetime | None = None
 
 
+class Qualification(_Report, frozen=True, kw_only=True):
+    """The qualified status (eIDAS) a configured trusted list gives a signer's certificate or a timestamp.
+
+    Attributes:
+        status: ``qualified``, ``not-qualified`` or ``unknown`` (the assessment could not be made).
+        source: Labels the assessment: always the trusted list, assessed with pyHanko.
+        service: The name of the listed service the status comes from, if one applies.
+        service_type: ``CA/QC`` (qualified certificates) or ``TSA/QTST`` (qualified timestamps).
+        certificate_type: For a signer: ``qc-esig``, ``qc-eseal`` or ``qc-web`` (QCert for electronic
+            signatures, seals, website authentication); ``None`` when not qualified or for timestamps.
+        qscd: For a qualified signer: ``qscd`` (key in a qualified signature creation device),
+            ``qscd-managed-on-behalf``, ``qscd-by-policy`` (pre-eIDAS policy) or ``not-declared``.
+        assessed_at: The time the status holds for: the proven signing time (a trusted signature timestamp),
+            the timestamp's own time, or else the validation time.
+        reason: Why, in one sentence.
+        list_signature_checked: Whether the trusted list's own XML signature was verified against its
+            configured signer (``False``: the operator vouched for the file).
+        list_next_update: When the list said its next issue was due; past it, every status is ``unknown``.
+    """
+
+    status: QualifiedStatus
+    source: str = TRUSTED_LIST_ASSESSMENT
+    service: str | None = None
+    service_type: str | None = None
+    certificate_type: str | None = None
+    qscd: str | None = None
+    assessed_at: datetime
+    reason: str
+    list_signature_checked: bool
+    list_next_update: datetime | None = None
+
+
 class TimestampInfo(_Report, frozen=True, kw_only=True):
     """The signature timestamp (for a signature) or the timestamp itself (for a document timestamp).
 
@@ -60,11 +97,14 @@ class TimestampInfo(_Report, frozen=True, kw_only=True):
         time: The time asserted by the timestamp authority.
         trusted: Whether the timestamp token is intact, valid and chains to a trust root.
         authority: The timestamp authority's certificate subject, if readable.
+        qualification: The timestamp's qualified status (QTST) from the configured trusted list; ``None``
+            without a trusted list.
     """
 
     time: datetime
     trusted: bool
     authority: str | None = None
+    qualification: Qualification | None = None
 
 
 class AdesVerdict(_Report, frozen=True, kw_only=True):
@@ -122,6 +162,8 @@ class SignatureReport(_Report, frozen=True, kw_only=True):
         verdict: The one verdict for people: ``passed``, ``failed`` or ``indeterminate`` (cannot tell yet).
         verdict_reason: Why, in one sentence.
         revocation: ``good``, ``revoked`` or ``unknown`` (never checked or not establishable).
+        qualification: The signer's qualified status (for a document timestamp: the timestamp's) from the
+            configured trusted list; ``None`` without a trusted list.
     """
 
     field: str
@@ -145,6 +187,7 @@ class SignatureReport(_Report, frozen=True, kw_only=True):
     verdict: Verdict = "indeterminate"
     verdict_reason: str = "not evaluated"
     revocation: Revocation = "unknown"
+    qualification: Qualification | None = None
 
     @property
     def passed(self) -> bool:

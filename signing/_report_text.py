@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ._report import SignatureReport, VerificationReport
+from ._report import Qualification, SignatureReport, VerificationReport
 
 __all__ = ("format_report_text",)
 
@@ -17,6 +17,14 @@ def _iso(value: datetime | None) -> str | None:
 
 def _yes(flag: bool | None) -> str:
     return "unknown" if flag is None else ("yes" if flag else "no")
+
+
+def _qualification_line(label: str, q: Qualification | None) -> list[str]:
+    if q is None:
+        return []
+    details = ", ".join(v for v in (q.service, q.service_type, q.certificate_type, q.qscd) if v)
+    checked = "" if q.list_signature_checked else "; the list's signature was not checked"
+    return [f"  {label} {q.status}{f' ({details})' if details else ''}: {q.reason}{checked}"]
 
 
 def _signature_lines(sig: SignatureReport) -> list[str]:
@@ -43,6 +51,9 @@ def _signature_lines(sig: SignatureReport) -> list[str]:
         lines.append(f"  ETSI EN 319 102-1 indication: {sig.ades.indication}{sub}{process}")
         if sig.ades.failure_message:
             lines.append(f"  ETSI detail: {sig.ades.failure_message}")
+    lines += _qualification_line("qualified (EU trusted list):", sig.qualification)
+    if sig.kind == "signature" and sig.timestamp is not None:
+        lines += _qualification_line("timestamp qualified (EU trusted list):", sig.timestamp.qualification)
     lines += [f"  problem: {p}" for p in sig.problems]
     return lines
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyhanko.sign.diff_analysis import ModificationLevel
@@ -102,6 +102,7 @@ class AgencySeals:
         trust_roots: Trust anchors for the signer checks.
         allow_fetching: Check seal certificates online (OCSP/CRL) before signing.
         timestamper: A timestamp client instead of an HTTP one for ``tsa_url`` (see :class:`PdfSigningService`).
+        known_crls: CRLs the service has without fetching (see :class:`PdfSigningService`).
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class AgencySeals:
         trust_roots: Sequence[CertificateLike],
         allow_fetching: bool = True,
         timestamper: TimeStamper | None = None,
+        known_crls: Callable[[], Sequence[bytes]] | None = None,
     ) -> None:
         self._signers = dict(signers)
         self._services = {
@@ -121,6 +123,7 @@ class AgencySeals:
                 trust_roots=trust_roots,
                 allow_fetching=allow_fetching,
                 timestamper=timestamper,
+                known_crls=known_crls,
             )
             for agency, signer in self._signers.items()
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from io import BytesIO
 
 import aiohttp
@@ -65,6 +65,8 @@ class PdfSigningService:
             it can produce signatures by revoked or expired certificates).
         timestamper: The timestamp client to use instead of an HTTP one for ``tsa_url`` (a service that is its
             own TSA answers in-process); ``tsa_url`` stays the TSA's name for reports.
+        known_crls: Returns CRLs (DER) the service has without fetching (the ones it publishes itself): the
+            signer check uses them, and B-LT embeds them, before anything is fetched over HTTP.
     """
 
     def __init__(
@@ -78,8 +80,10 @@ class PdfSigningService:
         signer_check_ttl: float = 300.0,
         unsafe_skip_signer_check: bool = False,
         timestamper: timestamps.TimeStamper | None = None,
+        known_crls: Callable[[], Sequence[bytes]] | None = None,
     ) -> None:
         self._signer = signer
+        self._known_crls = known_crls
         self._tsa_url = tsa_url
         self._fixed_timestamper = timestamper
         self._trust_roots = to_asn1_all(trust_roots)
@@ -106,6 +110,7 @@ class PdfSigningService:
             other_certs=list(signer.chain) if signer is not None else [],
             allow_fetching=self._allow_fetching,
             revocation_mode="hard-fail" if self._allow_fetching else "soft-fail",
+            crls=list(self._known_crls()) if self._known_crls is not None else [],
         )
 
     async def check_signer(self) -> None:

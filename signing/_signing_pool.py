@@ -21,7 +21,7 @@ import datetime as dt
 import multiprocessing
 import multiprocessing.util
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -72,6 +72,13 @@ def _run(make: Callable[[WorkerServices], Any]) -> Any:
     return _loop.run_until_complete(make(_services))
 
 
+def _with_crls(crls: tuple[bytes, ...], fn: Callable[..., T], *args: Any) -> T:
+    """Run job `fn` with the CRLs the service publishes as they are now (a worker runs one job at a time)."""
+    assert _services is not None
+    _services.known_crls = crls
+    return fn(*args)
+
+
 def _ready() -> int:
     assert _services is not None
     return os.getpid()
@@ -119,10 +126,13 @@ class SigningPool:
     """Signs in worker processes, never on the caller's event loop.
 
     Args:
-        config: What each worker builds (keys, TSA, trust roots, seals, identity CA).
+        config: What each worker builds (keys, TSA, trust roots, seals).
         workers: Worker processes; default: the cores available to this process.
         max_queue: Jobs accepted beyond those running; default ``4 * workers``.
         retry_after: Seconds suggested to callers refused with :class:`Busy`.
+        known_crls: Returns the CRLs (DER) the service publishes itself (see :class:`PdfSigningService`): each job
+            carries them as they are when it is submitted (they change at most hourly), so B-LT embeds them and
+            the signer check uses them without fetching.
     """
 
     def __init__(
@@ -132,13 +142,20 @@ class SigningPool:
         workers: int | None = None,
         max_queue: int | None = None,
         retry_after: int = 1,
+        known_crls: Callable[[], Sequence[bytes]] | None = None,
     ) -> None:
         self._config = config
+        self._known_crls = known_crls
         self._workers = workers or default_worker_count()
         self._capacity = self._workers + (4 * self._workers if max_queue is None else max_queue)
         self._retry_after = retry_after
         self._in_flight = 0
         self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def config(self) -> SigningWorkerConfig:
+        """What each worker builds."""
+        return self._config
 
     @property
     def workers(self) -> int:
@@ -206,8 +223,10 @@ class SigningPool:
             return await self._run_admitted(fn, *args)
 
     async def _run_admitted(self, fn: Callable[..., T], *args: Any) -> T:
+        # the identity CA's list of a new period is signed here once an hour (maybe on a token): off the loop
+        crls = () if self._known_crls is None else tuple(await asyncio.to_thread(self._known_crls))
         try:
-            job = self._pool().submit(fn, *args)  # raises at once when the pool already knows it is broken
+            job = self._pool().submit(_with_crls, crls, fn, *args)  # raises at once when the pool is known broken
             return await asyncio.wrap_future(job)
         except BrokenProcessPool as exc:
             self._discard_broken_pool()

@@ -22,10 +22,12 @@ from ._ades import AdesRun, run_ades
 from ._certs import CertificateLike, to_asn1_all
 from ._errors import TooManySignatures, VerificationTimeout
 from ._pdfio import ParsedPdf, open_reader
-from ._policy import ades_spec
+from ._policy import ades_spec, trust_manager
+from ._qualification import qualify_signature, qualify_timestamp
 from ._report import SignatureReport, VerificationReport
 from ._report_mapping import failed_report, signature_report, timestamp_report
 from ._signature_fields import collect_signatures
+from ._trusted_list import TrustedList
 
 if TYPE_CHECKING:
     from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
@@ -67,6 +69,9 @@ class PdfVerifier:
             more is refused with :class:`TooManySignatures` before any is validated.
         time_budget: Seconds one verification may take (checked between signatures in this process; a
             :class:`VerificationPool` enforces it strictly by replacing the worker).
+        trusted_list: An EU trusted list (ETSI TS 119 612). Its qualified services become trust anchors in
+            addition to ``trust_roots`` (within the periods the list grants them), and every report entry
+            gains the qualified status of the signer and the timestamps under it.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class PdfVerifier:
         max_pdf_bytes: int = DEFAULT_MAX_PDF_BYTES,
         max_signatures: int = DEFAULT_MAX_SIGNATURES,
         time_budget: float = DEFAULT_TIME_BUDGET,
+        trusted_list: TrustedList | None = None,
     ) -> None:
         self._roots = to_asn1_all(trust_roots)
         if not self._roots:
@@ -87,6 +93,8 @@ class PdfVerifier:
         self.max_pdf_bytes = max_pdf_bytes
         self.max_signatures = max_signatures
         self.time_budget = time_budget
+        self.trusted_list = trusted_list
+        self._trust = trust_manager(self._roots, trusted_list)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as DER roots and settings (worker processes rebuild the verifier)."""
@@ -95,6 +103,7 @@ class PdfVerifier:
             "max_pdf_bytes": self.max_pdf_bytes,
             "max_signatures": self.max_signatures,
             "time_budget": self.time_budget,
+            "trusted_list": self.trusted_list,
         }
         return (_rebuild, ([r.dump() for r in self._roots], kwargs))
 
@@ -168,7 +177,7 @@ class PdfVerifier:
         parsed = self._open(pdf)
         sigs = collect_signatures(parsed.reader)[0]
         return [
-            await etsi_report(sig, sigs, ades_spec(self._roots, None, allow_fetching=False), now)
+            await etsi_report(sig, sigs, ades_spec(self._trust, None, allow_fetching=False), now)
             for sig in sigs
             if sig.sig_object_type != _DOC_TIMESTAMP
         ]
@@ -184,14 +193,22 @@ class PdfVerifier:
             if sig.sig_object_type == _DOC_TIMESTAMP:
                 ts_status = await async_validate_pdf_timestamp(sig, validation_context=self._vc(ctx, "soft-fail"))
                 checked = await self._timestamp_revocation_checked(ctx, sig)
-                return timestamp_report(sig, ts_status, checked, ctx.now)
+                report = timestamp_report(sig, ts_status, checked, ctx.now)
+                return (
+                    report
+                    if self.trusted_list is None
+                    else qualify_timestamp(report, self.trusted_list, ts_status, ctx.now)
+                )
             status = await async_validate_pdf_signature(
                 sig,
                 signer_validation_context=self._vc(ctx, "soft-fail"),
                 ts_validation_context=self._vc(ctx, "soft-fail"),
             )
             run = await self._ades(ctx, sig, all_sigs)
-            return signature_report(sig, status, run, all_sigs, ctx.now)
+            report = signature_report(sig, status, run, all_sigs, ctx.now)
+            if self.trusted_list is not None:
+                report = qualify_signature(report, self.trusted_list, status, ctx.now)
+            return report
         except Exception as exc:  # untrusted input: one broken signature must not hide the others
             logger.warning("signature %r could not be validated: %s", _safe_field(sig), _one_line(exc))
             return failed_report(sig)
@@ -208,7 +225,7 @@ class PdfVerifier:
         self, ctx: _Context, sig: EmbeddedPdfSignature, all_sigs: Sequence[EmbeddedPdfSignature]
     ) -> AdesRun | None:
         try:
-            spec = ades_spec(self._roots, ctx.fetchers, allow_fetching=self.allow_fetching)
+            spec = ades_spec(self._trust, ctx.fetchers, allow_fetching=self.allow_fetching)
             return await run_ades(sig, all_sigs, spec, ctx.now)
         except Exception as exc:  # the incubating AdES API can fail where classic validation succeeds
             logger.warning("AdES validation failed for %r: %s", _safe_field(sig), _one_line(exc))
@@ -216,7 +233,7 @@ class PdfVerifier:
 
     def _vc(self, ctx: _Context, mode: str) -> ValidationContext:
         kwargs = {
-            "trust_roots": self._roots,
+            "trust_manager": self._trust,
             "allow_fetching": self.allow_fetching,
             "revocation_mode": mode,
             "fetcher_backend": ctx.fetchers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar.types import ASGIApp
 
 from vault.container import Services
 from vault.core.clock import Clock, utcnow
@@ -22,7 +23,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Li
     document_problem_responses(app)
     # outermost, so that errors raised before routing (authentication) get the headers too
     https = settings.resolved_public_url.startswith("https://")
-    app.asgi_handler = RequestIdMiddleware(SecurityHeadersMiddleware(app.asgi_handler, https=https))
+    handler: ASGIApp = SecurityHeadersMiddleware(app.asgi_handler, https=https)
+    if settings.otel_endpoint:  # imported only then: without tracing, no OpenTelemetry SDK is loaded
+        from vault.http.tracing import traced
+
+        handler = traced(app, handler, settings.otel_endpoint, settings.otel_service_name)
+    app.asgi_handler = RequestIdMiddleware(handler)  # outermost: the request id is known inside the span
     return app
 
 

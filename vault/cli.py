@@ -35,6 +35,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings.prepare_data_dir()
     if settings.auto_migrate:
         upgrade(settings.resolved_database_url)
+    from vault.startup import check_start
+
+    asyncio.run(check_start(settings))  # a ConfigurationError here is one line and exit status 2 (see main)
     from vault.http.observability import configure_logging
     from vault.serving import uvicorn_options
 
@@ -106,7 +109,13 @@ def _cmd_token(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from vault.signatures.offline import verify_file_cli
 
-    return verify_file_cli(Path(args.file), [Path(p) for p in args.trust], as_json=args.json)
+    return verify_file_cli(
+        Path(args.file),
+        [Path(p) for p in args.trust],
+        as_json=args.json,
+        trusted_list=Path(args.trusted_list) if args.trusted_list else None,
+        trusted_list_signers=[Path(p) for p in args.trusted_list_signer],
+    )
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -181,6 +190,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("file")
     verify.add_argument("--trust", action="append", default=[], help="PEM trust root (repeatable)")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument("--trusted-list", help="EU trusted list (ETSI TS 119 612 XML): report qualified status")
+    verify.add_argument(
+        "--trusted-list-signer", action="append", default=[], help="PEM certificate that signed the list (repeatable)"
+    )
     verify.set_defaults(func=_cmd_verify)
     audit = sub.add_parser("audit", help="audit log tools").add_subparsers(dest="audit_command", required=True)
     audit_verify = audit.add_parser("verify", help="verify an exported audit bundle offline")

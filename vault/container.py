@@ -27,6 +27,7 @@ from vault.links.service import LinkService
 from vault.requests.service import RequestService
 from vault.settings import Settings
 from vault.signatures.evidence import EvidenceService
+from vault.signatures.published import PublishedCrls
 from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import SignatureService
 from vault.web.wiring import WebServices
@@ -65,6 +66,7 @@ class Services:
     readiness: ReadinessProbe
     dev_idp: auth.DevIdentityProvider | None
     dev_pki: signing.DevPkiResponders | None
+    published_crls: PublishedCrls
     document_sections: DocumentSections
     web: WebServices
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -45,8 +44,7 @@ from vault.background import Chores
 from vault.container import Services, ServiceSlot
 from vault.core.clock import Clock, utcnow
 from vault.core.database import Database, create_engine
-from vault.core.deployment import SettingsDisagree, agree_on
-from vault.core.errors import IntegrityFailure, UpstreamUnavailable
+from vault.core.errors import UpstreamUnavailable
 from vault.core.principal import Caller
 from vault.core.ratelimit import RateLimiter
 from vault.documents.archival import ArchivalStore
@@ -78,14 +76,16 @@ from vault.links.service import LinkService
 from vault.requests.controllers import RequestController
 from vault.requests.pages import RequestPages
 from vault.requests.service import RequestService
-from vault.settings import ConfigurationError, Settings
+from vault.settings import Settings
 from vault.signatures.controllers import SignatureController, verify_upload
 from vault.signatures.evidence import EvidenceService
 from vault.signatures.pages import VerifyController
 from vault.signatures.pages_document import SignatureReportPages, SignPages, VerificationSection
+from vault.signatures.published import published_crls_router
 from vault.signatures.renewal import ArchivalRenewal
 from vault.signatures.service import MAX_PDF_BYTES, SignatureService
 from vault.signatures.setup import build_signing
+from vault.startup import agree_with_the_deployment, open_key_provider
 from vault.web.errors import with_error_pages
 from vault.web.rendering import template_config
 from vault.web.wiring import web_route_handlers, web_services
@@ -150,6 +150,7 @@ class VaultPlugin(InitPluginProtocol):
             metrics_controller(),
             *PAGES,
             *web_route_handlers(),
+            published_crls_router(),
         ]
         app_config.template_config = template_config()
         if self.settings.env == "development":  # never in production: the CA keys of the development PKI
@@ -210,11 +211,11 @@ class VaultPlugin(InitPluginProtocol):
         stack.push_async_callback(db.dispose)
         store = storage.store_from_url(settings.resolved_storage_url)
         stack.push_async_callback(store.close)
-        provider = storage.key_provider_from_url(settings.resolved_key_provider)
+        provider = open_key_provider(settings)
         if callable(close_provider := getattr(provider, "close", None)):
             stack.callback(close_provider)  # the PKCS#11 session
         keys = KeyService(provider)
-        await _agree_with_the_deployment(settings, db, keys)
+        await agree_with_the_deployment(settings, db, keys)
         events = AuditRecorder(
             lambda: _open_audit_log(settings, db, keys),
             db.sessions,
@@ -256,7 +257,7 @@ class VaultPlugin(InitPluginProtocol):
             seals=setup.seals,
             db=db,
             trail=trail,
-            timestamping=setup.tsa_url is not None,
+            timestamping=setup.timestamping,
         )
         return Services(
             settings=settings,
@@ -293,6 +294,7 @@ class VaultPlugin(InitPluginProtocol):
             ),
             dev_idp=self.dev_idp,
             dev_pki=setup.dev_pki,
+            published_crls=setup.published_crls,
             document_sections=DocumentSections(
                 LinkSection(links), GrantSection(grants, directory), VerificationSection()
             ),
@@ -315,25 +317,6 @@ class VaultPlugin(InitPluginProtocol):
         async with services.db.transaction() as session:
             event = await services.trail.event(session, AuditAction.AUTH_LOGIN, Outcome.SUCCESS, caller)
             await services.trail.record(session, event)
-
-
-async def _agree_with_the_deployment(settings: Settings, db: Database, keys: KeyService) -> None:
-    """Refuse to start with settings another instance of this deployment does not share (when the database
-    answers; an instance that starts during an outage checks nothing and reports itself unready)."""
-    agreed = {"VAULT_OIDC_ISSUER": settings.resolved_issuer, "VAULT_AUDIT_ORIGIN": settings.resolved_audit_origin}
-    try:
-        await agree_on(db, agreed)
-        async with db.transaction() as session:
-            await keys.service_secret(session, "key-provider-probe", lambda: os.urandom(32))
-    except SettingsDisagree as exc:
-        raise ConfigurationError(str(exc)) from exc
-    except IntegrityFailure as exc:
-        raise ConfigurationError(
-            "the key provider cannot unwrap this deployment's keys: every instance must use the same keyring "
-            "or HSM key (VAULT_KEY_PROVIDER; copy the first instance's keyring file)"
-        ) from exc
-    except UpstreamUnavailable:
-        log.warning("database or key provider unavailable at start; settings are not checked against the deployment")
 
 
 def _dev_provider(settings: Settings) -> auth.DevIdentityProvider | None:

@@ -38,12 +38,21 @@ class Settings(BaseSettings):
         public_url: the URL clients reach the service at (used for the development issuer).
         max_upload_bytes: largest accepted document.
         tsa_url: RFC 3161 timestamp authority for B-T and higher signatures.
+        tsa_key / tsa_cert / tsa_chain: the service's own timestamp authority, answered in-process, instead of
+            `tsa_url` (an operator-keyed TSA: its certificate must carry the critical timeStamping extended key
+            usage and chain to a trust root); the key is a PEM file or a `pkcs11:` URL as for the identity CA.
         trust_roots: comma-separated PEM files trusted when verifying signatures.
+        trusted_list: an EU trusted list (ETSI TS 119 612 XML file): its granted qualified CA and timestamping
+            services are trusted too, and verification reports the qualified status of signers and timestamps.
+        trusted_list_signer: comma-separated PEM files of the list operator's certificates; the list's XML
+            signature must verify against one of them (required in production when a list is configured).
         signing_key / signing_cert / signing_chain: the service's seal (key file signer).
         signing_pkcs11: `pkcs11:` URL of a seal key in an HSM instead of a key file.
         identity_ca_cert / identity_ca_key / identity_ca_chain: the CA that issues citizens' ten-minute signing
             certificates (development: the development PKI's identity CA); the key is a PEM file or a `pkcs11:`
             URL (`pkcs11:<module>?token=..&pin-env=..&key=..`).
+        published_crls: comma-separated CRL files (DER or PEM) served at `/pki/<file name>` and embedded in B-LT
+            signatures (the compose CA's, which covers the TSA's and the seal's certificates).
         agency_seals: each agency's own seal, `;`-separated `<agency>=<key>,<cert>[,<chain>...]` (PEM files) or
             `<agency>=pkcs11:...` (development: the development PKI issues one per agency on first use).
         lta_renewal_margin_days: re-timestamp a B-LTA document this long before its newest timestamp's TSA
@@ -71,6 +80,9 @@ class Settings(BaseSettings):
         anonymous_verify_per_minute / anonymous_link_opens_per_minute: per client address, counted in the
             database across instances (429 with Retry-After beyond).
         log_format: `text` or `json` (one JSON object per line, with the request id).
+        otel_endpoint: OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); unset: no tracing, and no
+            OpenTelemetry SDK loaded.
+        otel_service_name: the `service.name` of the exported spans.
         verify_max_signatures / verify_time_budget: what one verification may cost (more signatures: 422; over
             the budget, in seconds: the worker is stopped and the request answers 422).
         verify_workers / verify_queue: verification worker processes (0: one per core) and how many more
@@ -104,7 +116,12 @@ class Settings(BaseSettings):
     public_url: str = ""
     max_upload_bytes: int = Field(default=GIB, gt=0)
     tsa_url: str = ""
+    tsa_key: str = ""
+    tsa_cert: str = ""
+    tsa_chain: str = ""
     trust_roots: str = ""
+    trusted_list: str = ""
+    trusted_list_signer: str = ""
     signing_key: str = ""
     signing_cert: str = ""
     signing_chain: str = ""
@@ -112,6 +129,7 @@ class Settings(BaseSettings):
     identity_ca_cert: str = ""
     identity_ca_key: str = ""
     identity_ca_chain: str = ""
+    published_crls: str = ""
     agency_seals: str = ""
     lta_renewal_margin_days: float = Field(default=90.0, gt=0)
     lta_renewal_interval_seconds: float = Field(default=3600.0, gt=0)
@@ -133,6 +151,8 @@ class Settings(BaseSettings):
         "contract,payslip,tax-assessment,tax-clearance,health,insurance,property,vehicle,certificate,other"
     )
     log_format: Literal["text", "json"] = "text"
+    otel_endpoint: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    otel_service_name: str = Field(default="citizen-vault", min_length=1)
     anonymous_verify_per_minute: int = Field(default=30, ge=1)
     anonymous_link_opens_per_minute: int = Field(default=60, ge=1)
     verify_max_signatures: int = Field(default=20, ge=1, le=1000)
@@ -150,6 +170,14 @@ class Settings(BaseSettings):
     web_scopes: str = "openid profile"
     web_session_idle_minutes: float = Field(default=30.0, gt=0)
     web_session_hours: float = Field(default=12.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_timestamp_authority(self) -> Settings:
+        if bool(self.tsa_key) != bool(self.tsa_cert):
+            raise ConfigurationError("the service's own TSA needs both VAULT_TSA_KEY and VAULT_TSA_CERT")
+        if self.tsa_key and self.tsa_url:
+            raise ConfigurationError("set VAULT_TSA_URL or VAULT_TSA_KEY + VAULT_TSA_CERT, not both")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Settings:
@@ -174,6 +202,11 @@ class Settings(BaseSettings):
         if not (self.signing_pkcs11 or (self.signing_key and self.signing_cert)):
             raise ConfigurationError(
                 "production mode needs a seal: VAULT_SIGNING_PKCS11 or VAULT_SIGNING_KEY + VAULT_SIGNING_CERT"
+            )
+        if self.trusted_list and not self.trusted_list_signer:
+            raise ConfigurationError(
+                "production mode checks the trusted list's signature: set VAULT_TRUSTED_LIST_SIGNER to the list "
+                "operator's certificate"
             )
         if self.resolved_database_url.startswith("sqlite") or self.resolved_storage_url.startswith("file:"):
             raise ConfigurationError("production mode needs PostgreSQL and an S3 object store")
@@ -259,3 +292,7 @@ class Settings(BaseSettings):
     @property
     def trust_root_paths(self) -> tuple[Path, ...]:
         return tuple(Path(p.strip()) for p in self.trust_roots.split(",") if p.strip())
+
+    @property
+    def trusted_list_signer_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.trusted_list_signer.split(",") if p.strip())

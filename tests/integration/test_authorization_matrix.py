@@ -136,6 +136,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/dev-pki/{path:path}"): everyone(404),
     ("POST", "/dev-pki/{path:path}"): everyone(404),
     ("GET", "/audit/tile/entries/{path:path}"): Rule((401, 403, 403, 403, 403, 404)),
+    # the CRLs the vault publishes: public (the development defaults publish none: 404)
+    ("GET", "/pki/{name:str}"): everyone(404),
     ("GET", "/metrics"): everyone(200),
     # grants
     ("POST", "/api/v1/documents/{document_id:uuid}/grants"): Rule((401, 201, 404, 403, 403, 403), new_grant),
@@ -298,6 +300,7 @@ def world(client: TestClient[Litestar], as_user: DevTokens, signed_pdf: bytes) -
         "subject": subject("alice"),
         "token": link["token"],
         "path": "no-such-viewer",
+        "name": "identity-ca.crl",
         "file_path": "swagger-ui.css",
         "queue_id": "1",
         "version": "1",  # an upload: no evidence (404) for whoever may see the document

@@ -31,6 +31,7 @@ from signing import (
     PadesLevel,
     PdfSigningService,
     PdfVerifier,
+    PeriodicCrl,
     Pkcs11CaKey,
     SignRequest,
     TimestampUnavailable,
@@ -220,6 +221,7 @@ async def test_the_ca_key_can_live_in_softhsm(
         request = ocsp.OCSPRequestBuilder().add_certificate(cert, ca_cert, hashes.SHA1()).build()
         response = ocsp.load_der_ocsp_response(OcspResponder(ca_cert, key).respond(request.public_bytes(DER)))
         crl = x509.load_der_x509_crl(CrlIssuer(ca_cert, key).current())
+        published = x509.load_der_x509_crl(PeriodicCrl(ca_cert, key).current().der)  # what /pki/ serves
     finally:
         key.close()
 
@@ -227,6 +229,7 @@ async def test_the_ca_key_can_live_in_softhsm(
     _check_signed_by(ca_public, response.signature, response.tbs_response_bytes)
     assert response.certificate_status is ocsp.OCSPCertStatus.GOOD
     assert crl.is_signature_valid(ca_public)
+    assert published.is_signature_valid(ca_public)
     report = await PdfVerifier(pki.trust_roots()).verify(result.pdf)
     assert [(s.intact, s.valid, s.trusted) for s in report.signatures] == [(True, True, True)]
     path = tmp_path / "hsm-identity.pdf"

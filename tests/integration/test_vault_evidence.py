@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from auth import DEV_ACR
 from tests.support.api import DOCS, DevTokens, assert_problem, later, subject, upload
 from vault.audit.receipts import verify_receipt
 
@@ -50,6 +51,7 @@ def test_the_evidence_of_a_citizens_signature_names_her_and_proves_the_signing_e
     identity = evidence["identity"]
     assert identity["name"] == "Alice Citizen"
     assert identity["uri"] == f"{identity['issuer']}#{subject('alice')}"
+    assert identity["acr"] == DEV_ACR  # the development provider's: no assurance, and the evidence says so
     assert evidence["timestamp"]["time"]
     cert_sha = hashlib.sha256(base64.b64decode(evidence["certificate"]["der_base64"])).hexdigest()
     assert evidence["certificate"]["sha256"].replace(":", "").lower() == cert_sha

@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+import auth
 import signing
 from tests.services.devpki_http import nss_db_trusting
 from tests.services.pki import pdfsig
@@ -148,7 +149,9 @@ def test_a_citizens_b_lt_signature_names_her_and_is_logged(tmp_path: Path, datab
         logged = _audit_entries(live, http, "certificate.issue", 2)
         fingerprints = {hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest() for c in certificates}
         assert {entry["details"]["certificate_sha256"] for entry in logged} == fingerprints
-        assert all("acr" in entry["details"] for entry in logged)
+        # the development provider's assurance (none) is recorded as it says, in the log and the certificates
+        assert [entry["details"]["acr"] for entry in logged] == [auth.DEV_ACR] * 2
+        assert {signing.identity_of(cert).acr for cert in certificates} == {auth.DEV_ACR}
 
         # poppler reads the signature as valid and naming the citizen
         signed_file = tmp_path / "signed.pdf"
@@ -157,3 +160,45 @@ def test_a_citizens_b_lt_signature_names_her_and_is_logged(tmp_path: Path, datab
         output = pdfsig(signed_file, nssdb)
         assert "Signature Validation: Signature is Valid." in output, output
         assert "Signer Certificate Common Name: Alice Citizen" in output, output
+
+
+def _signature(report: dict[str, Any]) -> dict[str, Any]:
+    (signature,) = (s for s in report["signatures"] if s["kind"] == "signature")
+    return signature
+
+
+def test_a_citizens_b_lta_signature_on_the_embedded_defaults_passes_before_and_after_renewal(
+    tmp_path: Path, database_url: str
+) -> None:
+    # No VAULT_TSA_URL, no trust-root files, revocation fetching off when verifying: the embedded defaults. A
+    # margin longer than the development TSA certificate's life makes the document due for renewal at once.
+    settings = make_settings(tmp_path, database_url, lta_renewal_margin_days=20 * 365)
+    with running_server(settings) as live, live.client() as http:
+        alice = DevTokens(live.app)("alice")
+        doc_id, signed = _sign(http, alice, level="B-LTA", reason="I agree")
+
+        sig = _signature(http.get(f"{DOCS}/{doc_id}/signatures", headers=alice).json())
+        assert (sig["pades_level"], sig["revocation"]) == ("B-LTA", "good"), sig
+        assert (sig["verdict"], sig["ades"]["indication"], sig["ades"]["process"]) == (
+            "passed",
+            "PASSED",
+            "long_term",
+        ), sig
+        assert sig["problems"] == [], sig
+
+        signed_file = tmp_path / "signed.pdf"
+        signed_file.write_bytes(signed)
+        nssdb = nss_db_trusting(_dev_pki(services_of(live.app).settings).root_cert_path, tmp_path / "nss")
+        output = pdfsig(signed_file, nssdb)
+        assert "Signature Validation: Signature is Valid." in output, output
+        assert "Signer Certificate Common Name: Alice Citizen" in output, output
+
+        # the renewal job adds a second document timestamp; the signature and both timestamps still pass
+        assert live.call(services_of(live.app).archival.run) == 1
+        renewed = http.get(f"{DOCS}/{doc_id}/content", headers=alice).content
+        assert renewed.startswith(signed)
+        report = http.get(f"{DOCS}/{doc_id}/signatures", headers=alice).json()
+        sig = _signature(report)
+        assert (sig["verdict"], sig["ades"]["indication"], sig["pades_level"]) == ("passed", "PASSED", "B-LTA"), sig
+        stamps = [s for s in report["signatures"] if s["kind"] == "document_timestamp"]
+        assert [(s["verdict"], s["revocation"]) for s in stamps] == [("passed", "good")] * 2, stamps

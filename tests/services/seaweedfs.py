@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -101,6 +102,15 @@ class _WeedProcess:
         http.clear()
         raise TimeoutError(f"no signed write succeeded within {_READY_TIMEOUT}s (last: {last!r})")
 
+    def shell(self, commands: str, timeout: float) -> str:
+        """Run ``weed shell`` commands against this server's master and filer (``host:port.grpcPort``: the gRPC
+        ports are not the HTTP port + 10000 here); what it printed."""
+        p = self.ports
+        argv = [self.argv()[0], "shell", f"-master=127.0.0.1:{p['master']}.{p['master_grpc']}",
+                f"-filer=127.0.0.1:{p['filer']}.{p['filer_grpc']}"]  # fmt: skip
+        done = subprocess.run(argv, input=commands, capture_output=True, text=True, timeout=timeout, check=True)
+        return done.stdout
+
     def stop(self) -> None:
         if self.service is not None:
             self.service.stop()
@@ -137,6 +147,10 @@ class S3Server:
     def start(self) -> None:
         """Start it again on the same ports and data; pytest.fail with the log tail if it does not come up."""
         self._process.start()
+
+    def shell(self, commands: str, timeout: float = 60) -> str:
+        """Run ``weed shell`` commands (one a line) against this server; return what they printed."""
+        return self._process.shell(commands, timeout)
 
     @property
     def log_path(self) -> Path:

@@ -126,23 +126,38 @@ class LiveServer:
     url: str
     app: Litestar
     server: uvicorn.Server
+    loop: asyncio.AbstractEventLoop
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=120, **kwargs)
 
+    def call(self, fn: Callable[[], Awaitable[T]], timeout: float = 120) -> T:
+        """Run `fn` on the server's event loop (where the app's engine and clients live) and wait for it."""
+        return asyncio.run_coroutine_threadsafe(_awaited(fn), self.loop).result(timeout)
+
+
+async def _awaited(fn: Callable[[], Awaitable[T]]) -> T:
+    return await fn()
+
 
 @contextlib.contextmanager
-def running_server(settings: Settings) -> Iterator[LiveServer]:
-    """Migrate, start uvicorn on a free port, wait until /health answers, stop on exit."""
+def running_server(settings: Settings, port: int | None = None) -> Iterator[LiveServer]:
+    """Migrate, start uvicorn on `port` (default: a free one), wait until /health answers, stop on exit."""
     migrate(settings)
-    port = free_port()
+    port = port or free_port()
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     app = create_app(settings)
     options = uvicorn_options(settings.serve_limits)  # the limits `vault serve` runs with
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def serve() -> None:
+        loops.append(asyncio.get_running_loop())
+        await server.serve()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -150,7 +165,7 @@ def running_server(settings: Settings) -> Iterator[LiveServer]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        live = LiveServer(f"http://127.0.0.1:{port}", app, server)
+        live = LiveServer(f"http://127.0.0.1:{port}", app, server, loops[0])
         dev = services_of(app).dev_idp
         if dev is not None:
             with live.client() as client:

@@ -1,12 +1,14 @@
 """Dependencies of the deployment going down while two instances serve behind nginx: the key provider (the keyring
-file unreadable), the TSA during a B-T signature, the identity provider's JWKS. Clients get 503 problems (never a
-500, never a hang, never a document decrypted or signed without what it needs), and the deployment recovers."""
+file unreadable; the SoftHSM2 token gone from under two processes), the TSA during a B-T signature, the identity
+provider's JWKS. Clients get 503 problems (never a 500, never a hang, never a document decrypted or signed without
+what it needs), and the deployment recovers."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,8 @@ from tests.services._proc import ServiceProcess, wait_for_http
 from tests.services.oidc_provider import OIDC_DIR, OidcProvider, start_oidc_provider
 from tests.services.pki import MINIMAL_PDF, PkiServices
 from tests.services.seaweedfs import S3Server
-from tests.support.cluster import Cluster, bearer, cluster, problem, vault_cli
+from tests.services.softhsm import MODULE_PATH
+from tests.support.cluster import Cluster, Instance, bearer, cluster, problem, vault_cli
 
 pytestmark = pytest.mark.system
 DOCS = "/api/v1/documents"
@@ -92,7 +95,9 @@ def test_key_provider_unreadable(deployment: Cluster, oidc_provider: OidcProvide
     second.kill()
     with pytest.raises(RuntimeError) as refused:
         second.start(timeout=60)
-    reason = [line for line in str(refused.value).splitlines() if "KeyProviderUnavailable:" in line][-1:] or [""]
+    reason = [line for line in str(refused.value).splitlines() if line.startswith("configuration error:")]
+    assert reason == [f"configuration error: VAULT_KEY_PROVIDER (keyring file {keyring}): keyring file is malformed"]
+    assert "Traceback" not in str(refused.value)
 
     shutil.move(tmp_path / "keyring.away", keyring)
     restored = time.monotonic()
@@ -114,6 +119,100 @@ def test_key_provider_unreadable(deployment: Cluster, oidc_provider: OidcProvide
         f" {restarted_after:.2f} s after"
     )
     assert recovered_after is not None
+
+
+# --- the key provider in SoftHSM2, two processes -------------------------------------------------------------------
+
+
+@pytest.fixture
+def hsm_deployment(
+    tmp_path: Path, database: str, s3_server: S3Server, oidc_provider: OidcProvider
+) -> Iterator[Cluster]:
+    """Two instances whose KEK is in one SoftHSM2 token of their own (a private token directory and conf)."""
+    tokens = tmp_path / "softhsm" / "tokens"
+    tokens.mkdir(parents=True)
+    conf = tmp_path / "softhsm" / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    hsm = {"SOFTHSM2_CONF": str(conf), "VAULT_TEST_HSM_PIN": "4321"}
+    init = ["softhsm2-util", "--init-token", "--free", "--label", "vault-kek", "--pin", "4321", "--so-pin", "8765"]
+    subprocess.run(init, env={**os.environ, **hsm}, check=True, capture_output=True)
+    shared = _shared(tmp_path, database, s3_server, oidc_provider.issuer, oidc_provider.audience)
+    shared["VAULT_KEY_PROVIDER"] = (
+        f"pkcs11:{MODULE_PATH}?token=vault-kek&pin-env=VAULT_TEST_HSM_PIN&label=kek-{secrets.token_hex(4)}&create=true"
+    )
+    with cluster(tmp_path, {**shared, **hsm}) as d:
+        yield d
+
+
+def test_softhsm_token_gone_under_two_processes(hsm_deployment: Cluster, oidc_provider: OidcProvider) -> None:
+    """SoftHSM2 keeps its token in files: the token directory moved away under two running processes is a token
+    unplugged (every session handle invalid, no new login). Both answer 503 and decrypt nothing; once it is
+    back, both serve again (the provider logs in again, re-initialising the PKCS#11 library)."""
+    deployment, token = hsm_deployment, oidc_provider.token("citizen-a")
+    tokens = Path(deployment.env["SOFTHSM2_CONF"]).parent / "tokens"
+    data = os.urandom(300_000)
+    with deployment.client() as http:
+        doc = _upload(http, token, data)
+        served = [http.get(f"{DOCS}/{doc['id']}/content", headers=bearer(token)) for _ in range(2)]
+    assert [r.content == data for r in served] == [True, True]  # both processes unwrap with the token
+
+    shutil.move(tokens, tokens.with_name("tokens.away"))
+    downed = time.monotonic()
+    with deployment.client() as http:
+        answers = [http.get(f"{DOCS}/{doc['id']}/content", headers=bearer(token)) for _ in range(2)]
+        uploads = [
+            http.post(DOCS, content=b"new", headers={**bearer(token), "Content-Type": "text/plain",
+                                                     "X-Document-Title": "t"})
+            for _ in range(2)
+        ]  # fmt: skip
+    took = (time.monotonic() - downed) / 4
+    for response in answers:
+        assert problem(response, 503)["type"].endswith("/key-provider-unavailable")
+        assert data[:256] not in response.content
+    for response in uploads:
+        assert problem(response, 503)["type"].endswith("/key-provider-unavailable")
+    everyone = {f"127.0.0.1:{i.port}" for i in deployment.instances}
+    assert {r.headers["X-Upstream"] for r in answers} == everyone
+    assert {r.headers["X-Upstream"] for r in uploads} == everyone
+    for instance in deployment.instances:
+        with instance.client() as direct:
+            ready = direct.get("/ready")
+            assert (ready.status_code, ready.json()["checks"]["key_provider"]) == (503, "unavailable")
+    # a process started meanwhile refuses to start, in one line naming the setting
+    refused = vault_cli(deployment.env, "serve", "--host", "127.0.0.1", "--port", "1", timeout=120)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "configuration error: VAULT_KEY_PROVIDER (PKCS#11 module /usr/lib/softhsm/libsofthsm2.so, token vault-kek):"
+        " key provider is unavailable"
+    ]
+    with deployment.client() as http:
+        listed = http.get(DOCS, headers=bearer(token))
+    assert [d["id"] for d in listed.json()["items"]] == [doc["id"]]  # no upload half-made
+
+    shutil.move(tokens.with_name("tokens.away"), tokens)
+    restored = time.monotonic()
+    recovered: dict[str, float | None] = {}
+    for instance in deployment.instances:
+
+        def serves(instance: Instance = instance) -> bool:
+            with instance.client() as direct:
+                return direct.get(f"{DOCS}/{doc['id']}/content", headers=bearer(token)).content == data
+
+        waited = _until(serves)
+        recovered[instance.name] = None if waited is None else time.monotonic() - restored
+    with deployment.client() as http:
+        after = [_upload(http, token, os.urandom(1000)) for _ in range(2)]
+        for instance in deployment.instances:
+            with instance.client() as direct:
+                assert direct.get("/ready").status_code == 200
+    print(
+        f"\nFAULT SoftHSM2 token gone under two processes: reads and uploads 503 key-provider-unavailable on both"
+        f" ({took:.2f} s a request), /ready 503 on both, a new process refuses to start (exit 2, one line);"
+        f" serving again {', '.join(f'{k} {v:.2f} s' for k, v in recovered.items() if v is not None)}"
+        f" after the token directory is back; {len(after)} uploads then 201"
+    )
+    assert None not in recovered.values()
 
 
 # --- the TSA ------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 
 from tests.services.oidc_provider import OidcProvider
 from tests.services.seaweedfs import S3Server
-from tests.support.cluster import Cluster, bearer, cluster, problem, sql, store_contents
+from tests.support.cluster import Cluster, Instance, bearer, cluster, problem, sql, store_contents
 
 pytestmark = pytest.mark.system
 DOCS = "/api/v1/documents"
@@ -219,3 +219,119 @@ def test_instance_killed_mid_upload(
     )
     assert not incomplete
     assert set(objects) == _committed(database)[1]
+
+
+def _enforce_until(s3: S3Server, bucket: str, quota_mb: int, wanted: str, timeout: float = 90) -> str:
+    """Set the bucket's quota and apply it until `weed shell` says the bucket changed to `wanted` (the master
+    knows a bucket's size from volume heartbeats, so a quota below it bites within seconds, not at once)."""
+    s3.shell(f"s3.bucket.quota -name={bucket} -op=set -sizeMB={quota_mb}\n")
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        printed = s3.shell("s3.bucket.quota.enforce -apply\n")
+        if f"changing bucket {bucket} to {wanted}" in printed:
+            return printed.strip()
+        time.sleep(1)
+    raise AssertionError(f"bucket {bucket} never became {wanted}: {s3.shell('s3.bucket.list')}")
+
+
+def _ready(instance: Instance) -> int:
+    with instance.client() as direct:
+        return direct.get("/ready").status_code
+
+
+@pytest.fixture
+def full_store_deployment(
+    tmp_path: Path, database: str, s3_server: S3Server, oidc_provider: OidcProvider
+) -> Iterator[Cluster]:
+    shared = _shared(tmp_path, database, s3_server.url(f"full-{secrets.token_hex(4)}"), oidc_provider)
+    with cluster(tmp_path, shared) as deployment:
+        yield deployment
+
+
+def test_store_full(
+    full_store_deployment: Cluster, s3_server: S3Server, oidc_provider: OidcProvider, database: str
+) -> None:
+    """The store stops taking writes because the bucket is over its quota (SeaweedFS `s3.bucket.quota` with
+    `s3.bucket.quota.enforce`, which makes the bucket read-only; its S3 gateway then answers every write
+    `InternalError`, HTTP 500, the same as a failing store). Uploads are 503 problems, /ready is 503 (the write
+    probe), the S3 code is logged; existing documents still read; nothing half-made; after the quota is raised
+    uploads work again and the sweep leaves exactly the committed objects."""
+    deployment, token = full_store_deployment, oidc_provider.token("citizen-a")
+    storage_url = deployment.env["VAULT_STORAGE_URL"]
+    bucket = storage_url.rsplit("/", 1)[1]
+    kept: dict[str, bytes] = {}
+    with deployment.client(timeout=120) as http:
+        for _ in range(3):
+            data = os.urandom(MiB)
+            created = _upload(http, token, data)
+            assert created.status_code == 201, created.text
+            kept[created.json()["id"]] = data
+    filling = time.monotonic()
+    enforced = _enforce_until(s3_server, bucket, 1, "read only")
+    full_after = time.monotonic() - filling
+
+    with deployment.client(timeout=120) as http:
+        started = time.monotonic()
+        small = [_upload(http, token, os.urandom(100_000)) for _ in range(2)]  # one on each instance
+        small_seconds = (time.monotonic() - started) / 2
+        big = _upload(http, token, os.urandom(20 * MiB))  # multipart
+        everyone = {f"127.0.0.1:{i.port}" for i in deployment.instances}
+        assert {r.headers["X-Upstream"] for r in small} == everyone
+        for response in [*small, big]:
+            assert problem(response, 503)["type"].endswith("/storage-unavailable")
+        readiness = []
+        for instance in deployment.instances:
+            with instance.client() as direct:
+                readiness.append(direct.get("/ready"))
+        assert [r.status_code for r in readiness] == [503, 503]
+        assert {r.json()["checks"]["object_store"] for r in readiness} == {"unavailable"}
+        assert {r.json()["checks"]["database"] for r in readiness} == {"ok"}
+        # reads go on, on both instances
+        for doc_id, data in kept.items():
+            for _ in range(2):
+                assert http.get(f"{DOCS}/{doc_id}/content", headers=bearer(token)).content == data
+        listing = http.get(DOCS, headers=bearer(token)).json()["items"]
+        assert {d["id"] for d in listing} == set(kept)  # no half-made document
+    assert _committed(database)[0] == 3
+    logged = [
+        line for i in deployment.instances for line in i.log().splitlines() if "S3 " in line and " failed:" in line
+    ]
+    assert any("InternalError (HTTP 500)" in line for line in logged), logged
+    left_objects, left_incomplete = store_contents(storage_url)
+
+    freeing = time.monotonic()
+    writable = _enforce_until(s3_server, bucket, 1024, "writable")
+    shell_seconds = time.monotonic() - freeing
+    back = time.monotonic()
+    recovered_after = ready_after = None
+    with deployment.client(timeout=120) as http:
+        while time.monotonic() - back < 60:
+            if [_upload(http, token, os.urandom(100_000)).status_code for _ in range(2)] == [201, 201]:
+                recovered_after = time.monotonic() - back
+                break
+            time.sleep(0.1)
+        while time.monotonic() - back < 60:
+            if {_ready(instance) for instance in deployment.instances} == {200}:
+                ready_after = time.monotonic() - back
+                break
+            time.sleep(0.1)
+        assert recovered_after is not None
+        assert ready_after is not None
+        after = os.urandom(20 * MiB)
+        created = _upload(http, token, after)
+        assert created.status_code == 201, created.text
+        assert http.get(f"{DOCS}/{created.json()['id']}/content", headers=bearer(token)).content == after
+    swept_after, objects, incomplete = _wait_until_clean(database, storage_url)
+    codes = sorted({"S3 " + line.split("S3 ", 1)[1].strip() for line in logged})
+    print(
+        f"\nFAULT store full (bucket quota enforced: {enforced.splitlines()[-1].strip()!r}, {full_after:.1f} s after"
+        f" the quota was set): uploads 503 storage-unavailable ({small_seconds:.2f} s each), a 20 MiB multipart"
+        f" upload 503; /ready 503 on both; logged {codes}; reads 200; left: {len(left_incomplete)} incomplete"
+        f" upload(s), {len(set(left_objects) - _committed(database)[1])} orphan(s); uploads on both instances"
+        f" {recovered_after:.2f} s and /ready 200 on both {ready_after:.2f} s after the bucket is writable again"
+        f" (weed shell itself {shell_seconds:.1f} s: {writable.splitlines()[-1].strip()!r}); bucket clean"
+        f" {swept_after:.2f} s later ({len(objects)} objects, {len(incomplete)} incomplete)"
+    )
+    assert not incomplete
+    assert set(objects) == _committed(database)[1]
+    assert _committed(database)[0] == 6

@@ -15,6 +15,7 @@ import pytest
 
 from auth import (
     DEMO_USERS,
+    DEV_ACR,
     AuthError,
     AuthorizationRequestError,
     DevIdentityProvider,
@@ -130,6 +131,7 @@ def test_discovery_names_the_endpoints_under_the_issuer(provider: DevIdentityPro
     assert document["authorization_endpoint"] == f"{ISSUER}/authorize"
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert "password" not in document["grant_types_supported"]
+    assert document["acr_values_supported"] == [DEV_ACR]
 
 
 def test_demo_users_cover_every_role() -> None:
@@ -158,6 +160,7 @@ def test_access_tokens_follow_rfc9068(provider: DevIdentityProvider, clock: Cloc
     assert claims["agency"] == "tax-office"
     assert claims["jti"]
     assert claims["scope"]
+    assert claims["acr"] == DEV_ACR  # says outright that nobody's identity was checked
 
 
 def test_tokens_for_unknown_users_are_refused(provider: DevIdentityProvider) -> None:
@@ -176,6 +179,7 @@ def test_the_code_flow_issues_access_and_id_tokens(provider: DevIdentityProvider
     assert id_header["typ"] == "JWT"
     assert id_claims["aud"] == "portal"
     assert id_claims["nonce"] == "n-1"
+    assert access["acr"] == id_claims["acr"] == DEV_ACR
 
 
 @pytest.mark.parametrize(

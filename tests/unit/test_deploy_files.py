@@ -8,6 +8,7 @@ a token shaped by the realm's mappers is validated by the real `auth.TokenValida
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -50,7 +51,7 @@ def interpolate(value: Any, env: dict[str, str]) -> Any:
 
     def substitute(match: re.Match[str]) -> str:
         name, op, arg = match["name"], match["op"], match["arg"]
-        if env.get(name):
+        if env.get(name) or (name in env and op in ("-", "?")):  # without the colon, set-but-empty counts as set
             return env[name]
         if op and op.endswith("?"):
             raise KeyError(f"{name}: {arg}")
@@ -202,6 +203,40 @@ def test_keycloak_serves_the_issuer_over_tls_with_the_files_the_pki_step_writes(
     tls = x509.load_pem_x509_certificate((tmp_path / "keycloak.crt").read_bytes())
     names = tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert issuer.hostname in names
+
+
+def test_every_variable_a_citizens_signature_needs_names_a_file_the_pki_step_writes(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True, timeout=60)
+    written = {path.name for path in tmp_path.iterdir()}
+    env = vault_env(compose)
+    settings = production_settings(env)
+    # without an identity CA or a timestamp authority the vault answers a citizen's signature with 409
+    assert settings.tsa_url == ""  # compose's default: the vault's own TSA, keyed by the pki step
+    needed = ("VAULT_IDENTITY_CA_CERT", "VAULT_IDENTITY_CA_KEY", "VAULT_TSA_KEY", "VAULT_TSA_CERT", "VAULT_TRUST_ROOTS",
+              "VAULT_PUBLISHED_CRLS")  # fmt: skip
+    pki_dir = "/run/vault-pki/"
+    for name in needed:
+        assert env[name].startswith(pki_dir), name
+        assert env[name].removeprefix(pki_dir) in written, name
+    assert "pki:/run/vault-pki:ro" in compose["services"]["vault"]["volumes"]
+    # what the vault trusts holds the identity CA and the TSA's issuer, so a citizen's signature can verify
+    roots = x509.load_pem_x509_certificates((tmp_path / "trust-roots.pem").read_bytes())
+    assert x509.load_pem_x509_certificate((tmp_path / "identity-ca.pem").read_bytes()) in roots
+    tsa = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    assert any(tsa.issuer == root.subject for root in roots)
+
+
+def test_an_operator_names_an_independent_tsa_in_the_env_file(compose: dict[str, Any]) -> None:
+    raw = yaml.safe_load(COMPOSE.read_text())
+    # what compose.env.example's commented lines say to set
+    external = {**example_env(), "VAULT_TSA_URL": "https://tsa.example.eu/", "VAULT_TSA_KEY": "", "VAULT_TSA_CERT": ""}
+    settings = production_settings(vault_env(interpolate(raw, external)))
+    assert (settings.tsa_url, settings.tsa_key, settings.tsa_cert) == ("https://tsa.example.eu/", "", "")
+    # a URL and the own TSA's key at once is refused at start, not silently resolved
+    with pytest.raises(ValidationError, match="not both"):
+        production_settings(vault_env(interpolate(raw, {**example_env(), "VAULT_TSA_URL": "https://tsa.example.eu/"})))
 
 
 # the realm
@@ -409,12 +444,75 @@ def test_the_pki_step_writes_a_chain_the_services_can_use_and_keeps_what_exists(
         assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     seal = x509.load_pem_x509_certificate((tmp_path / "seal.pem").read_bytes())
     assert seal.extensions.get_extension_for_class(x509.KeyUsage).value.content_commitment
-    assert (tmp_path / "trust-roots.pem").read_bytes() == (tmp_path / "ca.pem").read_bytes()
     assert (tmp_path / "ca-bundle.pem").read_bytes().endswith((tmp_path / "ca.pem").read_bytes())
-    for key in ("ca.key", "keycloak.key", "seal.key"):
+    identity = x509.load_pem_x509_certificate((tmp_path / "identity-ca.pem").read_bytes())
+    identity.verify_directly_issued_by(identity)  # a root of its own: its key mints nothing the compose CA vouches for
+    assert identity.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    tsa = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    tsa.verify_directly_issued_by(ca)
+    usage = tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert (usage.critical, list(usage.value)) == (True, [x509.ExtendedKeyUsageOID.TIME_STAMPING])
+    roots = (tmp_path / "trust-roots.pem").read_bytes()
+    assert roots == (tmp_path / "ca.pem").read_bytes() + (tmp_path / "identity-ca.pem").read_bytes()
+    for key in ("ca.key", "keycloak.key", "seal.key", "identity-ca.key", "tsa.key"):
         assert (tmp_path / key).stat().st_mode & 0o077 == 0
     # an operator's own seal is kept: a second run rewrites only the CA bundle
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     result = subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True, text=True)
     assert result.stdout.strip() == "compose PKI: wrote ca-bundle.pem"
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+def test_an_identity_ca_added_to_an_older_pki_volume_joins_the_operators_trust_roots(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True, timeout=60)
+    operators = b"-----BEGIN CERTIFICATE-----\noperator's own root\n-----END CERTIFICATE-----\n"
+    (tmp_path / "trust-roots.pem").write_bytes(operators)
+    for name in ("identity-ca.pem", "identity-ca.key"):  # a volume from before the identity CA existed
+        (tmp_path / name).unlink()
+
+    result = subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True, text=True)
+
+    assert "identity-ca.pem" in result.stdout
+    assert (tmp_path / "trust-roots.pem").read_bytes() == operators + (tmp_path / "identity-ca.pem").read_bytes()
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    return [str(name.value) for point in points for name in point.full_name or ()]
+
+
+def test_the_pki_step_publishes_the_ca_crl_the_tsa_and_seal_certificates_name(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    public_url = compose["services"]["pki"]["environment"]["VAULT_PUBLIC_URL"]
+    assert public_url == vault_env(compose)["VAULT_PUBLIC_URL"]  # the step and the vault agree on the URL
+    env = {**os.environ, "VAULT_PUBLIC_URL": public_url}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(INIT_PKI), str(tmp_path)], check=True, capture_output=True,
+                              text=True, env=env)  # fmt: skip
+        return done.stdout.strip()
+
+    run()
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
+    crl = x509.load_der_x509_crl((tmp_path / "compose-ca.crl").read_bytes())
+    assert crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+    assert crl.next_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == dt.timedelta(days=365)
+    assert (tmp_path / "compose-ca.crl").stat().st_mode & 0o777 == 0o644
+    url = f"{public_url}/pki/compose-ca.crl"
+    for name in ("tsa.pem", "seal.pem"):
+        assert _crl_urls(x509.load_pem_x509_certificate((tmp_path / name).read_bytes())) == [url], name
+    assert run() == "compose PKI: wrote ca-bundle.pem"  # nothing else changes on a second run
+
+    # an older volume: a TSA certificate without the CRL location is issued again, for the same key
+    old = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    env["VAULT_PUBLIC_URL"] = "https://vault.example"
+    assert run() == "compose PKI: wrote tsa.pem, seal.pem, ca-bundle.pem"
+    new = x509.load_pem_x509_certificate((tmp_path / "tsa.pem").read_bytes())
+    new.verify_directly_issued_by(ca)
+    assert new.public_key() == old.public_key()
+    assert _crl_urls(new) == ["https://vault.example/pki/compose-ca.crl"]
+    assert new.extensions.get_extension_for_class(x509.ExtendedKeyUsage) == old.extensions.get_extension_for_class(
+        x509.ExtendedKeyUsage
+    )

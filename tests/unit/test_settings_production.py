@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from signing import ensure_dev_pki
 from tests.unit.test_settings_oidc import PRODUCTION
 from vault.app import create_app
 from vault.settings import ConfigurationError, Settings
@@ -60,3 +61,31 @@ def test_a_production_app_serves_no_development_provider(tmp_path: Path) -> None
     paths = {route.path for route in app.routes}
     assert not any(path.startswith("/dev-idp") for path in paths)
     assert not (tmp_path / "var" / "dev-idp-key.pem").exists()
+
+
+def test_production_accepts_the_services_own_tsa_given_both_halves_and_no_url() -> None:
+    # an operator-keyed TSA is configured key material like the seal, not a development default
+    own = _settings(**{**PRODUCTION, "tsa_key": "/run/vault-pki/tsa.key", "tsa_cert": "/run/vault-pki/tsa.pem"})
+    assert (own.tsa_key, own.tsa_url) == ("/run/vault-pki/tsa.key", "")
+    with pytest.raises(ValidationError, match="both VAULT_TSA_KEY and VAULT_TSA_CERT"):
+        _settings(**{**PRODUCTION, "tsa_key": "/run/vault-pki/tsa.key"})
+    with pytest.raises(ValidationError, match="not both"):
+        _settings(**{**PRODUCTION, "tsa_url": "https://tsa.example", "tsa_key": "k.pem", "tsa_cert": "c.pem"})
+
+
+def test_the_own_tsa_needs_a_timestamping_certificate(tmp_path: Path) -> None:
+    from vault.signatures.setup import build_signing
+
+    pki = ensure_dev_pki(tmp_path / "elsewhere")
+    not_a_tsa = _settings(
+        data_dir=str(tmp_path / "var"), tsa_key=str(pki.seal_key_path), tsa_cert=str(pki.seal_cert_path)
+    )
+    with pytest.raises(ValueError, match="timeStamping"):
+        build_signing(not_a_tsa)
+    setup = build_signing(
+        not_a_tsa.model_copy(update={"tsa_key": str(pki.key_path("tsa")), "tsa_cert": str(pki.cert_path("tsa"))})
+    )
+    try:
+        assert (setup.tsa_url, setup.timestamping) == (None, True)  # answered in-process, not the development TSA
+    finally:
+        setup.close()

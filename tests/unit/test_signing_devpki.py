@@ -45,6 +45,38 @@ def test_certificates_point_at_the_base_url(tmp_path: Path) -> None:
     assert (eku.critical, list(eku.value)) == (True, [ExtendedKeyUsageOID.TIME_STAMPING])
 
 
+def _aia(cert: x509.Certificate) -> set[tuple[x509.ObjectIdentifier, str]]:
+    aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    return {(d.access_method, str(d.access_location.value)) for d in aia}
+
+
+def test_the_root_names_only_its_crl_in_the_cas_it_issues(tmp_path: Path) -> None:
+    # pyHanko's long-term (past) validation cannot use an OCSP response signed by the trust anchor itself: a
+    # B-LTA signature under such a CA came out INDETERMINATE/NO_POE. A root publishes a CRL, as offline roots do.
+    pki = ensure_dev_pki(tmp_path / "pki", base_url="http://vault.test/dev-pki")
+    for ca in ("issuing", "identity"):
+        cert = pki.certificate(ca)
+        assert _aia(cert) == {(AuthorityInformationAccessOID.CA_ISSUERS, "http://vault.test/dev-pki/ca/root.cer")}
+        crl = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        assert [p.full_name[0].value for p in crl] == ["http://vault.test/dev-pki/crl/root.crl"]  # type: ignore[index]
+    assert pki.urls("identity").ocsp == "http://vault.test/dev-pki/ocsp/identity"  # the CAs below still answer OCSP
+    assert pki.urls("root").ocsp is None
+
+
+def test_a_pki_issued_under_an_older_layout_is_reissued_for_the_same_keys(tmp_path: Path) -> None:
+    pki = ensure_dev_pki(tmp_path / "pki", base_url="http://vault.test/dev-pki")
+    identity = pki.certificate("identity")
+    (pki.directory / "pki.json").write_text('{"version": 2, "base_url": "http://vault.test/dev-pki"}')
+
+    again = ensure_dev_pki(tmp_path / "pki")  # the same URL: only the layout changed
+
+    assert again.version == 3
+    assert again.base_url == "http://vault.test/dev-pki"
+    reissued = again.certificate("identity")
+    assert reissued.public_key() == identity.public_key()
+    assert reissued.serial_number != identity.serial_number
+
+
 async def test_a_new_base_url_reissues_for_the_same_keys_and_old_signatures_stay_valid(tmp_path: Path) -> None:
     pki = ensure_dev_pki(tmp_path / "pki", base_url="http://127.0.0.1:1111/dev-pki")
     agency_before = pki.agency_signer("Tax Office").certificate

@@ -89,7 +89,9 @@ def test_signature_entry_has_the_documented_keys() -> None:
         "verdict",
         "verdict_reason",
         "revocation",
+        "qualification",
     ]
+    assert entry["qualification"] is None  # no trusted list configured
     assert entry["signer"] == {
         "subject": "Common Name: Alice",
         "issuer": "Common Name: CA",
@@ -97,7 +99,12 @@ def test_signature_entry_has_the_documented_keys() -> None:
         "sha256_fingerprint": "ab" * 32,
         "not_after": None,
     }
-    assert entry["timestamp"] == {"time": "2026-11-28T12:00:00Z", "trusted": True, "authority": None}
+    assert entry["timestamp"] == {
+        "time": "2026-11-28T12:00:00Z",
+        "trusted": True,
+        "authority": None,
+        "qualification": None,
+    }
     assert entry["ades"] == {
         "standard": "ETSI EN 319 102-1",
         "indication": "PASSED",

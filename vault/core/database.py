@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from vault.core.errors import DatabaseUnavailable
+from vault.core.tracing import child_span
 
 __all__ = ("Database", "create_engine")
 
@@ -66,8 +67,9 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """A session in a transaction; `on_failure` runs (best effort) when it does not commit."""
         try:
-            async with self.sessions() as session, session.begin():
-                yield session
+            with child_span("db.transaction"):
+                async with self.sessions() as session, session.begin():
+                    yield session
         except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError, TimeoutError) as exc:
             if on_failure is not None:
                 await on_failure()

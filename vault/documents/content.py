@@ -22,6 +22,7 @@ from vault.core.errors import (
     StorageUnavailableError,
 )
 from vault.core.principal import Caller
+from vault.core.tracing import child_span
 from vault.documents.media import sniffed
 from vault.documents.models import Document, DocumentVersion
 
@@ -120,15 +121,16 @@ class ContentVault:
         dek = storage.generate_key()
         key = object_key(sk.account_id, document_id, version_id)
         try:
-            stored = await storage.encrypt_to_store(
-                self.store,
-                key,
-                dek,
-                object_context(sk.account_id, document_id, version_id),
-                sniffed(content.media_type, content.body),
-                max_bytes=self.max_bytes,
-                plaintext_size=content.declared_size,
-            )
+            with child_span("store.put"):  # the whole upload: read, encrypt, write
+                stored = await storage.encrypt_to_store(
+                    self.store,
+                    key,
+                    dek,
+                    object_context(sk.account_id, document_id, version_id),
+                    sniffed(content.media_type, content.body),
+                    max_bytes=self.max_bytes,
+                    plaintext_size=content.declared_size,
+                )
         except storage.TooLarge as exc:
             raise self.too_large() from exc
         except storage.StorageUnavailable as exc:
@@ -217,7 +219,8 @@ class ContentVault:
         self, chunks: AsyncGenerator[bytes, None], caller: Caller | None, unlocked: UnlockedVersion
     ) -> AsyncGenerator[bytes, None]:
         try:
-            first = await anext(chunks)
+            with child_span("store.get"):  # opening the object and its first piece; the rest streams later
+                first = await anext(chunks)
         except StopAsyncIteration:
             first = b""
         except (storage.IntegrityError, storage.ObjectNotFound) as exc:

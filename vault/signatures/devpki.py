@@ -4,6 +4,7 @@ under `/dev-pki/`, and the same TSA answered in-process when the service timesta
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from asn1crypto import tsp
@@ -24,16 +25,17 @@ _MAX_BODY = 64 * 1024 + 1  # the responders refuse more themselves (413), with t
 
 
 class InProcessTimeStamper(TimeStamper):
-    """The development PKI's TSA asked directly, for the service's own signatures: the token is the one its
-    `/dev-pki/tsa` endpoint would send, without a request from the service to itself (which a server that is
-    not listening yet, or a test client without a socket, could not answer)."""
+    """A timestamp authority of the service asked directly, for the service's own signatures: the development
+    PKI's (the token its `/dev-pki/tsa` endpoint would send) or the operator-keyed one of `VAULT_TSA_KEY`,
+    without an HTTP request from the service to itself (which a server that is not listening yet, or a test
+    client without a socket, could not answer)."""
 
-    def __init__(self, responders: signing.DevPkiResponders) -> None:
+    def __init__(self, respond: Callable[[bytes], bytes]) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._responders = responders
+        self._respond = respond
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        answer = await asyncio.to_thread(self._responders.timestamp, req.dump())
+        answer = await asyncio.to_thread(self._respond, req.dump())
         return tsp.TimeStampResp.load(answer)
 
 

@@ -12,8 +12,16 @@ import signing
 __all__ = ("verify_file_cli",)
 
 
-def verify_file_cli(path: Path, trust: list[Path], *, as_json: bool) -> int:
-    """Verify every signature in `path` against the `trust` roots; print the report.
+def verify_file_cli(
+    path: Path,
+    trust: list[Path],
+    *,
+    as_json: bool,
+    trusted_list: Path | None = None,
+    trusted_list_signers: list[Path] | None = None,
+) -> int:
+    """Verify every signature in `path` against the `trust` roots (and the services of an EU `trusted_list`, its
+    signature checked against `trusted_list_signers` when given); print the report.
 
     Exit codes: 0 every signature passes (and there is at least one), 1 a signature fails or there is none,
     2 the file or a trust root cannot be read, or the file is not a usable PDF.
@@ -24,9 +32,13 @@ def verify_file_cli(path: Path, trust: list[Path], *, as_json: bool) -> int:
     try:
         pdf = path.read_bytes()
         roots = [root.read_bytes() for root in trust]
-        report = asyncio.run(signing.PdfVerifier(roots).verify(pdf))
+        tl = signing.TrustedList.load(trusted_list, signers=trusted_list_signers or None) if trusted_list else None
+        report = asyncio.run(signing.PdfVerifier(roots, trusted_list=tl).verify(pdf))
     except OSError as exc:
         print(f"cannot read: {exc}", file=sys.stderr)
+        return 2
+    except signing.TrustedListError as exc:
+        print(f"unusable trusted list: {exc.detail}", file=sys.stderr)
         return 2
     except signing.SigningError as exc:
         print(f"not a usable PDF: {getattr(exc, 'detail', exc)}", file=sys.stderr)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from vault.web.i18n import N_, gettext_
 
-__all__ = ("SignatureVerdict", "etsi_sentence", "verdicts")
+__all__ = ("SignatureVerdict", "etsi_sentence", "qualified_sentence", "verdicts")
 
 Colour = Literal["green", "amber", "red"]
 
@@ -29,6 +29,7 @@ class SignatureVerdict:
         indication: The raw ETSI indication and sub-indication, for reference.
         field: The signature field.
         is_timestamp: A document timestamp rather than a person's signature.
+        qualified: The qualified status under the configured EU trusted list, in words; None without a list.
     """
 
     colour: Colour
@@ -43,6 +44,7 @@ class SignatureVerdict:
     indication: str
     field: str
     is_timestamp: bool
+    qualified: str | None = None
 
 
 def _common_name(dn: str | None) -> str | None:
@@ -159,6 +161,43 @@ def _changes_sentence(sig: dict[str, Any]) -> str:
     return sentences.get(sig.get("modifications") or "", gettext_("It is not known whether it changed after signing."))
 
 
+_CERTIFICATE_KINDS = {
+    "qc-esig": N_("Qualified certificate for electronic signatures, from {service} on the EU trusted list."),
+    "qc-eseal": N_("Qualified certificate for electronic seals, from {service} on the EU trusted list."),
+    "qc-web": N_("Qualified certificate for website authentication, from {service} on the EU trusted list."),
+}
+
+
+def _qualified_part(q: dict[str, Any], timestamp: bool) -> str:
+    service = q.get("service") or "-"
+    if q.get("status") == "qualified" and timestamp:
+        return gettext_("Qualified timestamp, from {service} on the EU trusted list.").format(service=service)
+    if q.get("status") == "qualified":
+        sentence = _CERTIFICATE_KINDS.get(q.get("certificate_type") or "", _CERTIFICATE_KINDS["qc-esig"])
+        text = gettext_(sentence).format(service=service)
+        if (q.get("qscd") or "not-declared") != "not-declared":
+            text += " " + gettext_("Its key is held in a qualified signature creation device.")
+        return text
+    if q.get("status") == "not-qualified" and timestamp:
+        return gettext_("The timestamp is not qualified according to the EU trusted list.")
+    if q.get("status") == "not-qualified":
+        return gettext_("The certificate is not qualified according to the EU trusted list.")
+    return gettext_("The EU trusted list cannot tell whether this is qualified.")
+
+
+def qualified_sentence(sig: dict[str, Any]) -> str | None:
+    """The qualified status (signer, and a signature's timestamp) under the EU trusted list; None without one."""
+    q = sig.get("qualification")
+    if not q:
+        return None
+    is_timestamp = sig.get("kind") == "document_timestamp"
+    parts = [_qualified_part(q, is_timestamp)]
+    stamp_q = (sig.get("timestamp") or {}).get("qualification")
+    if stamp_q and not is_timestamp:
+        parts.append(_qualified_part(stamp_q, True))
+    return " ".join(parts)
+
+
 def verdicts(report: dict[str, Any]) -> list[SignatureVerdict]:
     """One verdict per signature or document timestamp of a `signing.VerificationReport.to_dict()`."""
     result = []
@@ -182,6 +221,7 @@ def verdicts(report: dict[str, Any]) -> list[SignatureVerdict]:
                 indication=indication,
                 field=str(sig.get("field", "")),
                 is_timestamp=sig.get("kind") == "document_timestamp",
+                qualified=qualified_sentence(sig),
             )
         )
     return result

@@ -21,7 +21,7 @@ class AgencySealBook:
         signers: The configured seals (agency name to signer back end; closed by :meth:`aclose`).
         issue: In development, a function that issues the seal of an unknown agency (the development PKI);
             ``None`` in production (an unknown agency has no seal).
-        tsa_url / timestamper / trust_roots / allow_fetching: as for `signing.AgencySeals`.
+        tsa_url / timestamper / trust_roots / allow_fetching / known_crls: as for `signing.AgencySeals`.
         pool: The signing workers: a seal with a recipe in `specs` signs there, off the event loop (the signer
             back ends here then only answer fingerprints); ``None`` signs in this process.
         specs: How a worker opens each configured seal.
@@ -37,11 +37,13 @@ class AgencySealBook:
         timestamper: TimeStamper | None,
         trust_roots: Sequence[bytes],
         allow_fetching: bool,
+        known_crls: Callable[[], Sequence[bytes]] | None = None,
         pool: signing.SigningPool | None = None,
         specs: Mapping[str, signing.SignerSpec] | None = None,
         spec_of: Callable[[str], signing.SignerSpec] | None = None,
     ) -> None:
         self._issue = issue
+        self._known_crls = known_crls
         self._pool = pool
         self._specs = dict(specs or {})
         self._spec_of = spec_of
@@ -61,6 +63,7 @@ class AgencySealBook:
             timestamper=self._timestamper,
             trust_roots=self._trust_roots,
             allow_fetching=self._allow_fetching,
+            known_crls=self._known_crls,
         )
 
     async def _seals_of(self, agency: str) -> signing.AgencySeals:

@@ -14,6 +14,7 @@ from vault.audit.actions import AuditAction, Outcome
 from vault.core.database import Database
 from vault.core.errors import BadRequest, Conflict, Forbidden, UnprocessableContent
 from vault.core.principal import Caller
+from vault.core.tracing import child_span
 from vault.core.translate import library_error
 from vault.documents.access import Permission
 from vault.documents.content import IncomingContent
@@ -117,12 +118,13 @@ class SignatureService:
             raise UnprocessableContent("only PDF documents can be signed")
         details: dict[str, Detail] = {}
         try:
-            if sealing:
-                assert caller.agency is not None
-                signed = await self._seals.seal(caller.agency, pdf, request)
-                details["seal_sha256"] = await self._seals.fingerprint(caller.agency)
-            else:
-                signed, details = await self._sign_as_person(caller, document_id, pdf, request)
+            with child_span("pdf.sign"):
+                if sealing:
+                    assert caller.agency is not None
+                    signed = await self._seals.seal(caller.agency, pdf, request)
+                    details["seal_sha256"] = await self._seals.fingerprint(caller.agency)
+                else:
+                    signed, details = await self._sign_as_person(caller, document_id, pdf, request)
         except signing.SigningError as exc:
             raise library_error(exc) from exc
         content = IncomingContent("application/pdf", _once(signed), len(signed))
@@ -174,8 +176,9 @@ class SignatureService:
         """The verification report of any PDF (never stored); with `etsi`, also the ETSI TS 119 102-2 XML
         validation report of each signature (`etsi_reports`)."""
         try:
-            report = await self._verifier.verify(pdf)
-            xml = await self._verifier.etsi_report_xml(pdf) if etsi else None
+            with child_span("pdf.verify"):
+                report = await self._verifier.verify(pdf)
+                xml = await self._verifier.etsi_report_xml(pdf) if etsi else None
         except signing.SigningError as exc:
             raise library_error(exc) from exc
         return ReportRead(signatures=report.signatures, notes=report.notes, etsi_reports=xml)
