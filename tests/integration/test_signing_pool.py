@@ -10,21 +10,25 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import (
     Busy,
+    CaUrls,
     DevPki,
     IdentityCa,
     IdentitySigner,
     KeyFileSpec,
     PadesLevel,
     PdfVerifier,
+    PeriodicCrl,
     Pkcs11Spec,
     SignerUnavailable,
     SigningPool,
@@ -221,6 +225,33 @@ async def test_workers_answer_timestamps_with_a_tsa_key_in_a_token(
         assert (sig.valid, sig.trusted) == (True, True)
         assert sig.timestamp is not None
         assert "HSM Pool TSA" in str(sig.timestamp)
+
+
+async def test_workers_embed_the_crls_the_service_publishes_with_each_job(served_pki: ServedDevPki) -> None:
+    pki = served_pki.pki
+    dev = IdentityCa.from_dev_pki(pki)
+    # the certificates name a CRL that cannot be fetched: only the list the job carries can answer (hard-fail)
+    ca = IdentityCa(dev.certificate, dev.key, dev.chain, CaUrls(crl="http://127.0.0.1:9/identity-ca.crl"))
+    published = PeriodicCrl(dev.certificate, dev.key)
+    asked: list[int] = []
+
+    def known_crls() -> list[bytes]:
+        asked.append(1)
+        return [published.current().der]
+
+    workers = SigningPool(_config(served_pki, agencies=(), allow_fetching=True), workers=1, known_crls=known_crls)
+    try:
+        person = await IdentitySigner(ca, workers).sign(
+            MINIMAL_PDF.read_bytes(), ALICE, SignRequest(level=PadesLevel.B_LT)
+        )
+    finally:
+        await workers.aclose()
+
+    assert asked == [1]  # read for the job, in the service
+    dss = PdfFileReader(BytesIO(person.pdf)).root["/DSS"]
+    assert published.current().der in [crl.get_object().data for crl in dss["/CRLs"]]
+    (sig,) = (await PdfVerifier(pki.trust_roots(), allow_fetching=False).verify(person.pdf)).signatures
+    assert (sig.valid, sig.trusted, sig.revocation) == (True, True, "good"), sig.verdict_reason
 
 
 async def test_a_tsa_that_is_down_leaves_nothing_signed_in_a_worker(served_pki: ServedDevPki) -> None:
