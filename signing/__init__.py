@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         MAX_CERTIFICATE_LIFETIME,
         IdentityCa,
         IdentitySigner,
+        OneOffSigning,
         PersonalSignature,
         VerifiedIdentity,
         identity_of,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from ._pkcs11 import Pkcs11Signer
     from ._pkcs11_ca import Pkcs11CaKey
     from ._pool import VerificationPool
-    from ._pool_setup import IdentityCaSpec, KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig
+    from ._pool_setup import KeyFileSpec, Pkcs11Spec, SignerSpec, SigningWorkerConfig, TimestampAuthoritySpec
     from ._published_crl import CrlFile, CrlSnapshot, PeriodicCrl
     from ._report import (
         AdesVerdict,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
         VerificationReport,
     )
     from ._report_text import format_report_text
-    from ._responders import CrlIssuer, OcspResponder, TimestampAuthority
+    from ._responders import CrlIssuer, LocalTimeStamper, OcspResponder, TimestampAuthority
     from ._seals import AgencySeals, SealCheck, UnknownAgency, check_sealed_by
     from ._sign_service import PdfSigningService
     from ._signers import DocumentSigner, KeyFileSigner, Pkcs12Signer
@@ -111,6 +112,7 @@ _MODULES: dict[str, str] = {
     "MAX_CERTIFICATE_LIFETIME": "_identity",
     "IdentityCa": "_identity",
     "IdentitySigner": "_identity",
+    "OneOffSigning": "_identity",
     "PersonalSignature": "_identity",
     "VerifiedIdentity": "_identity",
     "identity_of": "_identity",
@@ -120,12 +122,13 @@ _MODULES: dict[str, str] = {
     "Pkcs11CaKey": "_pkcs11_ca",
     "SigningPool": "_signing_pool",
     "default_worker_count": "_signing_pool",
-    "IdentityCaSpec": "_pool_setup",
+    "TimestampAuthoritySpec": "_pool_setup",
     "KeyFileSpec": "_pool_setup",
     "Pkcs11Spec": "_pool_setup",
     "SignerSpec": "_pool_setup",
     "SigningWorkerConfig": "_pool_setup",
     "CrlIssuer": "_responders",
+    "LocalTimeStamper": "_responders",
     "CrlFile": "_published_crl",
     "CrlSnapshot": "_published_crl",
     "PeriodicCrl": "_published_crl",
@@ -158,13 +161,14 @@ __all__ = (
     "DevPkiResponders",
     "DocumentSigner",
     "IdentityCa",
-    "IdentityCaSpec",
     "IdentitySigner",
     "InvalidPdf",
     "KeyFileCaKey",
     "KeyFileSigner",
     "KeyFileSpec",
+    "LocalTimeStamper",
     "OcspResponder",
+    "OneOffSigning",
     "PadesLevel",
     "PdfSigningService",
     "PdfVerifier",
@@ -189,6 +193,7 @@ __all__ = (
     "SigningPool",
     "SigningWorkerConfig",
     "TimestampAuthority",
+    "TimestampAuthoritySpec",
     "TimestampInfo",
     "TimestampUnavailable",
     "TooManySignatures",

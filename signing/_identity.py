@@ -20,12 +20,14 @@ Certificate contents (the profile an auditor can rely on):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
@@ -47,9 +49,11 @@ __all__ = (
     "MAX_CERTIFICATE_LIFETIME",
     "IdentityCa",
     "IdentitySigner",
+    "OneOffSigning",
     "PersonalSignature",
     "VerifiedIdentity",
     "identity_of",
+    "sign_once",
 )
 
 MAX_CERTIFICATE_LIFETIME = dt.timedelta(minutes=10)
@@ -149,25 +153,92 @@ def _signature_timestamp(pdf: bytes, certificate_der: bytes) -> dt.datetime | No
     return None
 
 
+class OneOffSigning(Protocol):
+    """Where a one-signature key signs: this process (:func:`sign_once` on a :class:`PdfSigningService`) or a
+    worker process (:class:`SigningPool`)."""
+
+    def admit(self) -> contextlib.AbstractContextManager[object]:
+        """Take a place for one :meth:`sign_once` made inside it (a full pool raises :class:`Busy`)."""
+        ...
+
+    async def sign_once(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        chain: tuple[x509.Certificate, ...],
+        pdf: bytes,
+        request: SignRequest,
+    ) -> tuple[bytes, dt.datetime | None]:
+        """`pdf` signed with `key` (errors as :meth:`PdfSigningService.sign_with`) and the time of the signature
+        timestamp of that signature (``None``: it has none)."""
+        ...
+
+
+async def sign_once(
+    engine: PdfSigningService,
+    key: ec.EllipticCurvePrivateKey,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    pdf: bytes,
+    request: SignRequest,
+) -> tuple[bytes, dt.datetime | None]:
+    """Sign with a one-signature key through `engine` and read back the signature timestamp's time."""
+    asn1_cert = _asn1(certificate)
+    signer = DocumentSigner(
+        _LoadedKeySigner(key, asn1_cert, tuple(_asn1(c) for c in chain)), description="one-signature key"
+    )
+    del key  # the signer holds the only reference; it is dropped when this call returns
+    signed = await engine.sign_with(signer, pdf, request)
+    del signer
+    when = await asyncio.to_thread(_signature_timestamp, signed, asn1_cert.dump())
+    return signed, when
+
+
+class _InProcess:
+    """:class:`OneOffSigning` on this process's event loop (tests, command-line tools)."""
+
+    def __init__(self, engine: PdfSigningService) -> None:
+        self._engine = engine
+
+    def admit(self) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    async def sign_once(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        certificate: x509.Certificate,
+        chain: tuple[x509.Certificate, ...],
+        pdf: bytes,
+        request: SignRequest,
+    ) -> tuple[bytes, dt.datetime | None]:
+        return await sign_once(self._engine, key, certificate, chain, pdf, request)
+
+
 class IdentitySigner:
     """Signs PDFs in people's names with one-signature keys and short-lived certificates.
 
+    The key is made and the certificate issued here, in the caller's process (the CA key and the audit log live
+    there); the key then signs where `engine` signs: a :class:`PdfSigningService` signs in this process, a
+    :class:`SigningPool` in a worker process (the key crosses a local pipe once, in memory, and is never written).
+
     Args:
         ca: The identity CA.
-        engine: The signing service that holds the TSA, trust roots and fetching settings (its own signer, if
-            any, is not used).
+        engine: Where the key signs: a signing service that holds the TSA, trust roots and fetching settings (its
+            own signer, if any, is not used), or a :class:`SigningPool`.
         lifetime: Certificate validity, at most :data:`MAX_CERTIFICATE_LIFETIME` (including a 30-second backdate).
     """
 
     def __init__(
-        self, ca: IdentityCa, engine: PdfSigningService, lifetime: dt.timedelta = MAX_CERTIFICATE_LIFETIME
+        self,
+        ca: IdentityCa,
+        engine: PdfSigningService | OneOffSigning,
+        lifetime: dt.timedelta = MAX_CERTIFICATE_LIFETIME,
     ) -> None:
         if not dt.timedelta(minutes=1) <= lifetime <= MAX_CERTIFICATE_LIFETIME:
             raise ValueError("an identity certificate lives between one and ten minutes")
         self._ca = ca
-        self._engine = engine
+        self._engine: OneOffSigning = _InProcess(engine) if isinstance(engine, PdfSigningService) else engine
         self._lifetime = lifetime
-        self._chain = tuple(_asn1(c) for c in (ca.certificate, *ca.chain))
 
     async def sign(
         self,
@@ -185,20 +256,20 @@ class IdentitySigner:
         Raises:
             TimestampUnavailable: No TSA is configured or it failed; nothing was signed.
             CertificateProblem: The timestamp fell outside the certificate's life.
+            Busy: The signing pool is full (nothing was issued).
             InvalidPdf, SignatureFieldError, SignerUnavailable: As :meth:`PdfSigningService.sign`.
         """
         if request.level is PadesLevel.B_B:
             request = dataclasses.replace(request, level=PadesLevel.B_T)
-        key = ec.generate_private_key(ec.SECP256R1())  # one key per signature, never stored
-        cert = self._issue(identity, key.public_key())
-        if on_issue is not None:
-            await on_issue(cert.public_bytes(serialization.Encoding.DER))
-        signer = DocumentSigner(_LoadedKeySigner(key, _asn1(cert), self._chain), description="one-signature key")
-        del key  # the signer holds the only reference; it is dropped when this call returns
-        signed = await self._engine.sign_with(signer, pdf, request)
-        del signer
-        der = cert.public_bytes(serialization.Encoding.DER)
-        when = await asyncio.to_thread(_signature_timestamp, signed, der)
+        with self._engine.admit():  # a full pool refuses before a certificate is issued and logged
+            key = ec.generate_private_key(ec.SECP256R1())  # one key per signature, never stored
+            cert = self._issue(identity, key.public_key())
+            der = cert.public_bytes(serialization.Encoding.DER)
+            if on_issue is not None:
+                await on_issue(der)
+            chain = (self._ca.certificate, *self._ca.chain)
+            signed, when = await self._engine.sign_once(key, cert, chain, pdf, request)
+            del key
         if when is None or not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
             raise CertificateProblem("The signature timestamp fell outside the signing certificate's life.")
         return PersonalSignature(

@@ -19,10 +19,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from pyhanko.sign.general import as_signing_certificate_v2
+from pyhanko.sign.timestamps import TimeStamper
 
 from ._ca import CaKey, sign_crl, sign_ocsp_response
 
-__all__ = ("TIMESTAMP_POLICY_OID", "CrlIssuer", "OcspResponder", "TimestampAuthority", "whole_seconds_now")
+__all__ = (
+    "TIMESTAMP_POLICY_OID",
+    "CrlIssuer",
+    "LocalTimeStamper",
+    "OcspResponder",
+    "TimestampAuthority",
+    "whole_seconds_now",
+)
 
 TIMESTAMP_POLICY_OID = "2.25.311583687499604837951402171481253351861.3"
 """The TSA policy of the development timestamp authority."""
@@ -122,6 +130,18 @@ class TimestampAuthority:
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
 
 
+class LocalTimeStamper(TimeStamper):
+    """pyHanko's timestamp client answered by a :class:`TimestampAuthority` in this process (no HTTP; the answer
+    costs well under a millisecond, so it is given on the caller's thread)."""
+
+    def __init__(self, authority: TimestampAuthority) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._authority = authority
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        return tsp.TimeStampResp.load(self._authority.respond(req.dump()))
+
+
 class _RejectedTimeStampResp(core.Sequence):  # type: ignore[misc]
     """``TimeStampResp`` without its token (asn1crypto's class does not mark the token optional)."""
 
@@ -177,19 +197,16 @@ class OcspResponder:
         now = self._clock().replace(microsecond=0)
         revoked_at = self._revoked().get(request.serial_number)
         status = ocsp.OCSPCertStatus.GOOD if revoked_at is None else ocsp.OCSPCertStatus.REVOKED
-        builder = (
-            ocsp.OCSPResponseBuilder()
-            .add_response_by_hash(
-                issuer_name_hash=request.issuer_name_hash,
-                issuer_key_hash=request.issuer_key_hash,
-                serial_number=request.serial_number,
-                algorithm=algorithm,
-                cert_status=status,
-                this_update=now,
-                next_update=now + self._validity,
-                revocation_time=None if revoked_at is None else revoked_at.replace(microsecond=0),
-                revocation_reason=None,
-            )
+        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
+            issuer_name_hash=request.issuer_name_hash,
+            issuer_key_hash=request.issuer_key_hash,
+            serial_number=request.serial_number,
+            algorithm=algorithm,
+            cert_status=status,
+            this_update=now,
+            next_update=now + self._validity,
+            revocation_time=None if revoked_at is None else revoked_at.replace(microsecond=0),
+            revocation_reason=None,
         )
         for extension in request.extensions:
             if isinstance(extension.value, x509.OCSPNonce):

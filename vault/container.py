@@ -58,6 +58,7 @@ class Services:
     evidence: EvidenceService
     archival: ArchivalRenewal
     verifier: signing.VerificationPool
+    signing_pool: signing.SigningPool
     erasure: AccountErasure
     legal_holds: LegalHoldService
     directory: AccountDirectory

@@ -61,7 +61,7 @@ from vault.grants.pages_shared import AgencyDocumentPages
 from vault.grants.policy import GrantAccessPolicy
 from vault.grants.service import GrantService
 from vault.http.health import ReadinessProbe, SystemController
-from vault.http.observability import VERIFY_QUEUE, metrics_config, metrics_controller
+from vault.http.observability import SIGNING_QUEUE, VERIFY_QUEUE, metrics_config, metrics_controller
 from vault.http.openapi import docs_assets_router, openapi_config
 from vault.http.params import reject_unknown_query
 from vault.http.problems import exception_handlers
@@ -191,6 +191,7 @@ class VaultPlugin(InitPluginProtocol):
             self.gate.on_denied = chores.count_token_denial
             self.gate.on_seen = services.directory.seen
             VERIFY_QUEUE.set_function(lambda: services.verifier.admitted)
+            SIGNING_QUEUE.set_function(lambda: services.signing_pool.in_flight)
             await chores.start()
             await services.events.start()  # the audit integrator: sequences what every instance queued
             try:
@@ -245,7 +246,7 @@ class VaultPlugin(InitPluginProtocol):
         stack.callback(setup.close)
         stack.push_async_callback(setup.service.aclose)
         stack.push_async_callback(setup.verifier.aclose)
-        stack.push_async_callback(setup.engine.aclose)
+        stack.push_async_callback(setup.pool.aclose)
         stack.push_async_callback(setup.seals.aclose)
         grants = GrantService(db, trail, self.clock)
         directory = AccountDirectory(db)
@@ -277,12 +278,13 @@ class VaultPlugin(InitPluginProtocol):
             evidence=EvidenceService(documents, events, db, MAX_PDF_BYTES),
             archival=ArchivalRenewal(
                 ArchivalStore(db, content, keys, trail, self.clock),
-                setup.engine,
+                setup.pool,  # the new timestamp is made in a signing worker, off the event loop
                 margin=timedelta(days=settings.lta_renewal_margin_days),
                 clock=self.clock,
                 max_bytes=MAX_PDF_BYTES,
             ),
             verifier=setup.verifier,
+            signing_pool=setup.pool,
             erasure=AccountErasure(db, content, trail),
             legal_holds=LegalHoldService(db, trail),
             directory=directory,

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
             the budget, in seconds: the worker is stopped and the request answers 422).
         verify_workers / verify_queue: verification worker processes (0: one per core) and how many more
             requests may wait for one (0: as many as workers); beyond that, 503 with Retry-After.
+        sign_workers / sign_queue: signing worker processes (0: one per core) and how many more signatures may
+            wait for one (0: four per worker); beyond that, 503 with Retry-After.
         document_kinds: the controlled vocabulary of document kinds (comma-separated); requests ask for these
             and uploads, issuance and PATCH accept only these.
         link_password_attempts: wrong passwords a share link accepts before it answers 429 (counted in the
@@ -157,6 +159,8 @@ class Settings(BaseSettings):
     verify_time_budget: float = Field(default=30.0, gt=0, le=600)
     verify_workers: int = Field(default=0, ge=0, le=64)
     verify_queue: int = Field(default=0, ge=0, le=1024)
+    sign_workers: int = Field(default=0, ge=0, le=64)
+    sign_queue: int = Field(default=0, ge=0, le=1024)
     max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     body_idle_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -29,6 +29,7 @@ def test_metrics_are_scraped_and_parse(client: TestClient[Litestar], as_user: De
     assert "vault_request_duration_seconds" in families
     assert "vault_token_denials" in families
     assert "vault_verification_in_flight" in families
+    assert "vault_signing_in_flight" in families
 
 
 def test_every_response_echoes_or_makes_a_request_id(client: TestClient[Litestar]) -> None:

@@ -3,6 +3,7 @@ public verification."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.support.api import DOCS, DevTokens, assert_problem, upload
+from tests.support.api import DOCS, DevTokens, assert_problem, later, upload
+from tests.support.vault_app import make_settings, run_in_app, settle_audit, vault_client
+from vault.app import services_of
 
 PDF_DIR = Path(__file__).resolve().parents[1] / "data" / "pdf"
 MINIMAL = (PDF_DIR / "minimal.pdf").read_bytes()
@@ -147,3 +150,52 @@ def test_vault_verify_cli_checks_a_signed_file_offline(
     )
     assert bad.returncode == 1
     assert "fail" in bad.stdout.lower()
+
+
+def test_a_full_signing_pool_answers_503_with_retry_after_before_issuing_anything(  # citizens and agency seals
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url, sign_workers=1, sign_queue=2)
+    with vault_client(settings) as client:
+        as_user = DevTokens(client.app)
+        doc = upload(client, as_user("alice"), MINIMAL, title="Contract", media_type="application/pdf")
+        notice = upload(client, as_user("alice"), MINIMAL, title="Notice", media_type="application/pdf")
+        grant = {"agency": "tax-office", "permissions": ["view", "sign"], "expires_at": later(days=1)}
+        assert client.post(f"{DOCS}/{notice['id']}/grants", json=grant, headers=as_user("alice")).status_code == 201
+        pool = services_of(client.app).signing_pool
+        held = contextlib.ExitStack()
+
+        async def take_every_place() -> None:
+            for _ in range(pool.capacity):
+                held.enter_context(pool.admit())
+
+        async def give_it_back() -> None:
+            held.close()
+
+        assert pool.capacity == 3  # one worker, two waiting
+        run_in_app(client, take_every_place)
+        refused = _sign(client, as_user("alice"), doc["id"], level="B-T")
+        seal_refused = _sign(client, as_user("olga"), notice["id"], level="B-T")
+        run_in_app(client, give_it_back)
+
+        assert_problem(seal_refused, 503)
+        assert seal_refused.headers["Retry-After"] == "1"
+        sealed = _sign(client, as_user("olga"), notice["id"], level="B-T")  # sealed in a worker
+        assert sealed.status_code == 201, sealed.text
+
+        assert_problem(refused, 503)
+        assert refused.headers["Retry-After"] == "1"
+        assert "busy" in refused.json()["detail"]
+        versions = client.get(f"{DOCS}/{doc['id']}/versions", headers=as_user("alice")).json()
+        assert [v["origin"] for v in versions] == ["upload"]
+        settle_audit(client)
+        auditor = as_user("audrey")
+        issued = client.get("/api/v1/audit/entries", params={"action": "certificate.issue"}, headers=auditor)
+        assert issued.json() == []  # refused before a certificate was issued or logged
+
+        signed = _sign(client, as_user("alice"), doc["id"], level="B-T")  # places are free again
+        assert signed.status_code == 201, signed.text
+        settle_audit(client)
+        issued = client.get("/api/v1/audit/entries", params={"action": "certificate.issue"}, headers=auditor)
+        assert len(issued.json()) == 1
+        assert pool.in_flight == 0

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from signing import ensure_dev_pki
+from signing import Pkcs11Spec, TimestampAuthoritySpec, ensure_dev_pki
 from tests.unit.test_settings_oidc import PRODUCTION
 from vault.app import create_app
 from vault.settings import ConfigurationError, Settings
@@ -87,5 +87,44 @@ def test_the_own_tsa_needs_a_timestamping_certificate(tmp_path: Path) -> None:
     )
     try:
         assert (setup.tsa_url, setup.timestamping) == (None, True)  # answered in-process, not the development TSA
+        # the signing workers answer with the same key, each loading it itself
+        own = TimestampAuthoritySpec(pki.cert_path("tsa"), pki.key_path("tsa"), ())
+        assert setup.pool.config.timestamp_authority == own
     finally:
         setup.close()
+
+
+def test_the_signing_workers_open_an_own_tsa_key_in_a_token_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.signatures.setup import _own_tsa_spec
+
+    monkeypatch.setenv("TSA_PIN", "1234")
+    own = _settings(
+        tsa_key="pkcs11:/usr/lib/softhsm/libsofthsm2.so?token=vault&pin-env=TSA_PIN&key=tsa",
+        tsa_cert="/run/vault-pki/tsa.pem",
+        tsa_chain="/run/vault-pki/ca.pem",
+    )
+    assert _own_tsa_spec(own) == TimestampAuthoritySpec(
+        Path("/run/vault-pki/tsa.pem"),
+        Pkcs11Spec("/usr/lib/softhsm/libsofthsm2.so", "vault", "1234", "tsa"),
+        (Path("/run/vault-pki/ca.pem"),),
+    )
+
+
+def test_the_signing_workers_use_the_development_tsa_only_without_another(tmp_path: Path) -> None:
+    from vault.signatures.setup import build_signing
+
+    setup = build_signing(_settings(data_dir=str(tmp_path / "var")))
+    try:
+        pki = ensure_dev_pki(tmp_path / "var" / "dev-pki")
+        development = TimestampAuthoritySpec(pki.cert_path("tsa"), pki.key_path("tsa"), (pki.issuing_cert_path,))
+        assert setup.pool.config.timestamp_authority == development
+    finally:
+        setup.close()
+    external = build_signing(_settings(data_dir=str(tmp_path / "var"), tsa_url="https://tsa.example/"))
+    try:  # an external TSA is asked over HTTP by the workers too
+        assert (external.pool.config.timestamp_authority, external.pool.config.tsa_url) == (
+            None,
+            "https://tsa.example/",
+        )
+    finally:
+        external.close()

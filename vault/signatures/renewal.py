@@ -26,7 +26,7 @@ class ArchivalRenewal:
     def __init__(
         self,
         store: ArchivalStore,
-        engine: signing.PdfSigningService,
+        engine: signing.SigningPool | signing.PdfSigningService,
         *,
         margin: timedelta,
         clock: Clock,

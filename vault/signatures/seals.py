@@ -22,6 +22,10 @@ class AgencySealBook:
         issue: In development, a function that issues the seal of an unknown agency (the development PKI);
             ``None`` in production (an unknown agency has no seal).
         tsa_url / timestamper / trust_roots / allow_fetching / known_crls: as for `signing.AgencySeals`.
+        pool: The signing workers: a seal with a recipe in `specs` signs there, off the event loop (the signer
+            back ends here then only answer fingerprints); ``None`` signs in this process.
+        specs: How a worker opens each configured seal.
+        spec_of: In development, how a worker opens the seal `issue` made for an agency.
     """
 
     def __init__(
@@ -34,9 +38,15 @@ class AgencySealBook:
         trust_roots: Sequence[bytes],
         allow_fetching: bool,
         known_crls: Callable[[], Sequence[bytes]] | None = None,
+        pool: signing.SigningPool | None = None,
+        specs: Mapping[str, signing.SignerSpec] | None = None,
+        spec_of: Callable[[str], signing.SignerSpec] | None = None,
     ) -> None:
         self._issue = issue
         self._known_crls = known_crls
+        self._pool = pool
+        self._specs = dict(specs or {})
+        self._spec_of = spec_of
         self._tsa_url = tsa_url
         self._timestamper = timestamper
         self._trust_roots = trust_roots
@@ -69,11 +79,18 @@ class AgencySealBook:
                 except ValueError as exc:  # a name the development PKI cannot make a certificate for
                     raise signing.UnknownAgency() from exc
                 self._seals[agency] = self._one(agency, signer)
+                if self._spec_of is not None:
+                    self._specs[agency] = self._spec_of(agency)
             return self._seals[agency]
 
     async def seal(self, agency: str, pdf: bytes, request: signing.SignRequest) -> bytes:
-        """`pdf` sealed by `agency` (errors as `signing.AgencySeals.seal`; `UnknownAgency` without a seal)."""
-        return await (await self._seals_of(agency)).seal(agency, pdf, request)
+        """`pdf` sealed by `agency` (errors as `signing.AgencySeals.seal`; `UnknownAgency` without a seal;
+        `signing.Busy` when the signing workers are full)."""
+        seals = await self._seals_of(agency)
+        spec = self._specs.get(agency)
+        if self._pool is not None and spec is not None:
+            return await self._pool.seal_with(spec, pdf, request)
+        return await seals.seal(agency, pdf, request)
 
     async def fingerprint(self, agency: str) -> str:
         """SHA-256 of the agency's registered seal certificate (`UnknownAgency` without a seal)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -41,18 +42,20 @@ def _pkcs11_query(url: str, variable: str, needed: tuple[str, ...]) -> tuple[str
     return module, query, pin
 
 
-def _pkcs11_signer(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.DocumentSigner:
+def _pkcs11_spec(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.Pkcs11Spec:
     """`pkcs11:<module path>?token=LABEL&pin-env=VAR&key=LABEL[&cert=LABEL][&chain=/a.pem,/b.pem]`."""
     module, query, pin = _pkcs11_query(url, variable, ("key",))
-    chain = [Path(p).read_bytes() for p in query.get("chain", "").split(",") if p]
-    return signing.Pkcs11Signer.open(
-        module, query["token"], pin, query["key"], cert_label=query.get("cert"), chain=chain
-    )
+    chain = tuple(Path(p) for p in query.get("chain", "").split(",") if p)
+    return signing.Pkcs11Spec(module, query["token"], pin, query["key"], None, chain, cert_label=query.get("cert"))
 
 
-def _agency_signers(value: str) -> dict[str, signing.DocumentSigner]:
+def _pkcs11_signer(url: str, variable: str = "VAULT_SIGNING_PKCS11") -> signing.DocumentSigner:
+    return _pkcs11_spec(url, variable).open_signer()
+
+
+def _agency_specs(value: str) -> dict[str, signing.SignerSpec]:
     """`VAULT_AGENCY_SEALS`: `;`-separated `<agency>=<key>,<cert>[,<chain>...]` or `<agency>=pkcs11:...`."""
-    signers: dict[str, signing.DocumentSigner] = {}
+    specs: dict[str, signing.SignerSpec] = {}
     for item in (part.strip() for part in value.split(";")):
         if not item:
             continue
@@ -60,13 +63,21 @@ def _agency_signers(value: str) -> dict[str, signing.DocumentSigner]:
         if not sep or not agency or not spec:
             raise ValueError("VAULT_AGENCY_SEALS entries are <agency>=<key>,<cert>[,<chain>...] or <agency>=pkcs11:...")
         if spec.startswith("pkcs11:"):
-            signers[agency] = _pkcs11_signer(spec, "VAULT_AGENCY_SEALS")
+            specs[agency] = _pkcs11_spec(spec, "VAULT_AGENCY_SEALS")
             continue
-        files = [p.strip() for p in spec.split(",") if p.strip()]
+        files = [Path(p.strip()) for p in spec.split(",") if p.strip()]
         if len(files) < 2:
             raise ValueError(f"VAULT_AGENCY_SEALS: the seal of {agency} needs a key file and a certificate file")
-        signers[agency] = signing.KeyFileSigner.load(files[0], files[1], files[2:])
-    return signers
+        specs[agency] = signing.KeyFileSpec(files[0], files[1], tuple(files[2:]))
+    return specs
+
+
+def _dev_agency_spec(dev_pki: signing.DevPki) -> Callable[[str], signing.SignerSpec]:
+    def spec_of(agency: str) -> signing.SignerSpec:
+        key_path, cert_path = dev_pki.agency_paths(agency)
+        return signing.KeyFileSpec(key_path, cert_path, (dev_pki.issuing_cert_path,))
+
+    return spec_of
 
 
 def _identity_ca(settings: Settings, dev_pki: signing.DevPki | None) -> signing.IdentityCa | None:
@@ -112,6 +123,19 @@ def _own_tsa(settings: Settings) -> tuple[signing.TimestampAuthority, signing.Ca
     return signing.TimestampAuthority(certificate, key, chain), key
 
 
+def _own_tsa_spec(settings: Settings) -> signing.TimestampAuthoritySpec:
+    """How a signing worker opens the TSA of `VAULT_TSA_KEY` (its own key file, or its own session in the token);
+    `_own_tsa` has checked the settings."""
+    key: Path | signing.Pkcs11Spec
+    if settings.tsa_key.startswith("pkcs11:"):
+        module, query, pin = _pkcs11_query(settings.tsa_key, "VAULT_TSA_KEY", ("key",))
+        key = signing.Pkcs11Spec(module, query["token"], pin, query["key"])
+    else:
+        key = Path(settings.tsa_key)
+    chain = tuple(Path(p.strip()) for p in settings.tsa_chain.split(",") if p.strip())
+    return signing.TimestampAuthoritySpec(Path(settings.tsa_cert), key, chain)
+
+
 def trust_roots(settings: Settings, dev_pki: signing.DevPki | None) -> list[bytes]:
     """PEM/DER trust anchors: the configured files, plus the development root in development."""
     roots = [path.read_bytes() for path in settings.trust_root_paths]
@@ -143,8 +167,10 @@ class SigningSetup:
         service: The deployment's seal (its signer back end is `backend`).
         verifier: The verification worker pool.
         backend: The seal's signer back end (key or HSM session).
-        engine: A signing service with no signer of its own: the identity signer's and the LTA renewals'.
-        identity: The identity signer (`None`: no identity CA configured, citizens cannot sign).
+        pool: The signing worker processes: citizens' signatures, agency seals and LTA renewals are made there,
+            off the event loop.
+        identity: The identity signer (`None`: no identity CA configured, citizens cannot sign): it issues and
+            the service logs in this process, the key signs in `pool`.
         seals: The agencies' seals.
         dev_pki: The development PKI's responders (development mode only), served under `/dev-pki/`.
         tsa_url: The external timestamp authority, or the development PKI's (`None` with neither).
@@ -157,7 +183,7 @@ class SigningSetup:
     service: signing.PdfSigningService
     verifier: signing.VerificationPool
     backend: signing.DocumentSigner
-    engine: signing.PdfSigningService
+    pool: signing.SigningPool
     identity: signing.IdentitySigner | None
     seals: AgencySealBook
     dev_pki: signing.DevPkiResponders | None
@@ -184,17 +210,23 @@ class SigningSetup:
 def build_signing(settings: Settings) -> SigningSetup:
     """The seal signer (HSM, key file, or the development PKI created on first start), the identity signer,
     the agency seals and the verifier."""
-    dev_pki = responders = timestamper = None
+    dev_pki = responders = timestamper = local_tsa = None
     tsa_url = settings.tsa_url or None
     own_tsa = _own_tsa(settings)
+    own_tsa_spec = None
     if own_tsa is not None:
         timestamper = InProcessTimeStamper(own_tsa[0].respond)
+        own_tsa_spec = _own_tsa_spec(settings)  # each signing worker answers with the same key
     if settings.env == "development":
         dev_pki = signing.ensure_dev_pki(settings.resolved_data_dir / "dev-pki", base_url=settings.dev_pki_url)
         responders = signing.DevPkiResponders(dev_pki)
         if tsa_url is None and own_tsa is None:  # the service is its own TSA: answer it in-process (same token)
             tsa_url = dev_pki.tsa_url
             timestamper = InProcessTimeStamper(responders.timestamp)
+            # each signing worker answers with the same TSA key (a test client has no socket to ask over HTTP)
+            local_tsa = signing.TimestampAuthoritySpec(
+                dev_pki.cert_path("tsa"), dev_pki.key_path("tsa"), (dev_pki.issuing_cert_path,)
+            )
     if settings.signing_pkcs11:
         signer = _pkcs11_signer(settings.signing_pkcs11)
     elif settings.signing_key and settings.signing_cert:
@@ -218,15 +250,30 @@ def build_signing(settings: Settings) -> SigningSetup:
             known_crls=published.ders if published.names else None,
         )
 
-    engine = service(None)
+    # signing runs in worker processes too: pyHanko is CPU-bound Python that would stall the event loop
+    signing_pool = signing.SigningPool(
+        signing.SigningWorkerConfig(
+            trust_roots=tuple(roots),
+            tsa_url=tsa_url,
+            timestamp_authority=own_tsa_spec or local_tsa,
+            allow_fetching=settings.signing_fetch_revocation,
+        ),
+        workers=settings.sign_workers or None,
+        max_queue=settings.sign_queue or None,
+        known_crls=published.ders if published.names else None,
+    )
+    agency_specs = _agency_specs(settings.agency_seals)
     seals = AgencySealBook(
-        _agency_signers(settings.agency_seals),
+        {agency: spec.open_signer() for agency, spec in agency_specs.items()},
         issue=dev_pki.agency_signer if dev_pki is not None else None,
         tsa_url=tsa_url,
         timestamper=timestamper,
         trust_roots=roots,
         allow_fetching=settings.signing_fetch_revocation,
         known_crls=published.ders if published.names else None,
+        pool=signing_pool,
+        specs=agency_specs,
+        spec_of=_dev_agency_spec(dev_pki) if dev_pki is not None else None,
     )
     verifier = signing.PdfVerifier(
         roots,
@@ -243,8 +290,8 @@ def build_signing(settings: Settings) -> SigningSetup:
         service=service(signer),
         verifier=pool,
         backend=signer,
-        engine=engine,
-        identity=signing.IdentitySigner(ca, engine) if ca is not None else None,
+        pool=signing_pool,
+        identity=signing.IdentitySigner(ca, signing_pool) if ca is not None else None,
         seals=seals,
         dev_pki=responders,
         tsa_url=tsa_url,
