@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from vault.core.tracing import child_span
 __all__ = ("Database", "create_engine")
 
 log = logging.getLogger(__name__)
+
+_PING_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit idle before it is pinged at checkout
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -59,6 +62,16 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
             if dbapi_connection.driver_connection.in_transaction:  # sqlite3's flag, read without a thread hop
                 dbapi_connection.rollback()
 
+        dialect_commit = engine.sync_engine.dialect.do_commit
+
+        def _commit_if_open(dbapi_connection: Any) -> None:
+            # a transaction that only read began none (sqlite3 begins one before the first write): its COMMIT
+            # would be a thread hop to do nothing, like sqlite3's own commit() outside a transaction
+            if dbapi_connection.driver_connection.in_transaction:
+                dialect_commit(dbapi_connection)
+
+        engine.sync_engine.dialect.do_commit = _commit_if_open  # type: ignore[method-assign]
+
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
@@ -69,9 +82,35 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = kwargs.pop("connect_args", {"timeout": 5, "command_timeout": 30})
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for `_PING_AFTER` seconds.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, and asyncpg's ping is three round trips (BEGIN, an
+    empty statement, ROLLBACK): more than the read it precedes. A connection handed back moments ago is as good as
+    a ping; one idle longer (a database restarted meanwhile, an idle timeout) is pinged, and a dead one is replaced
+    (the pool reconnects; a database still down answers 503). A restart within the last second before a checkout
+    surfaces as one failed statement, which invalidates the whole pool: one 503, then fresh connections."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)  # None: connected just now
+        if idle_since is None or time.monotonic() - idle_since < _PING_AFTER:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool discards this connection and checks out (or opens) another
+            raise sa_exc.DisconnectionError("connection failed its ping") from exc
 
 
 class Database:
