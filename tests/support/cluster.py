@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -157,16 +158,19 @@ def cluster(
 
 
 def vault_cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `python -m vault.cli ARGS` with `env` (the deployment's settings), from a scratch directory."""
-    return subprocess.run(
-        [sys.executable, "-m", "vault.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run `python -m vault.cli ARGS` with `env` (the deployment's settings), from a scratch directory: a relative
+    default such as `VAULT_DATA_DIR=./var` must not meet whatever the checkout's own `var/` holds (the portal tests
+    write screenshots there)."""
+    with tempfile.TemporaryDirectory(prefix="vault-cli-") as scratch:
+        return subprocess.run(
+            [sys.executable, "-m", "vault.cli", *args],
+            env={**env, "PYTHONPATH": str(ROOT)},
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def problem(response: httpx.Response, *statuses: int) -> dict[str, Any]:
