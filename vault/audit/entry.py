@@ -14,9 +14,8 @@ from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-import rfc8785
-
 from vault.audit.actions import AuditAction, Outcome
+from vault.audit.canonical import canonical_json
 from vault.audit.errors import InvalidEvent
 
 __all__ = (
@@ -178,7 +177,7 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
 
 def queued_body(event: AuditEvent) -> bytes:
     """What the queue stores for an event: its canonical record without position and time."""
-    return rfc8785.dumps(event_record(event))
+    return canonical_json(event_record(event))
 
 
 def sequenced_entry(seq: int, moment: datetime, body: bytes) -> tuple[bytes, dict[str, Any]]:
@@ -186,7 +185,7 @@ def sequenced_entry(seq: int, moment: datetime, body: bytes) -> tuple[bytes, dic
     record: dict[str, Any] = json.loads(body)
     record["seq"] = seq
     record["time"] = format_time(moment)
-    return rfc8785.dumps(record), record
+    return canonical_json(record), record
 
 
 def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
@@ -200,4 +199,4 @@ def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:
     record = event_record(event)
     record["seq"] = seq
     record["time"] = format_time(moment)
-    return rfc8785.dumps(record)
+    return canonical_json(record)

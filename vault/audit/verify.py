@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from vault.audit import merkle
 from vault.audit.bundle import BUNDLE_FORMAT, exported_columns
+from vault.audit.canonical import canonical_json
 from vault.audit.entry import parse_time
 from vault.audit.note import CheckpointBody, NoteError, open_checkpoint, public_key_note_verifier
 
@@ -156,7 +157,7 @@ def _record_problem(
     try:
         record = json.loads(raw)
         moment = parse_time(record["time"])
-        canonical = rfc8785.dumps(record) == raw
+        canonical = canonical_json(record) == raw
     except (ValueError, KeyError, TypeError, rfc8785.CanonicalizationError):
         return "the entry is not a well-formed canonical record", previous
     checks = (
