@@ -19,9 +19,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, false, insert, select, text, update
+from sqlalchemy import Table, delete, false, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vault.audit import merkle, tree_store
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x7661756C746C6F67
 _DELETE_CHUNK = 500
 _LOCK_RETRY_SECONDS = 0.02
+_ENTRY_TABLE = cast(Table, AuditEntryRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class Integrator:
                 {"seq": size + offset, "time": moment, "canonical": canonical, "leaf_hash": leaf, "queue_id": queue_id}
                 | filter_columns(record)
             )
-        await session.execute(insert(AuditEntryRow), entries)
+        await session.execute(insert(_ENTRY_TABLE), entries)  # Core: no ORM bulk-insert machinery for plain rows
         await tree_store.extend(session, compact, leaves)
         ids = [queue_id for queue_id, _, _ in rows]
         for first in range(0, len(ids), _DELETE_CHUNK):

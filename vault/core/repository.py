@@ -5,11 +5,25 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ("Repository",)
 
 ModelT = TypeVar("ModelT", bound=Any)
+
+
+_BASE_STATEMENTS: dict[type[Any], Select[Any]] = {}
+
+
+def _base_statement(model: type[Any]) -> Select[Any]:
+    """`select(model)`, built once per model: advanced-alchemy builds it in every repository's constructor, and
+    constructing a statement costs more than most queries on the hot paths (statements are immutable: sharing
+    one is safe)."""
+    statement = _BASE_STATEMENTS.get(model)
+    if statement is None:
+        statement = _BASE_STATEMENTS[model] = select(model)
+    return statement
 
 
 class Repository(SQLAlchemyAsyncRepository[ModelT]):
@@ -20,5 +34,11 @@ class Repository(SQLAlchemyAsyncRepository[ModelT]):
     """
 
     def __init__(self, session: AsyncSession) -> None:
-        super().__init__(session=session, wrap_exceptions=False, auto_refresh=False, auto_commit=False)
+        super().__init__(
+            session=session,
+            statement=_base_statement(self.model_type),
+            wrap_exceptions=False,
+            auto_refresh=False,
+            auto_commit=False,
+        )
         self.session = session

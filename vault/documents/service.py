@@ -32,7 +32,7 @@ from vault.core.principal import Caller
 from vault.documents.access import Access, AccessPolicy, Permission
 from vault.documents.content import Content, ContentVault, IncomingContent, resolve_range
 from vault.documents.models import Document, DocumentVersion
-from vault.documents.repository import DocumentRepository
+from vault.documents.repository import DocumentRepository, load_with_owner
 from vault.documents.schemas import DocumentPage, DocumentRead, DocumentUpdate, NewDocument, VersionRead
 from vault.documents.views import document_read, version_read
 
@@ -96,7 +96,7 @@ class DocumentService:
         self, session: AsyncSession, caller: Caller, document_id: uuid.UUID, permission: Permission
     ) -> tuple[Document, Access]:
         """The document and the caller's access to it (inside `authorised_unit`)."""
-        found = await DocumentRepository(session).load_with_owner(document_id)  # one query, with the owner
+        found = await load_with_owner(session, document_id)  # one query, with the owner
         owner_ref = None
         if found is not None:
             document, issuer, subject = found
