@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
 
 from vault.core.errors import DatabaseUnavailable
+from vault.core.sqlite_driver import OneHopDBAPI
 from vault.core.tracing import child_span
 
 __all__ = ("Database", "create_engine")
@@ -53,6 +54,8 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
         # the pool's own rollback-on-return is a thread hop per checkout even after a COMMIT: `_rollback_if_open`
         # below rolls back only a transaction actually left open
         kwargs.setdefault("pool_reset_on_return", None)
+        if make_url(url).get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", OneHopDBAPI())  # one thread hop per statement, not four
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "reset")
