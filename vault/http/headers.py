@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,28 +26,35 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
         self.https = https
+        self._api = self._defaults(API_POLICY, https)
+        self._docs = self._defaults(DOCS_POLICY, https)
+
+    @staticmethod
+    def _defaults(policy: str, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+        defaults = {
+            "x-content-type-options": "nosniff",
+            "content-security-policy": policy,
+            "referrer-policy": "no-referrer",
+            "x-frame-options": "DENY",
+            "cross-origin-opener-policy": "same-origin",
+        }
+        if https:
+            defaults["strict-transport-security"] = HSTS
+        return tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in defaults.items())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        docs = scope["path"].startswith("/schema")
+        defaults = self._docs if scope["path"].startswith("/schema") else self._api
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                defaults = {
-                    "X-Content-Type-Options": "nosniff",
-                    "Content-Security-Policy": DOCS_POLICY if docs else API_POLICY,
-                    "Referrer-Policy": "no-referrer",
-                    "X-Frame-Options": "DENY",
-                    "Cross-Origin-Opener-Policy": "same-origin",
-                }
-                if self.https:
-                    defaults["Strict-Transport-Security"] = HSTS
-                for name, value in defaults.items():
-                    if name not in headers:
-                        headers[name] = value
+                # one pass over the raw headers (this runs on every response): a handler's own value wins
+                headers = list(message.get("headers") or ())
+                present = {bytes(name).lower() for name, _ in headers}
+                headers.extend(item for item in defaults if item[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
