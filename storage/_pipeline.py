@@ -23,7 +23,7 @@ from storage._format import (
     encrypted_size,
     sealed_chunk_size,
 )
-from storage._store import BLOCK_SIZE, ObjectStore, settle
+from storage._store import BLOCK_SIZE, ObjectStore, read_ahead, settle
 
 __all__ = ("StoredObject", "decrypt_from_store", "encrypt_to_store")
 
@@ -155,36 +155,58 @@ async def _read_exact(store: ObjectStore, key: str, offset: int, length: int) ->
 
 
 class _ChunkOpener:
-    """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned."""
+    """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned.
+
+    Whole chunks are decrypted straight out of the store's pieces; only a chunk split across two pieces is
+    copied (into a carry buffer of at most one sealed chunk), so the ciphertext is not gathered into a second
+    buffer on its way through.
+    """
 
     def __init__(self, decryptor: ObjectDecryptor, plaintext_size: int, index: int) -> None:
         self._decryptor = decryptor
         self._plaintext_size = plaintext_size
         self._final = chunk_count(plaintext_size) - 1
         self.index = index
+        self.carry = bytearray()  # the start of a chunk whose end is in the next piece
         self._target = bytearray()  # reused: unverified plaintext never leaves it
 
-    def open_available(self, sealed: bytearray) -> tuple[bytes, int]:
-        """Open every complete chunk at the start of ``sealed``; return their plaintext and the bytes used."""
+    def _sizes(self, available: int) -> list[int]:
+        """Sealed sizes of the chunks that ``available`` bytes (carry included) complete."""
         sizes: list[int] = []
         total = 0
         while self.index + len(sizes) <= self._final:
             size = sealed_chunk_size(self._plaintext_size, self.index + len(sizes))
-            if len(sealed) - total < size:
+            if available - total < size:
                 break
             sizes.append(size)
             total += size
-        plain_size = total - TAG_SIZE * len(sizes)
+        return sizes
+
+    def _open(self, sealed: bytearray | memoryview, target: memoryview) -> int:
+        written = self._decryptor.decrypt_chunk_into(self.index, sealed, self.index == self._final, target)
+        self.index += 1
+        return written
+
+    def open(self, piece: bytes) -> bytes:
+        """Open every chunk that the carry and ``piece`` complete; keep the rest for the next piece."""
+        sizes = self._sizes(len(self.carry) + len(piece))
+        plain_size = sum(sizes) - TAG_SIZE * len(sizes)
         if len(self._target) < plain_size:
             self._target = bytearray(plain_size)
-        used = written = 0
-        with memoryview(sealed) as view, memoryview(self._target) as target:
+        pos = written = 0
+        with memoryview(piece) as view, memoryview(self._target) as target:
+            if sizes and self.carry:
+                size = sizes.pop(0)
+                pos = size - len(self.carry)
+                self.carry += view[:pos]
+                written = self._open(self.carry, target[: size - TAG_SIZE])
+                self.carry.clear()
             for size in sizes:
-                sealed_chunk, plain_chunk = view[used : used + size], target[written : written + size - TAG_SIZE]
-                self._decryptor.decrypt_chunk_into(self.index, sealed_chunk, self.index == self._final, plain_chunk)
-                used, written, self.index = used + size, written + size - TAG_SIZE, self.index + 1
+                written += self._open(view[pos : pos + size], target[written : written + size - TAG_SIZE])
+                pos += size
+            self.carry += view[pos:]
             # One copy out of the reused buffer: the caller owns what it is given.
-            return bytes(target[:written]), used
+            return bytes(target[:written])
 
 
 def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
@@ -205,8 +227,10 @@ async def decrypt_from_store(
     """Yield plaintext bytes ``[start, end)`` of an object written by :func:`encrypt_to_store`.
 
     The object's size and header commitment are checked before anything is yielded; then only the chunks the
-    range needs are read (in 2 MiB pieces, one read ahead), and each chunk's tag is verified before any of its bytes are
-    released. Reading to the end of the plaintext always includes (and verifies) the final chunk.
+    range needs are read (in 2 MiB pieces), and each chunk's tag is verified before any of its bytes are released.
+    The pipeline runs ahead of the caller: while the caller handles (sends) one piece, the next is decrypted in a
+    worker thread and the one after it is read, so the store, the CPU and the caller's network all stay busy.
+    Reading to the end of the plaintext always includes (and verifies) the final chunk.
 
     Args:
         store: Where the object is.
@@ -223,6 +247,15 @@ async def decrypt_from_store(
         ObjectNotFound: If there is no such object.
         StorageUnavailable: If the store fails or cannot be reached.
     """
+    pieces = _decrypted_pieces(store, key, dek, context, plaintext_size, start, end)
+    async with contextlib.aclosing(read_ahead(pieces)) as ahead:
+        async for piece in ahead:
+            yield piece
+
+
+async def _decrypted_pieces(
+    store: ObjectStore, key: str, dek: bytes, context: bytes, plaintext_size: int, start: int, end: int | None
+) -> AsyncGenerator[bytes, None]:
     end = plaintext_size if end is None else end
     if not 0 <= start <= end <= plaintext_size:
         raise ValueError("range outside the plaintext")
@@ -236,15 +269,12 @@ async def decrypt_from_store(
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
     opener = _ChunkOpener(decryptor, plaintext_size, first)
     position = first * CHUNK_SIZE  # plaintext offset of the next chunk to open
-    buffer = bytearray()
     async with contextlib.aclosing(store.get(key, offset, length)) as pieces:
         async for piece in pieces:
-            buffer += piece
-            plaintext, used = await to_thread.run_sync(opener.open_available, buffer)
-            del buffer[:used]
+            plaintext = await to_thread.run_sync(opener.open, piece)
             lo, hi = max(start - position, 0), min(end - position, len(plaintext))
             position += len(plaintext)
             if lo < hi:
                 yield plaintext[lo:hi]
-    if opener.index <= last or buffer:
+    if opener.index <= last or opener.carry:
         raise IntegrityError("object is shorter than expected")
