@@ -44,12 +44,13 @@ class StoredObject:
 
 
 class _Sealer:
-    """Hashes and encrypts the plaintext in ~1 MiB blocks in a worker thread, overlapped with reading the source.
+    """Hashes and encrypts the plaintext in ~1 MiB batches in a worker thread, overlapped with reading the source.
 
-    Two staging buffers alternate: while a worker thread hashes and seals one block, the source fills the other.
-    Sealed output goes into two reused buffers as well and is yielded as a memoryview, valid until the next
-    block is requested (the ObjectStore contract): nothing is allocated per block, which matters because fresh
-    megabyte-sized buffers cost page faults that are as expensive as AES-GCM itself.
+    The source's pieces are batched by reference, not copied: the worker thread hashes and seals each piece where
+    it lies (the encryptor copies only the ends of a chunk that straddles two pieces). While one batch is being
+    sealed, the next one fills. Sealed output goes into two reused buffers and is yielded as a memoryview, valid
+    until the next block is requested (the ObjectStore contract): nothing is allocated per batch, which matters
+    because fresh megabyte-sized buffers cost page faults that are as expensive as AES-GCM itself.
     """
 
     def __init__(self, dek: bytes, context: bytes, max_bytes: int | None, plaintext_size: int | None) -> None:
@@ -58,14 +59,23 @@ class _Sealer:
         self.total = 0
         self._max_bytes = max_bytes
         self._expected = plaintext_size
-        self._staging = (bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE))
-        capacity = self.encryptor.sealed_size(BLOCK_SIZE) + SEALED_CHUNK_SIZE
+        # A batch holds less than 2 * BLOCK_SIZE bytes: it is sealed once it reaches BLOCK_SIZE, and no piece
+        # added to it is longer than BLOCK_SIZE (longer ones are split into views).
+        capacity = self.encryptor.sealed_size(2 * BLOCK_SIZE) + SEALED_CHUNK_SIZE
         self._out = (bytearray(capacity), bytearray(capacity))
 
-    def _seal(self, which: int, size: int) -> int:
-        with memoryview(self._staging[which])[:size] as block:
-            self.hasher.update(block)
-            return self.encryptor.update_into(block, self._out[which])
+    def _seal(self, which: int, batch: list[bytes | memoryview]) -> int:
+        written = 0
+        with memoryview(self._out[which]) as out:
+            for piece in batch:
+                self.hasher.update(piece)
+                written += self.encryptor.update_into(piece, out[written:])
+        return written
+
+    @staticmethod
+    def _split(piece: bytes) -> list[bytes | memoryview]:
+        view = memoryview(piece)  # views of a long piece: none is copied
+        return [view[pos : pos + BLOCK_SIZE] for pos in range(0, len(view), BLOCK_SIZE)]
 
     def _count(self, size: int) -> None:
         self.total += size
@@ -76,30 +86,30 @@ class _Sealer:
 
     async def sealed(self, source: AsyncIterator[bytes]) -> AsyncGenerator[bytes | memoryview, None]:
         yield self.encryptor.header
-        which, filled = 0, 0
-        sealing: asyncio.Future[int] | None = None  # the block in the other buffer, being sealed
+        which, batch, batched = 0, list[bytes | memoryview](), 0
+        sealing: asyncio.Future[int] | None = None  # the batch sealed into the other buffer
         try:
             async for piece in source:
                 self._count(len(piece))
-                with memoryview(piece) as view:
-                    pos = 0
-                    while pos < len(view):
-                        take = min(len(view) - pos, BLOCK_SIZE - filled)
-                        self._staging[which][filled : filled + take] = view[pos : pos + take]
-                        pos, filled = pos + take, filled + take
-                        if filled < BLOCK_SIZE:
-                            continue
-                        if sealing is not None:
-                            yield memoryview(self._out[1 - which])[: await sealing]
-                        sealing = asyncio.ensure_future(to_thread.run_sync(self._seal, which, filled))
-                        which, filled = 1 - which, 0
+                # kept until sealed: a mutable piece is copied, since its owner may reuse it meanwhile
+                owned = piece if isinstance(piece, bytes) else bytes(piece)
+                parts = [owned] if len(owned) <= BLOCK_SIZE else self._split(owned)
+                for part in parts:
+                    batch.append(part)
+                    batched += len(part)
+                    if batched < BLOCK_SIZE:
+                        continue
+                    if sealing is not None:
+                        yield memoryview(self._out[1 - which])[: await sealing]
+                    sealing = asyncio.ensure_future(to_thread.run_sync(self._seal, which, batch))
+                    which, batch, batched = 1 - which, [], 0
             if self._expected is not None and self.total != self._expected:
                 raise StorageError("upload is shorter than announced")
             if sealing is not None:
                 yield memoryview(self._out[1 - which])[: await sealing]
                 sealing = None
-            if filled:
-                yield memoryview(self._out[which])[: await to_thread.run_sync(self._seal, which, filled)]
+            if batch:
+                yield memoryview(self._out[which])[: await to_thread.run_sync(self._seal, which, batch)]
             yield self.encryptor.finalize()
         finally:
             if sealing is not None:
