@@ -269,22 +269,39 @@ async def _decrypted_pieces(
     end = plaintext_size if end is None else end
     if not 0 <= start <= end <= plaintext_size:
         raise ValueError("range outside the plaintext")
-    if await store.stat(key) != encrypted_size(plaintext_size):
-        raise IntegrityError("object size does not match its recorded size")
-    decryptor = ObjectDecryptor(await _read_exact(store, key, 0, HEADER_SIZE), dek, context)
-    if start == end < plaintext_size:
-        return
-    first, last = _chunk_span(plaintext_size, start, end)
+    # The size, the header and the first piece of the range are asked for at once (three round trips to the
+    # store overlap instead of following each other); they are still checked in that order, and no chunk is
+    # opened before the size and the header's key commitment are.
+    empty = start == end < plaintext_size
+    first, last = (0, 0) if empty else _chunk_span(plaintext_size, start, end)
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
-    opener = _ChunkOpener(decryptor, plaintext_size, first)
+    sizing = asyncio.ensure_future(store.stat(key))
+    heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
+    body = None if empty else store.get(key, offset, length)
+    upcoming = None if body is None else asyncio.ensure_future(anext(body, None))
+    try:
+        if await sizing != encrypted_size(plaintext_size):
+            raise IntegrityError("object size does not match its recorded size")
+        opener = _ChunkOpener(ObjectDecryptor(await heading, dek, context), plaintext_size, first)
+    except BaseException:
+        for task in (sizing, heading, upcoming):  # let them finish (a cancelled open could leak its file)
+            if task is not None:
+                await settle(task)
+        if body is not None:
+            await body.aclose()
+        raise
+    if body is None or upcoming is None:
+        return
     position = first * CHUNK_SIZE  # plaintext offset of the next chunk to open
-    async with contextlib.aclosing(store.get(key, offset, length)) as pieces:
-        async for piece in pieces:
+    async with contextlib.aclosing(body) as pieces:
+        piece = await upcoming
+        while piece is not None:
             plaintext = await to_thread.run_sync(opener.open, piece)
             lo, hi = max(start - position, 0), min(end - position, len(plaintext))
             position += len(plaintext)
             if lo < hi:
                 yield plaintext[lo:hi]
+            piece = await anext(pieces, None)
     if opener.index <= last or opener.carry:
         raise IntegrityError("object is shorter than expected")
