@@ -194,7 +194,9 @@ class ObjectDecryptor:
         except InvalidTag as exc:
             raise IntegrityError("object chunk failed authentication") from exc
 
-    def decrypt_chunk_into(self, index: int, sealed: bytes | memoryview, final: bool, target: memoryview) -> int:
+    def decrypt_chunk_into(
+        self, index: int, sealed: bytes | bytearray | memoryview, final: bool, target: memoryview
+    ) -> int:
         """Like :meth:`decrypt_chunk`, writing the plaintext into ``target``; returns its length.
 
         On failure ``target`` may hold unverified bytes: the caller must discard it, never release it.

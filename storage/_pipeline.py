@@ -23,7 +23,7 @@ from storage._format import (
     encrypted_size,
     sealed_chunk_size,
 )
-from storage._store import BLOCK_SIZE, ObjectStore, settle
+from storage._store import BLOCK_SIZE, ObjectStore, read_ahead, settle
 
 __all__ = ("StoredObject", "decrypt_from_store", "encrypt_to_store")
 
@@ -44,12 +44,13 @@ class StoredObject:
 
 
 class _Sealer:
-    """Hashes and encrypts the plaintext in ~1 MiB blocks in a worker thread, overlapped with reading the source.
+    """Hashes and encrypts the plaintext in ~1 MiB batches in a worker thread, overlapped with reading the source.
 
-    Two staging buffers alternate: while a worker thread hashes and seals one block, the source fills the other.
-    Sealed output goes into two reused buffers as well and is yielded as a memoryview, valid until the next
-    block is requested (the ObjectStore contract): nothing is allocated per block, which matters because fresh
-    megabyte-sized buffers cost page faults that are as expensive as AES-GCM itself.
+    The source's pieces are batched by reference, not copied: the worker thread hashes and seals each piece where
+    it lies (the encryptor copies only the ends of a chunk that straddles two pieces). While one batch is being
+    sealed, the next one fills. Sealed output goes into two reused buffers and is yielded as a memoryview, valid
+    until the next block is requested (the ObjectStore contract): nothing is allocated per batch, which matters
+    because fresh megabyte-sized buffers cost page faults that are as expensive as AES-GCM itself.
     """
 
     def __init__(self, dek: bytes, context: bytes, max_bytes: int | None, plaintext_size: int | None) -> None:
@@ -58,14 +59,23 @@ class _Sealer:
         self.total = 0
         self._max_bytes = max_bytes
         self._expected = plaintext_size
-        self._staging = (bytearray(BLOCK_SIZE), bytearray(BLOCK_SIZE))
-        capacity = self.encryptor.sealed_size(BLOCK_SIZE) + SEALED_CHUNK_SIZE
+        # A batch holds less than 2 * BLOCK_SIZE bytes: it is sealed once it reaches BLOCK_SIZE, and no piece
+        # added to it is longer than BLOCK_SIZE (longer ones are split into views).
+        capacity = self.encryptor.sealed_size(2 * BLOCK_SIZE) + SEALED_CHUNK_SIZE
         self._out = (bytearray(capacity), bytearray(capacity))
 
-    def _seal(self, which: int, size: int) -> int:
-        with memoryview(self._staging[which])[:size] as block:
-            self.hasher.update(block)
-            return self.encryptor.update_into(block, self._out[which])
+    def _seal(self, which: int, batch: list[bytes | memoryview]) -> int:
+        written = 0
+        with memoryview(self._out[which]) as out:
+            for piece in batch:
+                self.hasher.update(piece)
+                written += self.encryptor.update_into(piece, out[written:])
+        return written
+
+    @staticmethod
+    def _split(piece: bytes) -> list[bytes | memoryview]:
+        view = memoryview(piece)  # views of a long piece: none is copied
+        return [view[pos : pos + BLOCK_SIZE] for pos in range(0, len(view), BLOCK_SIZE)]
 
     def _count(self, size: int) -> None:
         self.total += size
@@ -76,30 +86,30 @@ class _Sealer:
 
     async def sealed(self, source: AsyncIterator[bytes]) -> AsyncGenerator[bytes | memoryview, None]:
         yield self.encryptor.header
-        which, filled = 0, 0
-        sealing: asyncio.Future[int] | None = None  # the block in the other buffer, being sealed
+        which, batch, batched = 0, list[bytes | memoryview](), 0
+        sealing: asyncio.Future[int] | None = None  # the batch sealed into the other buffer
         try:
             async for piece in source:
                 self._count(len(piece))
-                with memoryview(piece) as view:
-                    pos = 0
-                    while pos < len(view):
-                        take = min(len(view) - pos, BLOCK_SIZE - filled)
-                        self._staging[which][filled : filled + take] = view[pos : pos + take]
-                        pos, filled = pos + take, filled + take
-                        if filled < BLOCK_SIZE:
-                            continue
-                        if sealing is not None:
-                            yield memoryview(self._out[1 - which])[: await sealing]
-                        sealing = asyncio.ensure_future(to_thread.run_sync(self._seal, which, filled))
-                        which, filled = 1 - which, 0
+                # kept until sealed: a mutable piece is copied, since its owner may reuse it meanwhile
+                owned = piece if isinstance(piece, bytes) else bytes(piece)
+                parts = [owned] if len(owned) <= BLOCK_SIZE else self._split(owned)
+                for part in parts:
+                    batch.append(part)
+                    batched += len(part)
+                    if batched < BLOCK_SIZE:
+                        continue
+                    if sealing is not None:
+                        yield memoryview(self._out[1 - which])[: await sealing]
+                    sealing = asyncio.ensure_future(to_thread.run_sync(self._seal, which, batch))
+                    which, batch, batched = 1 - which, [], 0
             if self._expected is not None and self.total != self._expected:
                 raise StorageError("upload is shorter than announced")
             if sealing is not None:
                 yield memoryview(self._out[1 - which])[: await sealing]
                 sealing = None
-            if filled:
-                yield memoryview(self._out[which])[: await to_thread.run_sync(self._seal, which, filled)]
+            if batch:
+                yield memoryview(self._out[which])[: await to_thread.run_sync(self._seal, which, batch)]
             yield self.encryptor.finalize()
         finally:
             if sealing is not None:
@@ -155,36 +165,58 @@ async def _read_exact(store: ObjectStore, key: str, offset: int, length: int) ->
 
 
 class _ChunkOpener:
-    """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned."""
+    """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned.
+
+    Whole chunks are decrypted straight out of the store's pieces; only a chunk split across two pieces is
+    copied (into a carry buffer of at most one sealed chunk), so the ciphertext is not gathered into a second
+    buffer on its way through.
+    """
 
     def __init__(self, decryptor: ObjectDecryptor, plaintext_size: int, index: int) -> None:
         self._decryptor = decryptor
         self._plaintext_size = plaintext_size
         self._final = chunk_count(plaintext_size) - 1
         self.index = index
+        self.carry = bytearray()  # the start of a chunk whose end is in the next piece
         self._target = bytearray()  # reused: unverified plaintext never leaves it
 
-    def open_available(self, sealed: bytearray) -> tuple[bytes, int]:
-        """Open every complete chunk at the start of ``sealed``; return their plaintext and the bytes used."""
+    def _sizes(self, available: int) -> list[int]:
+        """Sealed sizes of the chunks that ``available`` bytes (carry included) complete."""
         sizes: list[int] = []
         total = 0
         while self.index + len(sizes) <= self._final:
             size = sealed_chunk_size(self._plaintext_size, self.index + len(sizes))
-            if len(sealed) - total < size:
+            if available - total < size:
                 break
             sizes.append(size)
             total += size
-        plain_size = total - TAG_SIZE * len(sizes)
+        return sizes
+
+    def _open(self, sealed: bytearray | memoryview, target: memoryview) -> int:
+        written = self._decryptor.decrypt_chunk_into(self.index, sealed, self.index == self._final, target)
+        self.index += 1
+        return written
+
+    def open(self, piece: bytes) -> bytes:
+        """Open every chunk that the carry and ``piece`` complete; keep the rest for the next piece."""
+        sizes = self._sizes(len(self.carry) + len(piece))
+        plain_size = sum(sizes) - TAG_SIZE * len(sizes)
         if len(self._target) < plain_size:
             self._target = bytearray(plain_size)
-        used = written = 0
-        with memoryview(sealed) as view, memoryview(self._target) as target:
+        pos = written = 0
+        with memoryview(piece) as view, memoryview(self._target) as target:
+            if sizes and self.carry:
+                size = sizes.pop(0)
+                pos = size - len(self.carry)
+                self.carry += view[:pos]
+                written = self._open(self.carry, target[: size - TAG_SIZE])
+                self.carry.clear()
             for size in sizes:
-                sealed_chunk, plain_chunk = view[used : used + size], target[written : written + size - TAG_SIZE]
-                self._decryptor.decrypt_chunk_into(self.index, sealed_chunk, self.index == self._final, plain_chunk)
-                used, written, self.index = used + size, written + size - TAG_SIZE, self.index + 1
+                written += self._open(view[pos : pos + size], target[written : written + size - TAG_SIZE])
+                pos += size
+            self.carry += view[pos:]
             # One copy out of the reused buffer: the caller owns what it is given.
-            return bytes(target[:written]), used
+            return bytes(target[:written])
 
 
 def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
@@ -205,8 +237,10 @@ async def decrypt_from_store(
     """Yield plaintext bytes ``[start, end)`` of an object written by :func:`encrypt_to_store`.
 
     The object's size and header commitment are checked before anything is yielded; then only the chunks the
-    range needs are read (in 2 MiB pieces, one read ahead), and each chunk's tag is verified before any of its bytes are
-    released. Reading to the end of the plaintext always includes (and verifies) the final chunk.
+    range needs are read (in 2 MiB pieces), and each chunk's tag is verified before any of its bytes are released.
+    The pipeline runs ahead of the caller: while the caller handles (sends) one piece, the next is decrypted in a
+    worker thread and the one after it is read, so the store, the CPU and the caller's network all stay busy.
+    Reading to the end of the plaintext always includes (and verifies) the final chunk.
 
     Args:
         store: Where the object is.
@@ -223,28 +257,51 @@ async def decrypt_from_store(
         ObjectNotFound: If there is no such object.
         StorageUnavailable: If the store fails or cannot be reached.
     """
+    pieces = _decrypted_pieces(store, key, dek, context, plaintext_size, start, end)
+    async with contextlib.aclosing(read_ahead(pieces)) as ahead:
+        async for piece in ahead:
+            yield piece
+
+
+async def _decrypted_pieces(
+    store: ObjectStore, key: str, dek: bytes, context: bytes, plaintext_size: int, start: int, end: int | None
+) -> AsyncGenerator[bytes, None]:
     end = plaintext_size if end is None else end
     if not 0 <= start <= end <= plaintext_size:
         raise ValueError("range outside the plaintext")
-    if await store.stat(key) != encrypted_size(plaintext_size):
-        raise IntegrityError("object size does not match its recorded size")
-    decryptor = ObjectDecryptor(await _read_exact(store, key, 0, HEADER_SIZE), dek, context)
-    if start == end < plaintext_size:
-        return
-    first, last = _chunk_span(plaintext_size, start, end)
+    # The size, the header and the first piece of the range are asked for at once (three round trips to the
+    # store overlap instead of following each other); they are still checked in that order, and no chunk is
+    # opened before the size and the header's key commitment are.
+    empty = start == end < plaintext_size
+    first, last = (0, 0) if empty else _chunk_span(plaintext_size, start, end)
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
-    opener = _ChunkOpener(decryptor, plaintext_size, first)
+    sizing = asyncio.ensure_future(store.stat(key))
+    heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
+    body = None if empty else store.get(key, offset, length)
+    upcoming = None if body is None else asyncio.ensure_future(anext(body, None))
+    try:
+        if await sizing != encrypted_size(plaintext_size):
+            raise IntegrityError("object size does not match its recorded size")
+        opener = _ChunkOpener(ObjectDecryptor(await heading, dek, context), plaintext_size, first)
+    except BaseException:
+        for task in (sizing, heading, upcoming):  # let them finish (a cancelled open could leak its file)
+            if task is not None:
+                await settle(task)
+        if body is not None:
+            await body.aclose()
+        raise
+    if body is None or upcoming is None:
+        return
     position = first * CHUNK_SIZE  # plaintext offset of the next chunk to open
-    buffer = bytearray()
-    async with contextlib.aclosing(store.get(key, offset, length)) as pieces:
-        async for piece in pieces:
-            buffer += piece
-            plaintext, used = await to_thread.run_sync(opener.open_available, buffer)
-            del buffer[:used]
+    async with contextlib.aclosing(body) as pieces:
+        piece = await upcoming
+        while piece is not None:
+            plaintext = await to_thread.run_sync(opener.open, piece)
             lo, hi = max(start - position, 0), min(end - position, len(plaintext))
             position += len(plaintext)
             if lo < hi:
                 yield plaintext[lo:hi]
-    if opener.index <= last or buffer:
+            piece = await anext(pieces, None)
+    if opener.index <= last or opener.carry:
         raise IntegrityError("object is shorter than expected")

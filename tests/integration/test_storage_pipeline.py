@@ -265,6 +265,6 @@ async def test_memory_stays_bounded_whatever_the_object_size(store: FilesystemSt
     assert digest.hexdigest() == result.sha256
     # S3 holds a few multipart parts (anonymous memory, not traced here: bench/memory.py measures RSS); the
     # filesystem only ~1 MiB blocks. A download holds a few READ_SIZE pieces: one read ahead, one being
-    # decrypted, its plaintext, and what the consumer holds.
+    # decrypted, its plaintext, the plaintext decrypted ahead of the consumer, and what the consumer holds.
     assert upload_peak < (12 * MiB if isinstance(store, FilesystemStore) else 10 * PART)
     assert download_peak < 8 * READ_SIZE
