@@ -124,15 +124,16 @@ async def test_missing_object_is_not_found_not_unavailable(store: FilesystemStor
 
 
 class VanishingStore:
-    """The object disappears between the size check and the read (deleted behind the vault's back)."""
+    """The object was deleted behind the vault's back after its size was taken: the size check passes (the size
+    is the one taken before), every read finds nothing. (The download asks for the size and its first reads at
+    once, so a store that deleted inside `stat` would race those reads; this one is deterministic.)"""
 
-    def __init__(self, inner: FilesystemStore | S3Store) -> None:
+    def __init__(self, inner: FilesystemStore | S3Store, size: int) -> None:
         self.inner = inner
+        self.size = size
 
     async def stat(self, key: str) -> int:
-        size = await self.inner.stat(key)
-        await self.inner.delete(key)
-        return size
+        return self.size
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
         return self.inner.get(key, offset, length)
@@ -141,8 +142,10 @@ class VanishingStore:
 async def test_object_deleted_before_its_read_is_not_found(store: FilesystemStore | S3Store) -> None:
     key, dek = new_key(), generate_key()
     await encrypt_to_store(store, key, dek, CONTEXT, pieces(b"soon gone"), plaintext_size=9)
+    size = await store.stat(key)
+    await store.delete(key)
     with pytest.raises(ObjectNotFound):
-        async with aclosing(decrypt_from_store(VanishingStore(store), key, dek, CONTEXT, 9)) as stream:  # type: ignore[arg-type]
+        async with aclosing(decrypt_from_store(VanishingStore(store, size), key, dek, CONTEXT, 9)) as stream:  # type: ignore[arg-type]
             _ = [piece async for piece in stream]
 
 
