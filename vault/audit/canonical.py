@@ -1,9 +1,9 @@
 """RFC 8785 (JCS) canonical JSON, fast for what audit records hold.
 
-`rfc8785.dumps` is pure Python: about 0.6 ms for one audit record, twice per entry (queued, then sequenced), which
-made it the largest single cost of an audited read. For values made only of dicts with BMP-only string keys,
-lists, strings, booleans, None and integers within ±(2^53 - 1), the standard library's C encoder with sorted keys,
-no whitespace and no ASCII escaping writes exactly the RFC 8785 bytes:
+`rfc8785.dumps` is pure Python and runs twice per audit entry (queued, then sequenced), on every audited request.
+For values made only of dicts with BMP-only string keys, lists, strings, booleans, None and integers within
+±(2^53 - 1), the standard library's C encoder with sorted keys, no whitespace and no ASCII escaping writes exactly
+the RFC 8785 bytes:
 - keys: RFC 8785 orders them by UTF-16 code units, Python by code points; the two orders agree unless a key holds
   a character beyond U+FFFF (such values take the slow path);
 - strings: both escape only `"`, `\\` and the controls below U+0020, with the same short forms (`\\b \\f \\n \\r

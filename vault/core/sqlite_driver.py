@@ -4,7 +4,7 @@ aiosqlite runs each sqlite3 call in the connection's own thread, and SQLAlchemy'
 per statement (open a cursor, execute, fetch all rows, close the cursor). Every call is a round trip between the
 event loop and that thread: a queue put, a GIL hand-over, a wake-up of the loop. Under load those hops, not
 SQLite, were the largest cost of a statement. This cursor does the four in one function run in the connection's
-thread and keeps what SQLAlchemy reads afterwards (description, rows, rowcount, lastrowid).
+thread and keeps what SQLAlchemy reads afterwards (description, rows, rowcount, lastrowid) in the cursor's place.
 
 Used by `vault.core.database.create_engine` for `sqlite+aiosqlite` URLs (`module=`); nothing else changes:
 transactions, errors (the adapter's own mapping) and server-side cursors are SQLAlchemy's.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -27,10 +28,19 @@ from sqlalchemy.util.concurrency import await_
 
 __all__ = ("OneHopDBAPI",)
 
-_Outcome = tuple[Any, list[Any], int, int | None]
+
+@dataclass
+class _Ran:
+    """What a statement left behind, in the place of the sqlite3 cursor: SQLAlchemy's cursor adapter reads
+    `description`, `rowcount`, `lastrowid` and `arraysize` from it (the rows are already in its deque)."""
+
+    description: Any = None
+    rowcount: int = -1
+    lastrowid: int | None = None
+    arraysize: int = 1
 
 
-def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> _Outcome:
+def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> tuple[_Ran, list[Any]]:
     """Open a cursor, execute, fetch everything, close: in the connection's thread, in one go."""
     cursor = connection.cursor()
     try:
@@ -42,7 +52,7 @@ def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters:
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        return _Ran(description, cursor.rowcount, cursor.lastrowid), rows
     finally:
         cursor.close()
 
@@ -50,37 +60,14 @@ def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters:
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose statement costs one hop to the connection's thread."""
 
-    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+    __slots__ = ()
 
     def __init__(self, adapt_connection: Any) -> None:  # no aiosqlite cursor: `_run` opens its own
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
+        self._cursor = _Ran()  # type: ignore[assignment]
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
-        self._description: Any = None
-        self._rowcount = -1
-        self._lastrowid: int | None = None
-        self._arraysize = 1
-
-    @property
-    def description(self) -> Any:
-        return self._description
-
-    @property
-    def rowcount(self) -> int:
-        return self._rowcount
-
-    @property
-    def lastrowid(self) -> Any:
-        return self._lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._arraysize = value
 
     async def _async_soft_close(self) -> None:
         return None  # nothing open: the sqlite3 cursor was closed in the thread
@@ -90,9 +77,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _hop(self, many: bool, operation: Any, parameters: Any) -> None:
         async with self._adapt_connection._execute_mutex:
-            outcome = await self._connection._execute(_run, self._connection._conn, many, operation, parameters)
-        self._description, rows, self._rowcount, self._lastrowid = outcome
-        self._rows = collections.deque(rows)
+            ran, rows = await self._connection._execute(_run, self._connection._conn, many, operation, parameters)
+        ran.arraysize = self._cursor.arraysize
+        self._cursor, self._rows = ran, collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> None:
         await self._hop(False, operation, parameters)

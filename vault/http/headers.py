@@ -25,7 +25,6 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
-        self.https = https
         self._api = self._defaults(API_POLICY, https)
         self._docs = self._defaults(DOCS_POLICY, https)
 

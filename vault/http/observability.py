@@ -32,8 +32,6 @@ __all__ = (
 
 _REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# A correlation id, not a secret: 128 random bits without uuid4's system call and object on every request.
-_random_id = random.getrandbits
 
 TOKEN_DENIALS = Counter("vault_token_denials_total", "Presented but invalid access tokens", ["reason"])
 STORE_ERRORS = Counter("vault_store_errors_total", "Object store failures seen by requests", ["kind"])
@@ -58,7 +56,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        ident = given if _VALID_ID.match(given) else f"{_random_id(128):032x}"
+        ident = (
+            given if _VALID_ID.match(given) else f"{random.getrandbits(128):032x}"
+        )  # a correlation id, not a secret: no uuid4 system call
         token = _REQUEST_ID.set(ident)
 
         async def send_with_id(message: Message) -> None:
