@@ -1,4 +1,4 @@
-"""`vault serve --workers N`: the worker processes start (they import the guarded h11 protocol by name) and
+"""`vault serve --workers N`: the worker processes start (they import the guarded HTTP protocol by name) and
 apply the limits of their settings. Loopback only; the server is stopped by process group."""
 
 from __future__ import annotations
