@@ -124,7 +124,12 @@ def line(
     """One figure from the per-round MiB/s values: medians, ratios of medians, and the spread of the ratio."""
     api_m, base_m, ceiling_m = (statistics.median(values) for values in (api, base, ceiling))
     ratios = sorted(a / b for a, b in zip(api, base, strict=True))
-    spread = f", per-round {ratios[0]:.2f}-{ratios[-1]:.2f}x" if len(ratios) > 1 else ""
+    # the paired figure: each round's ratio, both sides measured back to back (the store's own pace drifts)
+    spread = (
+        f", per-round {ratios[0]:.2f}-{ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x"
+        if len(ratios) > 1
+        else ""
+    )
     return (
         f"{name}: {api_m:.1f} MiB/s = {api_m / base_m:.2f}x {base_name} ({base_m:.0f} MiB/s{spread}), "
         f"{api_m / ceiling_m:.2f}x {ceiling_name} ceiling ({ceiling_m:.0f} MiB/s)"
