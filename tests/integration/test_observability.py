@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -49,13 +50,14 @@ def test_json_log_lines_carry_the_request_id(
     for path in (settings.resolved_data_dir / "objects").rglob("*"):
         if path.is_file():
             path.unlink()
-    configure_logging("json")
+    handler = configure_logging("json")
     try:
         response = client.get(
             f"/api/v1/documents/{doc['id']}/content", headers={**as_user("alice"), "X-Request-ID": "r-77"}
         )
     finally:
-        configure_logging("text")
+        logging.getLogger().removeHandler(handler)
+        handler.close()  # writes what is queued (the lines read below) and stops the writer thread
     assert response.status_code == 502  # logged as a warning by the problem mapper
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     mine = [entry for entry in lines if entry["request_id"] == "r-77"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import logging
+import queue
 import random
 import re
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from litestar import Controller
@@ -25,6 +28,7 @@ __all__ = (
     "JsonFormatter",
     "RequestIdMiddleware",
     "configure_logging",
+    "drain_logs",
     "metrics_config",
     "metrics_controller",
     "request_id",
@@ -72,10 +76,58 @@ class RequestIdMiddleware:
             _REQUEST_ID.reset(token)
 
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+class _Handoff(QueueHandler):
+    """Hands each record to the log writer's thread, so that no log line is formatted or written on the event loop.
+
+    What belongs to the moment of the call is fixed here, in the caller's thread: the request id (a context
+    variable of the request being served), the message with its arguments (they may change later) and the
+    traceback. The writer thread formats (text or JSON) and writes.
+
+    `drain` (at the end of the app's lifespan) writes what is queued and makes later records be written in the
+    caller's thread: uvicorn re-raises SIGTERM once it has stopped, so the process may end without running
+    exit handlers, and the last lines ("Application shutdown complete.") must not wait in a queue.
+    """
+
+    def __init__(self, writer: logging.Handler) -> None:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(records)
+        self._writer = writer
+        self._listener: QueueListener | None = QueueListener(records, writer)
+        self._listener.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._listener is None:
+            self._writer.handle(self.prepare(record))
+        else:
+            super().emit(record)
+
+    def drain(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()  # returns once the writer thread has written everything queued
+
+    def close(self) -> None:
+        self.drain()
+        super().close()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
         record.request_id = request_id() or "-"
-        return True
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = record.exc_text or _TRACEBACKS.formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def drain_logs() -> None:
+    """Write every queued log record now, and later ones as they come (see `_Handoff.drain`)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Handoff):
+            handler.drain()
 
 
 class JsonFormatter(logging.Formatter):
@@ -91,25 +143,34 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(log_format: str) -> None:
-    """Root logging as text (default) or JSON lines (`VAULT_LOG_FORMAT=json`), with request ids either way."""
-    handler = logging.StreamHandler()
+def configure_logging(log_format: str) -> logging.Handler:
+    """Root logging as text (default) or JSON lines (`VAULT_LOG_FORMAT=json`), with request ids either way.
+
+    Records go through a queue to one writer thread (`_Handoff`). The app leaves logging alone (`create_app`
+    passes no Litestar logging config), so this is what `vault serve` logs through. Returns the root logger's
+    new handler (closing it, once removed, writes what is queued and stops the writer).
+    """
+    writer = logging.StreamHandler()
     if log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        writer.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    handler.addFilter(_RequestIdFilter())
+        writer.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if not getattr(h, "_vault", False)]
-    handler._vault = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    for previous in [h for h in root.handlers if isinstance(h, _Handoff)]:
+        root.removeHandler(previous)
+        previous.close()  # its writer finishes what was queued first
+    handoff = _Handoff(writer)
+    root.addHandler(handoff)
     root.setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    return handoff
 
 
 def metrics_config() -> PrometheusConfig:
