@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import json
@@ -10,7 +11,7 @@ import queue
 import random
 import re
 from logging.handlers import QueueHandler, QueueListener
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller
 from litestar.datastructures import MutableScopeHeaders
@@ -21,11 +22,13 @@ from prometheus_client import Counter, Gauge
 
 __all__ = (
     "AUDIT_QUEUE",
+    "LOG_DROPS",
     "SIGNING_QUEUE",
     "STORE_ERRORS",
     "TOKEN_DENIALS",
     "VERIFY_QUEUE",
     "JsonFormatter",
+    "LogHandoff",
     "RequestIdMiddleware",
     "configure_logging",
     "drain_logs",
@@ -41,6 +44,7 @@ TOKEN_DENIALS = Counter("vault_token_denials_total", "Presented but invalid acce
 STORE_ERRORS = Counter("vault_store_errors_total", "Object store failures seen by requests", ["kind"])
 AUDIT_QUEUE = Gauge("vault_audit_queue_depth", "Audit entries accepted but not yet sequenced")
 VERIFY_QUEUE = Gauge("vault_verification_in_flight", "Verifications running or waiting for a worker")
+LOG_DROPS = Counter("vault_log_records_dropped_total", "Log records dropped because the log writer fell behind")
 SIGNING_QUEUE = Gauge("vault_signing_in_flight", "Signatures running or waiting for a worker")
 
 
@@ -76,7 +80,7 @@ class RequestIdMiddleware:
             _REQUEST_ID.reset(token)
 
 
-class _Handoff(QueueHandler):
+class LogHandoff(QueueHandler):
     """Hands each record to the log writer's thread, so that no log line is formatted or written on the event loop.
 
     What belongs to the moment of the call is fixed here, in the caller's thread: the request id (a context
@@ -86,14 +90,24 @@ class _Handoff(QueueHandler):
     `drain` (at the end of the app's lifespan) writes what is queued and makes later records be written in the
     caller's thread: uvicorn re-raises SIGTERM once it has stopped, so the process may end without running
     exit handlers, and the last lines ("Application shutdown complete.") must not wait in a queue.
+
+    The queue is bounded (`capacity` records): when the writer falls behind (a blocked stderr, a flood of
+    requests), records are dropped and counted (`vault_log_records_dropped_total`); the event loop never waits
+    for the log and memory stays bounded.
     """
 
-    def __init__(self, writer: logging.Handler) -> None:
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    def __init__(self, writer: logging.Handler, capacity: int = 10_000) -> None:
+        records: queue.Queue[logging.LogRecord | None] = queue.Queue(maxsize=capacity)
         super().__init__(records)
         self._writer = writer
-        self._listener: QueueListener | None = QueueListener(records, writer)
+        self._listener: QueueListener | None = _Writer(records, writer)
         self._listener.start()
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            LOG_DROPS.inc()
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._listener is None:
@@ -105,6 +119,11 @@ class _Handoff(QueueHandler):
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()  # returns once the writer thread has written everything queued
+            records = cast("queue.Queue[logging.LogRecord | None]", self.queue)
+            with contextlib.suppress(queue.Empty):
+                while True:  # what another thread queued while the writer stopped
+                    if (record := records.get_nowait()) is not None:
+                        self._writer.handle(record)
 
     def close(self) -> None:
         self.drain()
@@ -123,10 +142,15 @@ class _Handoff(QueueHandler):
 _TRACEBACKS = logging.Formatter()
 
 
+class _Writer(QueueListener):
+    def enqueue_sentinel(self) -> None:
+        cast("queue.Queue[logging.LogRecord | None]", self.queue).put(None)  # waits for room: the writer empties it
+
+
 def drain_logs() -> None:
-    """Write every queued log record now, and later ones as they come (see `_Handoff.drain`)."""
+    """Write every queued log record now, and later ones as they come (see `LogHandoff.drain`)."""
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, _Handoff):
+        if isinstance(handler, LogHandoff):
             handler.drain()
 
 
@@ -151,7 +175,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(log_format: str) -> logging.Handler:
     """Root logging as text (default) or JSON lines (`VAULT_LOG_FORMAT=json`), with request ids either way.
 
-    Records go through a queue to one writer thread (`_Handoff`). The app leaves logging alone (`create_app`
+    Records go through a queue to one writer thread (`LogHandoff`). The app leaves logging alone (`create_app`
     passes no Litestar logging config), so this is what `vault serve` logs through. Returns the root logger's
     new handler (closing it, once removed, writes what is queued and stops the writer).
     """
@@ -161,10 +185,10 @@ def configure_logging(log_format: str) -> logging.Handler:
     else:
         writer.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
-    for previous in [h for h in root.handlers if isinstance(h, _Handoff)]:
+    for previous in [h for h in root.handlers if isinstance(h, LogHandoff)]:
         root.removeHandler(previous)
         previous.close()  # its writer finishes what was queued first
-    handoff = _Handoff(writer)
+    handoff = LogHandoff(writer)
     root.addHandler(handoff)
     root.setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
