@@ -6,32 +6,18 @@ so the setting had no effect; tests that configured logging after building the a
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.services._proc import ServiceProcess, free_port, wait_for_http
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.serve import start_vault_serve
 
 
 def test_json_logs_of_vault_serve_carry_the_request_id(tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("VAULT_")},
-        "PYTHONPATH": str(REPO),
-        "VAULT_DATA_DIR": str(tmp_path / "data"),
-        "VAULT_PUBLIC_URL": url,
-        "VAULT_LOG_FORMAT": "json",
-    }
-    argv = [str(Path(sys.executable).parent / "vault"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    service = ServiceProcess("vault-json-logs", argv, tmp_path, env=env, cwd=REPO)
+    served = start_vault_serve(tmp_path, "vault-json-logs", log_format="json")
+    url, service = served.url, served.service
     try:
-        wait_for_http(f"{url}/health", timeout=120, proc=service.proc, accept=lambda status: status == 200)
         with httpx.Client(base_url=url, timeout=10) as client:
             assert client.get("/health", headers={"X-Request-ID": "log-check-1"}).status_code == 200
             assert client.get("/api/v1/me", headers={"X-Request-ID": "log-check-2"}).status_code == 401

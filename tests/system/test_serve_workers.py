@@ -3,34 +3,20 @@ apply the limits of their settings. Loopback only; the server is stopped by proc
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.services._proc import ServiceProcess, free_port, wait_for_http
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.serve import start_vault_serve
 
 
 def test_two_workers_serve_and_refuse_an_oversized_header_with_431(tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("VAULT_")},
-        "PYTHONPATH": str(REPO),
-        "VAULT_DATA_DIR": str(tmp_path / "data"),
-        "VAULT_PUBLIC_URL": url,
-        "VAULT_MAX_HEADER_BYTES": "8192",
-    }
-    argv = [str(Path(sys.executable).parent / "vault"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    service = ServiceProcess("vault-workers", [*argv, "--workers", "2"], tmp_path, env=env, cwd=REPO)
+    served = start_vault_serve(tmp_path, "vault-workers", "--workers", "2", max_header_bytes="8192")
+    url, port, service = served.url, served.port, served.service
     try:
-        wait_for_http(f"{url}/health", timeout=120, proc=service.proc, accept=lambda status: status == 200)
         with httpx.Client(base_url=url, timeout=10) as client:
             assert all(client.get("/health").status_code == 200 for _ in range(10))
             assert client.get("/health", headers={"X-Padding": "a" * 4096}).status_code == 200
