@@ -8,12 +8,12 @@ from litestar.types import ASGIApp
 from vault.container import Services
 from vault.core.clock import Clock, utcnow
 from vault.http.headers import SecurityHeadersMiddleware
-from vault.http.observability import RequestIdMiddleware, configure_logging, drain_logs
+from vault.http.observability import RequestIdMiddleware, drain_logs
 from vault.http.openapi import document_problem_responses
 from vault.plugin import VaultPlugin
 from vault.settings import Settings
 
-__all__ = ("create_app", "create_worker_app", "services_of")
+__all__ = ("create_app", "services_of")
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Litestar:
@@ -32,14 +32,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Li
         handler = traced(app, handler, settings.otel_endpoint, settings.otel_service_name)
     app.asgi_handler = RequestIdMiddleware(handler)  # outermost: the request id is known inside the span
     return app
-
-
-def create_worker_app() -> Litestar:
-    """The app of one `vault serve --workers N` worker process (uvicorn's factory; workers are spawned, so each
-    configures its own logging): the same settings, from the environment, as the parent."""
-    settings = Settings()
-    configure_logging(settings.log_format)
-    return create_app(settings)
 
 
 def services_of(app: Litestar) -> Services:

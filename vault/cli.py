@@ -48,7 +48,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # each worker process builds its own app from the same settings (nothing is shared in memory)
         os.environ.setdefault("VAULT_PUBLIC_URL", settings.resolved_public_url)
         options["factory"] = True
-        target: Any = "vault.app:create_worker_app"
+        target: Any = "vault.serving:worker_app"
     else:
         target = create_app(settings)
     uvicorn.run(

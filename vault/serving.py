@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ("GuardedProtocol", "ServeLimits", "WorkerProtocol", "uvicorn_options")
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+__all__ = ("GuardedProtocol", "ServeLimits", "WorkerProtocol", "uvicorn_options", "worker_app")
 
 _431 = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
@@ -58,7 +61,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_timer = self.loop.call_later(self.limits.header_timeout, self._too_slow)
 
     def _waiting_for_headers(self) -> bool:
-        return self.cycle is None or bool(self.cycle.response_complete)
+        return self.cycle is None or self.cycle.response_complete
 
     def _too_slow(self) -> None:
         if self._waiting_for_headers() and not self.transport.is_closing():
@@ -99,19 +102,21 @@ class GuardedProtocol(HttpToolsProtocol):
 
 
 class WorkerProtocol(GuardedProtocol):
-    """GuardedProtocol with the limits of the process's own settings, read at its first connection: the
-    protocol of `vault serve --workers N`, whose worker processes are spawned and import it by name (a class
-    made at run time cannot be sent to them). Every worker reads the same environment as the parent."""
+    """GuardedProtocol of `vault serve --workers N`: the worker processes are spawned and import it by name (a
+    class made at run time cannot be sent to them); `worker_app` gives it the limits of the worker's settings."""
 
-    configured = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if not WorkerProtocol.configured:
-            from vault.settings import Settings
+def worker_app() -> Litestar:
+    """uvicorn's factory in each `vault serve --workers N` worker process. Workers are spawned: each reads the
+    same environment as the parent, once, for its app, its protocol's limits and its own logging."""
+    from vault.app import create_app
+    from vault.http.observability import configure_logging
+    from vault.settings import Settings
 
-            WorkerProtocol.limits = Settings().serve_limits
-            WorkerProtocol.configured = True
-        super().connection_made(transport)
+    settings = Settings()
+    WorkerProtocol.limits = settings.serve_limits
+    configure_logging(settings.log_format)
+    return create_app(settings)
 
 
 def uvicorn_options(limits: ServeLimits, *, workers: int = 1) -> dict[str, Any]:

@@ -64,9 +64,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        ident = (
-            given if _VALID_ID.match(given) else f"{random.getrandbits(128):032x}"
-        )  # a correlation id, not a secret: no uuid4 system call
+        # a correlation id, not a secret: 128 random bits without uuid4's system call
+        ident = given if _VALID_ID.match(given) else f"{random.getrandbits(128):032x}"
         token = _REQUEST_ID.set(ident)
 
         async def send_with_id(message: Message) -> None:
@@ -97,15 +96,15 @@ class LogHandoff(QueueHandler):
     """
 
     def __init__(self, writer: logging.Handler, capacity: int = 10_000) -> None:
-        records: queue.Queue[logging.LogRecord | None] = queue.Queue(maxsize=capacity)
-        super().__init__(records)
+        self._records: queue.Queue[logging.LogRecord | None] = queue.Queue(maxsize=capacity)
+        super().__init__(self._records)
         self._writer = writer
-        self._listener: QueueListener | None = _Writer(records, writer)
+        self._listener: QueueListener | None = _Writer(self._records, writer)
         self._listener.start()
 
     def enqueue(self, record: logging.LogRecord) -> None:
         try:
-            self.queue.put_nowait(record)
+            self._records.put_nowait(record)
         except queue.Full:
             LOG_DROPS.inc()
 
@@ -119,10 +118,9 @@ class LogHandoff(QueueHandler):
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()  # returns once the writer thread has written everything queued
-            records = cast("queue.Queue[logging.LogRecord | None]", self.queue)
             with contextlib.suppress(queue.Empty):
                 while True:  # what another thread queued while the writer stopped
-                    if (record := records.get_nowait()) is not None:
+                    if (record := self._records.get_nowait()) is not None:
                         self._writer.handle(record)
 
     def close(self) -> None:
