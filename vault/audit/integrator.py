@@ -167,7 +167,8 @@ class Integrator:
                 {"seq": size + offset, "time": moment, "canonical": canonical, "leaf_hash": leaf, "queue_id": queue_id}
                 | filter_columns(record)
             )
-        await session.execute(insert(_ENTRY_TABLE), entries)  # Core: no ORM bulk-insert machinery for plain rows
+        # on the connection: `session.execute` takes the ORM's bulk-insert path for a mapped table
+        await (await session.connection()).execute(insert(_ENTRY_TABLE), entries)
         await tree_store.extend(session, compact, leaves)
         ids = [queue_id for queue_id, _, _ in rows]
         for first in range(0, len(ids), _DELETE_CHUNK):

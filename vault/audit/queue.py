@@ -72,13 +72,21 @@ async def enqueue_many(session: AsyncSession, events: Sequence[AuditEvent]) -> l
     if not events:
         return []
     table = cast(Table, AuditQueueRow.__table__)  # a Core statement: no ORM bulk-insert machinery for plain rows
+    dialect = dialect_name(session)
+    # SQLAlchemy can only promise RETURNING in parameter order on SQLite by inserting one row per statement (a
+    # thread hop each); one statement numbers its rows in VALUES order anyway (each new rowid is one above the
+    # largest, under the write lock), so there the ids are sorted instead
+    in_order = dialect != "sqlite"
     statement = (
         insert(table)
-        .values(queued_us=database_clock_us(dialect_name(session)))
-        .returning(table.c.id, sort_by_parameter_order=True)
+        .values(queued_us=database_clock_us(dialect))
+        .returning(table.c.id, sort_by_parameter_order=in_order)
     )
-    result = await session.execute(statement, [{"body": queued_body(event)} for event in events])
-    return [int(queue_id) for queue_id in result.scalars()]
+    # on the session's connection: `session.execute` would take the ORM's bulk-insert path for the mapped table
+    connection = await session.connection()
+    result = await connection.execute(statement, [{"body": queued_body(event)} for event in events])
+    ids = [int(queue_id) for queue_id in result.scalars()]
+    return ids if in_order else sorted(ids)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ O(log n) reads of stored perfect subtrees."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vault.audit import merkle
@@ -70,8 +71,10 @@ async def extend(session: AsyncSession, compact: merkle.CompactRange, leaves: Se
         rows.append({"level": 0, "idx": index, "hash": leaf})
         for level, digest in enumerate(compact.append(leaf), start=1):
             rows.append({"level": level, "idx": ((index + 1) >> level) - 1, "hash": digest})
+    connection = await session.connection()  # Core: `session.execute` would take the ORM's bulk-insert path
+    table = cast(Table, AuditTreeNodeRow.__table__)
     for first in range(0, len(rows), _INSERT_CHUNK):
-        await session.execute(insert(AuditTreeNodeRow), rows[first : first + _INSERT_CHUNK])
+        await connection.execute(insert(table), rows[first : first + _INSERT_CHUNK])
 
 
 async def level_hashes(session: AsyncSession, level: int, start: int, count: int) -> list[bytes]:

@@ -74,6 +74,15 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
                 dialect_commit(dbapi_connection)
 
         engine.sync_engine.dialect.do_commit = _commit_if_open  # type: ignore[method-assign]
+        dialect_rollback = engine.sync_engine.dialect.do_rollback
+
+        def _rollback_if_began(dbapi_connection: Any) -> None:
+            # the same for the ROLLBACK that ends every read-only connection or session (SQLAlchemy ends what
+            # it began, whether or not the database began anything)
+            if dbapi_connection.driver_connection.in_transaction:
+                dialect_rollback(dbapi_connection)
+
+        engine.sync_engine.dialect.do_rollback = _rollback_if_began  # type: ignore[method-assign]
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
