@@ -134,6 +134,17 @@ class TokenValidator:
                 self._cache.popitem(last=False)
         return principal
 
+    async def recall(self, token: str) -> Principal | None:
+        """The principal of `token` if it passed `validate` before and the cache would still accept it; else
+        None, having checked nothing else (the caller then validates in full, or leaves it to what does).
+
+        Args:
+            token: The compact JWS from the `Authorization: Bearer` header.
+        """
+        if not token or len(token) > self._policy.max_token_bytes or self._cache_size <= 0:
+            return None
+        return await self._cached(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
+
     async def _cached(self, digest: bytes) -> Principal | None:
         """The principal of a token validated before, while it has not expired and its key is still current."""
         entry = self._cache.get(digest)

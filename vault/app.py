@@ -7,8 +7,9 @@ from litestar.types import ASGIApp
 
 from vault.container import Services
 from vault.core.clock import Clock, utcnow
+from vault.documents.lane import OwnerReadLane
 from vault.http.headers import SecurityHeadersMiddleware
-from vault.http.observability import RequestIdMiddleware, drain_logs
+from vault.http.observability import RequestIdMiddleware, drain_logs, metrics_config
 from vault.http.openapi import document_problem_responses
 from vault.plugin import VaultPlugin
 from vault.settings import Settings
@@ -25,7 +26,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Li
     document_problem_responses(app)
     # outermost, so that errors raised before routing (authentication) get the headers too
     https = settings.resolved_public_url.startswith("https://")
-    handler: ASGIApp = SecurityHeadersMiddleware(app.asgi_handler, https=https)
+    plugin = app.plugins.get(VaultPlugin)
+    lane = OwnerReadLane(app.asgi_handler, plugin.slot, plugin.gate, metrics_config())
+    app.on_shutdown.insert(0, lane.close)  # its own database connections (the logs drain last)
+    handler: ASGIApp = SecurityHeadersMiddleware(lane, https=https)
     if settings.otel_endpoint:  # imported only then: without tracing, no OpenTelemetry SDK is loaded
         from vault.http.tracing import traced
 

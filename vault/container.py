@@ -84,6 +84,11 @@ class ServiceSlot:
     def fill(self, services: Services | None) -> None:
         self._services = services
 
+    @property
+    def current(self) -> Services | None:
+        """The services while the app runs; None before it started and after it stopped."""
+        return self._services
+
     def get(self) -> Services:
         if self._services is None:
             raise RuntimeError("the app has not started (its lifespan builds the services)")

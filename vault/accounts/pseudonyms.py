@@ -42,6 +42,10 @@ class PseudonymService:
             self._cache.popitem(last=False)
         return ref
 
+    def cached(self, account_id: uuid.UUID) -> str | None:
+        """The account's pseudonym if this process has it at hand (no database, no key unwrap); else None."""
+        return self._cache.get(account_id)
+
     def forget(self, account_id: uuid.UUID) -> None:
         """Drop a cached pseudonym (the account's keys were destroyed)."""
         self._cache.pop(account_id, None)

@@ -72,6 +72,25 @@ class TokenGate:
         self.on_denied: DenialHook | None = None
         self.on_seen: SeenHook | None = None
 
+    async def admit(self, principal: auth.Principal) -> Caller:
+        """The caller a validated token speaks for, once the directory has seen them."""
+        caller = caller_from_principal(principal)
+        if self.on_seen is not None:
+            try:
+                await self.on_seen(caller)
+            except UpstreamUnavailable:  # the directory catches up at the next request; this one may not need it
+                log.warning("the account directory could not record a sign-in")
+        return caller
+
+    async def recall(self, authorization: bytes | None) -> Caller | None:
+        """The caller of an `Authorization: Bearer` value whose token was validated before and is still good
+        (`auth.TokenValidator.recall`); None for anything else, which is left to `BearerAuthMiddleware`."""
+        validator = self.validator
+        if validator is None or authorization is None or authorization[:7].lower() != b"bearer ":
+            return None
+        principal = await validator.recall(authorization[7:].decode("latin-1").strip())
+        return None if principal is None else await self.admit(principal)
+
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     """Every request needs a valid access token unless its handler is marked PUBLIC."""
@@ -92,13 +111,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 with contextlib.suppress(UpstreamUnavailable):  # the request is refused either way
                     await self._gate.on_denied(str(getattr(exc, "reason", "invalid"))[:64])
             raise Unauthorized("the access token is not valid", invalid_token=exc) from exc
-        caller = caller_from_principal(principal)
-        if self._gate.on_seen is not None:
-            try:
-                await self._gate.on_seen(caller)
-            except UpstreamUnavailable:  # the directory catches up at the next request; this one may not need it
-                log.warning("the account directory could not record a sign-in")
-        return AuthenticationResult(user=caller, auth=None)
+        return AuthenticationResult(user=await self._gate.admit(principal), auth=None)
 
 
 def require_roles(*roles: str) -> Any:
