@@ -17,11 +17,17 @@ from vault.audit.group_commit import GroupCommitter
 from vault.audit.models import AuditQueueRow
 
 
-def commits_of(engine: AsyncEngine) -> list[int]:
-    """A list that grows by one at each COMMIT on `engine`."""
-    commits: list[int] = []
-    sa_event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
-    return commits
+def queue_inserts_of(engine: AsyncEngine) -> list[int]:
+    """A list that grows by one at each INSERT into the queue on `engine`: one per transaction of the group
+    commit (inside BEGIN ... COMMIT on SQLite, a statement that commits on its own on PostgreSQL)."""
+    inserts: list[int] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_QUEUE"):
+            inserts.append(1)
+
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    return inserts
 
 
 async def test_concurrent_appends_share_commits_and_each_returns_after_its_row_committed(
@@ -30,7 +36,7 @@ async def test_concurrent_appends_share_commits_and_each_returns_after_its_row_c
     tested = new_log(factory)
     wakes: list[int] = []
     group = GroupCommitter(factory, lambda: wakes.append(1), max_rows=50)
-    commits = commits_of(engine)
+    commits = queue_inserts_of(engine)
     seen_committed: list[bool] = []
 
     async def append(number: int) -> int:

@@ -91,8 +91,13 @@ class GroupCommitter:
 
     async def _commit(self, events: list[AuditEvent]) -> list[int]:
         async def work() -> list[int]:
-            async with self._sessions() as session, session.begin():
-                return await queue.enqueue_many(session, events)
+            async with self._sessions() as session:
+                if queue.dialect_name(session) == "postgresql":
+                    # one INSERT commits or fails whole on its own: no BEGIN and COMMIT round trips around it
+                    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                    return await queue.enqueue_many(session, events)
+                async with session.begin():
+                    return await queue.enqueue_many(session, events)
 
         return await guarded(work(), "audit append")
 
