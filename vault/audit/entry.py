@@ -183,9 +183,17 @@ def queued_body(event: AuditEvent) -> bytes:
 def sequenced_entry(seq: int, moment: datetime, body: bytes) -> tuple[bytes, dict[str, Any]]:
     """The leaf bytes of a queued body placed at `seq` at `moment`, and the decoded record."""
     record: dict[str, Any] = json.loads(body)
+    time = format_time(moment)
+    if record and max(record) < "seq" and body.endswith(b"}") and -_MAX_SAFE_INT <= seq <= _MAX_SAFE_INT:
+        # The queue holds the canonical record without "seq" and "time", and every key it has sorts before
+        # both (RFC 8785 sorts an object's keys): appending the two members keeps the bytes canonical, without
+        # encoding the whole record again (a fraction of the integrator's cost per entry).
+        canonical = b'%s,"seq":%d,"time":%s}' % (body[:-1], seq, json.dumps(time).encode("ascii"))
+    else:
+        canonical = canonical_json({**record, "seq": seq, "time": time})
     record["seq"] = seq
-    record["time"] = format_time(moment)
-    return canonical_json(record), record
+    record["time"] = time
+    return canonical, record
 
 
 def canonical_entry(seq: int, moment: datetime, event: AuditEvent) -> bytes:

@@ -61,7 +61,7 @@ class IntegratorConfig:
     checkpoint_interval: float = 300.0
     lock_timeout_ms: int = 2000
     idle_timeout_ms: int = 5000
-    linger: float = 0.1
+    linger: float = 0.25
 
     def __post_init__(self) -> None:
         """Refuse settings the loop cannot run with."""
