@@ -1,11 +1,13 @@
 """Request rates measured with wrk: the audited metadata read of a served vault vs a bare Litestar handler.
 
 The baseline is bench/_bare_app.py's `GET /items` (a 20-item JSON list) under uvicorn with the server options of
-`vault serve`; the figure is the authenticated, audited `GET /api/v1/documents/{id}` of `vault serve` on SQLite
-(the embedded default) and, with `--postgres`, on a fresh PostgreSQL database. Every target gets the same wrk run
-(`-t2 -c32 -d10s` by default); the baseline runs before and after the vaults and its mean is the denominator, so
-drift from other load on the machine shows as the spread of the two baseline runs. wrk shares the cores with the
-server it measures (loopback only): the absolute figures are lower bounds, the ratios are what to compare.
+`vault serve`; the figure is the authenticated, audited `GET /api/v1/documents/{id}` of `vault serve` by the
+document's owner on SQLite (the embedded default) and, with `--postgres`, on a fresh PostgreSQL database, with
+the same read by a grantee (which the owner read lane leaves to the framework) beside it. Every target gets the
+same wrk run (`-t2 -c32 -d10s` by default); the baseline runs before and after the vaults and its mean is the
+denominator, so drift from other load on the machine shows as the spread of the two baseline runs. wrk shares the
+cores with the server it measures (loopback only): the absolute figures are lower bounds, the ratios are what to
+compare.
 
 `--workers N` runs both the baseline and the vault as N processes (uvicorn `--workers`, `vault serve --workers`);
 both always get the same count.
@@ -24,7 +26,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from bench._harness import vault_process, workdir
 from bench.metadata_rps import bare_app, upload_document
@@ -84,19 +89,29 @@ def postgres_database() -> Iterator[str]:
         postgres.drop_database(name)
 
 
-def measure_vault(directory: Path, args: argparse.Namespace, **env: str) -> tuple[WrkResult, WrkResult]:
-    """The audited read, and `GET /health` of the same process: the same middleware stack (request id, security
-    headers, metrics, the authentication middleware's public-route pass) with no token, database or audit work:
-    the ceiling any vault endpoint can reach on this server."""
+def measure_vault(directory: Path, args: argparse.Namespace, **env: str) -> tuple[WrkResult, WrkResult, WrkResult]:
+    """The audited read by the document's owner (answered by the owner read lane), the same read by an agency
+    officer holding a grant (answered by the framework: routing, guards, dependencies, the ORM), and `GET /health`
+    of the same process: the middleware stack (request id, security headers, metrics, the authentication
+    middleware's public-route pass) with no token, database or audit work."""
     directory.mkdir()
     with vault_process(directory, workers=args.workers, **env) as vault:
-        token = vault.token("alice")
+        token, officer = vault.token("alice"), vault.token("olga")
         document_id = upload_document(vault.url, token)
+        grant = {"agency": "tax-office", "purpose": "benchmark", "permissions": ["view"], "expires_at": _tomorrow()}
         url = f"{vault.url}/api/v1/documents/{document_id}"
-        headers = {"Authorization": f"Bearer {token}"}
-        run_wrk(url, argparse.Namespace(**{**vars(args), "seconds": 2}), headers)  # warm-up
-        read = run_wrk(url, args, headers)
-        return read, run_wrk(f"{vault.url}/health", args, {})
+        httpx.post(f"{url}/grants", json=grant, headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+        warm_up = argparse.Namespace(**{**vars(args), "seconds": 2})
+        results = []
+        for bearer in (token, officer):
+            headers = {"Authorization": f"Bearer {bearer}"}
+            run_wrk(url, warm_up, headers)
+            results.append(run_wrk(url, args, headers))
+        return results[0], results[1], run_wrk(f"{vault.url}/health", args, {})
+
+
+def _tomorrow() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
 def line(name: str, result: WrkResult, baseline: float) -> str:
@@ -115,13 +130,15 @@ def run(args: argparse.Namespace) -> None:
         with bare_app(tmp, args.workers) as bare_url:
             run_wrk(f"{bare_url}/items", argparse.Namespace(**{**vars(args), "seconds": 2}), {})  # warm-up
             before = run_wrk(f"{bare_url}/items", args, {})
-        read, health = measure_vault(tmp / "sqlite", args)
-        figures["GET /api/v1/documents/{id}, SQLite"] = read
+        read, granted, health = measure_vault(tmp / "sqlite", args)
+        figures["GET /api/v1/documents/{id} by its owner, SQLite"] = read
+        figures["the same read by a grantee (the framework's path), SQLite"] = granted
         figures["GET /health (the vault's middleware, no token, no database), SQLite"] = health
         if args.postgres:
             with postgres_database() as url:
-                read, health = measure_vault(tmp / "pg", args, database_url=url)
-                figures["GET /api/v1/documents/{id}, PostgreSQL"] = read
+                read, granted, health = measure_vault(tmp / "pg", args, database_url=url)
+                figures["GET /api/v1/documents/{id} by its owner, PostgreSQL"] = read
+                figures["the same read by a grantee (the framework's path), PostgreSQL"] = granted
                 figures["GET /health (the vault's middleware, no token, no database), PostgreSQL"] = health
         with bare_app(tmp, args.workers) as bare_url:
             after = run_wrk(f"{bare_url}/items", args, {})
