@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -192,3 +193,67 @@ def test_the_readers_agree_with_the_engine(client: TestClient[Litestar], as_user
     assert [type(value) for value in own] == [type(value) for value in fallback]
     assert own.title == "Permit"
     assert own.versions == 1
+
+
+def test_concurrent_reads_each_get_their_own_row(client: TestClient[Litestar], as_user: DevTokens) -> None:
+    """Reads asked for together (on PostgreSQL: one batched query) each get their document's row, or None for a
+    document that does not exist, exactly as the engine reads them one by one."""
+    alice = as_user("alice")
+    ids = [uuid.UUID(upload(client, alice, b"batch %d" % n, title=f"Doc {n}")["id"]) for n in range(3)]
+    ids += [uuid.uuid4(), ids[0]]  # a missing document, and one asked for twice
+    engine = services_of(client.app).db.engine
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        own = OwnerReader(engine)
+        fallback = OwnerReader(engine)
+        fallback.kind = "engine"
+        try:
+            together = await asyncio.gather(*(own.row(ident) for ident in ids))
+            return list(together), [await fallback.row(ident) for ident in ids]
+        finally:
+            await own.close()
+
+    together, one_by_one = run_in_app(client, both)
+    assert together == one_by_one
+    assert [row.title if row else None for row in together] == ["Doc 0", "Doc 1", "Doc 2", None, "Doc 0"]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # batches are PostgreSQL's
+def test_a_failed_batch_fails_each_of_its_reads(client: TestClient[Litestar]) -> None:
+    """When the query carrying several reads fails, each of them gets the error (and the lane's caller leaves the
+    request to the app), and the next reads are served again."""
+    engine = services_of(client.app).db.engine
+
+    async def reads() -> tuple[list[Any], Any]:
+        reader = OwnerReader(engine)
+        assert reader.kind == "asyncpg"
+        raw = reader._pool
+        pool = await raw.get()
+
+        class FailsOnce:
+            """The reader's pool, but its first query fails as a dropped connection would."""
+
+            failed = False
+
+            async def get(self) -> Any:
+                return self
+
+            async def fetch(self, *args: Any) -> Any:
+                if not self.failed:
+                    self.failed = True
+                    raise OSError("connection reset")
+                return await pool.fetch(*args)
+
+            async def close(self) -> None:
+                await raw.close()
+
+        reader._pool = FailsOnce()  # type: ignore[assignment]
+        try:
+            failed = await asyncio.gather(*(reader.row(uuid.uuid4()) for _ in range(3)), return_exceptions=True)
+            return failed, await reader.row(uuid.uuid4())
+        finally:
+            await reader.close()
+
+    failed, after = run_in_app(client, reads)
+    assert [type(error) for error in failed] == [OSError, OSError, OSError]
+    assert after is None

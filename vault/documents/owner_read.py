@@ -8,15 +8,17 @@ with the column types' own conversions, on:
 - SQLite (a file): a read-only sqlite3 connection, on the event loop. In WAL mode a reader never waits for
   writers; its busy timeout is 0, so the rare moment it would wait (a checkpoint resetting the WAL) is an error
   and the request goes on to the app.
-- PostgreSQL (asyncpg): a small asyncpg pool of its own (`POOL_SIZE` connections, opened on first use), with
-  the engine's connection settings; one statement outside any transaction, prepared once per connection, and
-  no reset round trip when a connection goes back to the pool.
+- PostgreSQL (asyncpg): a `vault.core.raw_pg.RawPool` of its own (`POOL_SIZE` connections). The reads
+  are batched like the audit's group commit: the documents asked for while one query is in flight are read
+  together by the next (`OWNERS_READ`, `id = ANY(...)`, outside any transaction), so a busy instance pays one
+  round trip, one pool checkout and one query plan per batch rather than per request.
 - anything else (an in-memory SQLite database, another driver): the engine itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -24,25 +26,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import any_, bindparam, func, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from vault.accounts.models import Account
+from vault.core import raw_pg
 from vault.documents.models import Document, DocumentVersion
 
-__all__ = ("POOL_SIZE", "READ_ERRORS", "Found", "OwnerReader")
+__all__ = ("BATCH_SIZE", "POOL_SIZE", "READ_ERRORS", "Found", "OwnerReader")
 
-POOL_SIZE = 4  # PostgreSQL connections of the lane's own, per instance
+POOL_SIZE = 2  # PostgreSQL connections of the lane's own, per instance (one batch is read at a time)
+BATCH_SIZE = 256  # most documents read by one PostgreSQL query
 # what a database that does not answer raises, whichever way the reader reached it
-READ_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError)
-try:
-    import asyncpg
-
-    READ_ERRORS += (asyncpg.PostgresError, asyncpg.InterfaceError)
-except ImportError:  # pragma: no cover - PostgreSQL support not installed
-    asyncpg = None
+READ_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError, *raw_pg.ERRORS)
 
 _counted = aliased(DocumentVersion)
 # the document, its owner's identity, its current (highest-numbered) version and how many versions it has
@@ -68,6 +67,26 @@ OWNER_READ = (
     .where(Document.id == bindparam("document_id"))
     .order_by(DocumentVersion.number.desc())
     .limit(1)
+)
+# the same for several documents at once, each row led by the document's id (PostgreSQL: a lateral join)
+_latest = (
+    select(DocumentVersion.media_type, DocumentVersion.size, DocumentVersion.sha256, DocumentVersion.number)
+    .where(DocumentVersion.document_id == Document.id)
+    .order_by(DocumentVersion.number.desc())
+    .limit(1)
+    .lateral("latest")
+)
+_IDS = bindparam("document_ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True)))
+OWNERS_READ = (
+    select(
+        Document.id,
+        *list(OWNER_READ.selected_columns)[:9],  # the document and its owner
+        *_latest.c,  # its current version
+        OWNER_READ.selected_columns.versions,  # how many versions it has
+    )
+    .join(Account, Account.id == Document.owner_id)
+    .join(_latest, true())
+    .where(Document.id == any_(_IDS))
 )
 
 
@@ -99,21 +118,23 @@ class OwnerReader:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.kind = _kind(engine)
         dialect = engine.dialect
-        compiled = OWNER_READ.compile(dialect=dialect)
-        defaults = compiled.construct_params({"document_id": None})
+        statement, name = (OWNERS_READ, "document_ids") if self.kind == "asyncpg" else (OWNER_READ, "document_id")
+        compiled = statement.compile(dialect=dialect)
+        defaults = compiled.construct_params({name: None})
         self._sql = compiled.string
         names = list(compiled.positiontup or ())
         self._params = [defaults[name] for name in names]
-        self._id_at = names.index("document_id")
-        bind = Document.id.type.dialect_impl(dialect).bind_processor(dialect)
-        self._bind_id: Callable[[Any], Any] = bind or (lambda value: value)
-        kinds = [column.type.dialect_impl(dialect) for column in OWNER_READ.selected_columns]
+        self._id_at = names.index(name)
+        bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        self._bind: Callable[[Any], Any] = bind or (lambda value: value)
+        kinds = [column.type.dialect_impl(dialect) for column in statement.selected_columns]
         self._convert = [kind.result_processor(dialect, None) for kind in kinds]
         self._sqlite: sqlite3.Connection | None = None
-        self._pool: Any = None  # asyncpg.Pool, once opened
-        self._opening = asyncio.Lock()
-        self.kind = _kind(engine)
+        self._pool = raw_pg.RawPool(engine, POOL_SIZE)
+        self._asked: list[tuple[uuid.UUID, asyncio.Future[Found | None]]] = []  # waiting for the next batch
+        self._batcher: asyncio.Task[None] | None = None
 
     async def row(self, document_id: uuid.UUID) -> Found | None:
         """The document's row, or None when there is no such document.
@@ -126,17 +147,49 @@ class OwnerReader:
             async with self.engine.connect() as connection:
                 found = (await connection.execute(OWNER_READ, {"document_id": document_id})).first()
             return None if found is None else Found._make(found)
+        if self.kind == "asyncpg":
+            future: asyncio.Future[Found | None] = asyncio.get_running_loop().create_future()
+            self._asked.append((document_id, future))
+            if self._batcher is None:
+                self._batcher = asyncio.create_task(self._read_batches(), name="owner-read-batches")
+            return await future
+        raw = self._sqlite_connection().execute(self._sql, self._with_ids(document_id)).fetchone()
+        return None if raw is None else Found._make(self._converted(raw))
+
+    async def _read_batches(self) -> None:
+        """Reads what is asked, one batch at a time, until nothing is waiting; each request gets its row, None,
+        or the error of the query that carried it."""
+        batch: list[tuple[uuid.UUID, asyncio.Future[Found | None]]] = []
+        try:
+            while self._asked:
+                batch, self._asked = self._asked[:BATCH_SIZE], self._asked[BATCH_SIZE:]
+                try:
+                    pool = await self._pool.get()
+                    rows = await pool.fetch(self._sql, *self._with_ids([ident for ident, _ in batch]))
+                except Exception as exc:  # every waiting request gets it (READ_ERRORS: the app answers)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                found = {values[0]: Found._make(values[1:]) for values in map(self._converted, rows)}
+                for ident, future in batch:
+                    if not future.done():  # not a request that went away meanwhile
+                        future.set_result(found.get(ident))
+        finally:
+            self._batcher = None
+            for _, future in batch + self._asked:  # only when cancelled (shutdown): nobody reads these any more
+                if not future.done():
+                    future.set_exception(OSError("the owner read lane closed"))
+            self._asked = []
+
+    def _with_ids(self, ids: object) -> list[Any]:
         params = list(self._params)
-        params[self._id_at] = self._bind_id(document_id)
-        if self.kind == "sqlite":
-            raw = self._sqlite_connection().execute(self._sql, params).fetchone()
-        else:
-            raw = await (await self._asyncpg_pool()).fetchrow(self._sql, *params)
-        if raw is None:
-            return None
-        return Found._make(
-            value if convert is None else convert(value) for convert, value in zip(self._convert, raw, strict=True)
-        )
+        params[self._id_at] = self._bind(ids)
+        return params
+
+    def _converted(self, raw: Any) -> list[Any]:
+        """A row's values with the columns' own conversions applied (as SQLAlchemy gives them)."""
+        return [value if convert is None else convert(value) for convert, value in zip(self._convert, raw, strict=True)]
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -144,43 +197,23 @@ class OwnerReader:
             self._sqlite = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0, check_same_thread=False)
         return self._sqlite
 
-    async def _asyncpg_pool(self) -> Any:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    args, options = self.engine.dialect.create_connect_args(self.engine.url)
-                    for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
-                        options.pop(adapter_only, None)
-                    self._pool = await asyncpg.create_pool(
-                        *args,
-                        **options,
-                        min_size=0,
-                        max_size=POOL_SIZE,
-                        timeout=5,
-                        command_timeout=5,
-                        reset=_keep,
-                    )
-        return self._pool
-
     async def close(self) -> None:
         """Close the reader's own connections (the app's shutdown)."""
+        batcher = self._batcher
+        if batcher is not None:
+            batcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await batcher
         sqlite_connection, self._sqlite = self._sqlite, None
         if sqlite_connection is not None:
             sqlite_connection.close()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-
-async def _keep(_connection: Any) -> None:
-    """asyncpg resets a connection (a round trip: unlock, close cursors, unlisten, reset settings) each time it
-    goes back to the pool; these only ever ran one SELECT outside a transaction, which leaves nothing to reset."""
+        await self._pool.close()
 
 
 def _kind(engine: AsyncEngine) -> str:
     database = engine.url.database or ""
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
         return "sqlite"
-    if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg" and asyncpg is not None:
+    if raw_pg.usable(engine):
         return "asyncpg"
     return "engine"
