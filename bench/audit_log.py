@@ -143,6 +143,8 @@ async def _log_rate(
     await integrators[0].settle(within=120)
     elapsed = time.perf_counter() - started
     await asyncio.gather(*watchers)
+    for group in groups:
+        await group.close()  # its own connection (PostgreSQL)
     for integrator in integrators:
         await integrator.stop()
     async with factories[0]() as session:

@@ -5,6 +5,10 @@ committed, a failed transaction fails every append it carried, and the log stays
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -12,14 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.integration.test_audit_support import event, new_log
-from vault.audit import AuditUnavailable, merkle
+from vault.audit import AuditUnavailable, merkle, queue
+from vault.audit.entry import AuditEvent
 from vault.audit.group_commit import GroupCommitter
 from vault.audit.models import AuditQueueRow
 
 
-def queue_inserts_of(engine: AsyncEngine) -> list[int]:
+def queue_inserts_of(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A list that grows by one at each INSERT into the queue on `engine`: one per transaction of the group
-    commit (inside BEGIN ... COMMIT on SQLite, a statement that commits on its own on PostgreSQL)."""
+    commit. The committer sends it on a connection of its own (PostgreSQL: the precompiled statement through
+    its asyncpg pool, committing on its own; a SQLite file: one statement in one transaction in its thread), or
+    through the engine (what SQLAlchemy sends, counted by statement)."""
     inserts: list[int] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -27,16 +34,77 @@ def queue_inserts_of(engine: AsyncEngine) -> list[int]:
             inserts.append(1)
 
     sa_event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    real = queue.enqueue_many_raw
+
+    async def counted(pool: Any, events: Sequence[AuditEvent]) -> list[int]:
+        inserts.append(1)
+        return await real(pool, events)
+
+    monkeypatch.setattr(queue, "enqueue_many_raw", counted)
+    sqlite_work = queue.enqueue_many_sqlite
+
+    def counted_sqlite(events: Sequence[AuditEvent]) -> Callable[[sqlite3.Connection], list[int]]:
+        work = sqlite_work(events)
+
+        def counting(connection: sqlite3.Connection) -> list[int]:
+            inserts.append(1)
+            return work(connection)
+
+        return counting
+
+    monkeypatch.setattr(queue, "enqueue_many_sqlite", counted_sqlite)
     return inserts
 
 
+@contextlib.asynccontextmanager
+async def refusing_queue_rows(engine: AsyncEngine) -> AsyncIterator[None]:
+    """The database itself refuses every new queue row (a trigger), until the block ends."""
+    if engine.dialect.name == "sqlite":
+        create = [
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit_queue BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ]
+        drop = ["DROP TRIGGER refuse"]
+    else:
+        create = [
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit_queue FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+        drop = ["DROP TRIGGER refuse ON audit_queue", "DROP FUNCTION refuse()"]
+    async with engine.begin() as connection:
+        for statement in create:
+            await connection.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            for statement in drop:
+                await connection.exec_driver_sql(statement)
+
+
+@pytest.fixture
+async def committers(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Callable[..., GroupCommitter]]:
+    """Makes group committers on the test database, and closes them (their own connections) at the end."""
+    made: list[GroupCommitter] = []
+
+    def make(committed: Callable[[], None] = lambda: None, **options: Any) -> GroupCommitter:
+        made.append(GroupCommitter(factory, committed, **options))
+        return made[-1]
+
+    yield make
+    for group in made:
+        await group.close()
+
+
 async def test_concurrent_appends_share_commits_and_each_returns_after_its_row_committed(
-    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine,
+    factory: async_sessionmaker[AsyncSession],
+    committers: Callable[..., GroupCommitter],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tested = new_log(factory)
     wakes: list[int] = []
-    group = GroupCommitter(factory, lambda: wakes.append(1), max_rows=50)
-    commits = queue_inserts_of(engine)
+    group = committers(lambda: wakes.append(1), max_rows=50)
+    commits = queue_inserts_of(engine, monkeypatch)
     seen_committed: list[bool] = []
 
     async def append(number: int) -> int:
@@ -60,8 +128,10 @@ async def test_concurrent_appends_share_commits_and_each_returns_after_its_row_c
     assert head.root_hash == merkle.root([merkle.leaf_hash(e.canonical) for e in entries])
 
 
-async def test_a_lone_append_is_committed_at_once(factory: async_sessionmaker[AsyncSession]) -> None:
-    group = GroupCommitter(factory, lambda: None)
+async def test_a_lone_append_is_committed_at_once(
+    factory: async_sessionmaker[AsyncSession], committers: Callable[..., GroupCommitter]
+) -> None:
+    group = committers()
     first = await group.append(event(0))
     second = await group.append(event(1))
     assert second > first
@@ -70,27 +140,20 @@ async def test_a_lone_append_is_committed_at_once(factory: async_sessionmaker[As
 
 
 async def test_a_failed_transaction_fails_every_append_it_carried_and_keeps_none_of_them(
-    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession], committers: Callable[..., GroupCommitter]
 ) -> None:
-    group = GroupCommitter(factory, lambda: None)
-    failing = True
-
-    def refuse(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if failing and "audit_queue" in statement:
-            raise RuntimeError("the database refuses the rows")
-
-    sa_event.listen(engine.sync_engine, "before_cursor_execute", refuse)
-    results = await asyncio.gather(*(group.append(event(n)) for n in range(20)), return_exceptions=True)
+    group = committers()
+    async with refusing_queue_rows(engine):
+        results = await asyncio.gather(*(group.append(event(n)) for n in range(20)), return_exceptions=True)
     assert all(isinstance(result, AuditUnavailable) for result in results)
-    failing = False
     assert await group.append(event(99)) > 0  # the writer recovers for later appends
     async with factory() as session:
         bodies = (await session.scalars(select(AuditQueueRow.id))).all()
     assert len(bodies) == 1
 
 
-async def test_a_caller_that_goes_away_does_not_cancel_the_others(factory: async_sessionmaker[AsyncSession]) -> None:
-    group = GroupCommitter(factory, lambda: None)
+async def test_a_caller_that_goes_away_does_not_cancel_the_others(committers: Callable[..., GroupCommitter]) -> None:
+    group = committers()
     tasks = [asyncio.create_task(group.append(event(n))) for n in range(10)]
     await asyncio.sleep(0)
     tasks[0].cancel()

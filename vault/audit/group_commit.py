@@ -6,6 +6,11 @@ per process inserts every row waiting at that moment with one statement in one t
 awaits the commit that carried its row. While a transaction is in flight the next rows gather, so a lone request
 is written at once and a busy process writes many per commit: no timer, no added latency.
 
+The INSERT runs on a connection of the committer's own, not through the engine: on PostgreSQL (asyncpg) a
+`vault.core.raw_pg.RawPool` connection, outside any transaction (one precompiled statement that commits on its
+own, `queue.PG_ENQUEUE_MANY`); on a SQLite file a `vault.core.raw_sqlite.RawSqlite` connection in its own
+thread (one transaction, one thread hop). Anything else (an in-memory database) goes through the engine.
+
 The guarantee is unchanged: `append` returns only after the row committed (the entry is durable before the
 response goes out), and raises when its transaction failed (fail closed: every row of that transaction is
 rolled back together and every waiting request gets the error).
@@ -15,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,10 +29,12 @@ from vault.audit import queue
 from vault.audit.entry import AuditEvent
 from vault.audit.errors import AuditUnavailable
 from vault.audit.log import guarded
+from vault.core import raw_pg, raw_sqlite
 
 __all__ = ("GroupCommitter",)
 
 MAX_ROWS = 500
+_RAW_ERRORS: tuple[type[Exception], ...] = (*raw_pg.ERRORS, OSError, TimeoutError)
 
 
 class GroupCommitter:
@@ -51,6 +59,13 @@ class GroupCommitter:
         self._max_rows = max_rows
         self._waiting: list[tuple[AuditEvent, asyncio.Future[int]]] = []
         self._writer: asyncio.Task[None] | None = None
+        engine = sessions.kw.get("bind")
+        self._raw = raw_pg.RawPool(engine, max_size=1) if engine is not None and raw_pg.usable(engine) else None
+        self._sqlite = raw_sqlite.RawSqlite(engine) if engine is not None and raw_sqlite.usable(engine) else None
+        # how one transaction's rows are inserted (and committed): their queue ids, in order
+        self.insert: Callable[[list[AuditEvent]], Awaitable[list[int]]] = (
+            self._insert_raw if self._raw else self._insert_sqlite if self._sqlite else self._commit
+        )
 
     async def append(self, event: AuditEvent) -> int:
         """Queue `event` and return its queue id once the transaction that carried it committed.
@@ -71,7 +86,7 @@ class GroupCommitter:
             while self._waiting:
                 batch, self._waiting = self._waiting[: self._max_rows], self._waiting[self._max_rows :]
                 try:
-                    ids = await self._commit([event for event, _ in batch])
+                    ids = await self.insert([event for event, _ in batch])
                 except Exception as exc:
                     failure = exc if isinstance(exc, AuditUnavailable) else AuditUnavailable("audit append failed")
                     for _, future in batch:
@@ -101,9 +116,27 @@ class GroupCommitter:
 
         return await guarded(work(), "audit append")
 
+    async def _insert_raw(self, events: list[AuditEvent]) -> list[int]:
+        assert self._raw is not None
+        try:
+            return await queue.enqueue_many_raw(await self._raw.get(), events)
+        except _RAW_ERRORS as exc:
+            raise AuditUnavailable("audit append failed") from exc
+
+    async def _insert_sqlite(self, events: list[AuditEvent]) -> list[int]:
+        assert self._sqlite is not None
+        try:
+            return await self._sqlite.run(queue.enqueue_many_sqlite(events))
+        except (sqlite3.Error, OSError) as exc:
+            raise AuditUnavailable("audit append failed") from exc
+
     async def close(self) -> None:
-        """Let the writer finish what is waiting (call at shutdown)."""
+        """Let the writer finish what is waiting, then close the committer's own connection (call at shutdown)."""
         writer = self._writer
         if writer is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+        if self._raw is not None:
+            await self._raw.close()
+        if self._sqlite is not None:
+            await self._sqlite.close()

@@ -6,10 +6,11 @@ in the log later. Its id answers "accepted, not yet sequenced" until an entry na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,8 @@ __all__ = (
     "dialect_name",
     "enqueue",
     "enqueue_many",
+    "enqueue_many_raw",
+    "enqueue_many_sqlite",
     "from_micros",
     "queue_status",
 )
@@ -87,6 +90,42 @@ async def enqueue_many(session: AsyncSession, events: Sequence[AuditEvent]) -> l
     result = await connection.execute(statement, [{"body": queued_body(event)} for event in events])
     ids = [int(queue_id) for queue_id in result.scalars()]
     return ids if in_order else sorted(ids)
+
+
+# `enqueue_many` on PostgreSQL through a `vault.core.raw_pg.RawPool`, outside any transaction (one statement
+# commits or fails whole). The ids come from the table's identity, drawn in the order the SELECT gives the rows
+# (ORDER BY their position): sorted, they are the events' ids in order. SQLAlchemy's own `insertmanyvalues`
+# relies on the same for PostgreSQL (an autoincrement column as the sentinel, INSERT ... SELECT ... ORDER BY).
+PG_ENQUEUE_MANY = (
+    f"INSERT INTO {AuditQueueRow.__tablename__} (queued_us, body) "  # noqa: S608 - constants, no input
+    f"SELECT {database_clock_us('postgresql')}, body "
+    "FROM unnest($1::bytea[]) WITH ORDINALITY AS queued(body, ordinal) ORDER BY ordinal RETURNING id"
+)
+
+
+async def enqueue_many_raw(pool: Any, events: Sequence[AuditEvent]) -> list[int]:
+    """`enqueue_many` on PostgreSQL through an asyncpg pool, committed on return (see `PG_ENQUEUE_MANY`).
+
+    Raises:
+        asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError: when the rows were not committed.
+    """
+    rows = await pool.fetch(PG_ENQUEUE_MANY, [queued_body(event) for event in events])
+    return sorted(int(row[0]) for row in rows)
+
+
+def enqueue_many_sqlite(events: Sequence[AuditEvent]) -> Callable[[sqlite3.Connection], list[int]]:
+    """`enqueue_many` on a SQLite file through a `vault.core.raw_sqlite.RawSqlite`: the work to run in its
+    thread, one transaction committed when it returns (rolled back when it raises `sqlite3.Error`). As in
+    `enqueue_many`, one statement numbers its rows in VALUES order, so the sorted ids are the events' ids."""
+    bodies = [queued_body(event) for event in events]  # here, on the event loop: the thread only talks to SQLite
+    rows = ", ".join([f"({database_clock_us('sqlite')}, ?)"] * len(bodies))
+    statement = f"INSERT INTO {AuditQueueRow.__tablename__} (queued_us, body) VALUES {rows} RETURNING id"  # noqa: S608
+
+    def insert(connection: sqlite3.Connection) -> list[int]:
+        with connection:
+            return sorted(int(queue_id) for (queue_id,) in connection.execute(statement, bodies).fetchall())
+
+    return insert
 
 
 @dataclass(frozen=True)

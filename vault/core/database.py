@@ -19,11 +19,20 @@ from vault.core.errors import DatabaseUnavailable
 from vault.core.sqlite_driver import OneHopDBAPI
 from vault.core.tracing import child_span
 
-__all__ = ("Database", "create_engine")
+__all__ = ("SQLITE_PRAGMAS", "Database", "create_engine")
 
 log = logging.getLogger(__name__)
 
 _PING_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit idle before it is pinged at checkout
+
+
+# every connection to a SQLite file, the engine's and the service's own (`vault.core.raw_sqlite`)
+SQLITE_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA secure_delete=ON",
+)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -87,10 +96,8 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA secure_delete=ON")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         return engine
