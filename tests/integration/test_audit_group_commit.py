@@ -166,3 +166,17 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_others(committers: Ca
 def test_a_batch_needs_room_for_a_row(factory: async_sessionmaker[AsyncSession], rows: int) -> None:
     with pytest.raises(ValueError):
         GroupCommitter(factory, lambda: None, max_rows=rows)
+
+
+async def test_sqlite_writes_wait_for_the_integrators_lock_and_postgresql_writes_do_not(
+    engine: AsyncEngine, committers: Callable[..., GroupCommitter]
+) -> None:
+    """SQLite has one writer at a time: the group commit takes the integrator's `writes` lock first, so it
+    starts when the integrator's batch commits (not on SQLite's busy-retry timer). PostgreSQL needs no turn."""
+    writes = asyncio.Lock()
+    group = committers(sqlite_writes=writes)
+    async with writes:
+        pending = asyncio.create_task(group.append(event(0)))
+        await asyncio.sleep(0.3)
+        assert pending.done() is (engine.dialect.name == "postgresql")
+    assert await pending > 0

@@ -44,6 +44,8 @@ class GroupCommitter:
         sessions: sessions on the service database.
         committed: called after each transaction that committed rows (wakes the integrator).
         max_rows: most rows in one transaction.
+        sqlite_writes: on SQLite, held around each transaction (the integrator's `writes`: this process's other
+            frequent writer).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class GroupCommitter:
         sessions: async_sessionmaker[AsyncSession],
         committed: Callable[[], None],
         max_rows: int = MAX_ROWS,
+        sqlite_writes: asyncio.Lock | None = None,
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be positive")
@@ -59,6 +62,7 @@ class GroupCommitter:
         self._max_rows = max_rows
         self._waiting: list[tuple[AuditEvent, asyncio.Future[int]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._sqlite_writes = sqlite_writes or asyncio.Lock()
         engine = sessions.kw.get("bind")
         self._raw = raw_pg.RawPool(engine, max_size=1) if engine is not None and raw_pg.usable(engine) else None
         self._sqlite = raw_sqlite.RawSqlite(engine) if engine is not None and raw_sqlite.usable(engine) else None
@@ -126,7 +130,8 @@ class GroupCommitter:
     async def _insert_sqlite(self, events: list[AuditEvent]) -> list[int]:
         assert self._sqlite is not None
         try:
-            return await self._sqlite.run(queue.enqueue_many_sqlite(events))
+            async with self._sqlite_writes:
+                return await self._sqlite.run(queue.enqueue_many_sqlite(events))
         except (sqlite3.Error, OSError) as exc:
             raise AuditUnavailable("audit append failed") from exc
 

@@ -52,7 +52,7 @@ class AuditRecorder:
         self._lock = asyncio.Lock()
         self._sessions = sessions
         self.integrator = Integrator(sessions, self.log, config)
-        self._group = GroupCommitter(sessions, self.integrator.wake)
+        self._group = GroupCommitter(sessions, self.integrator.wake, sqlite_writes=self.integrator.writes)
 
     async def log(self) -> AuditLog:
         """The audit log, opened on first use."""
