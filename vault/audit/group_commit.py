@@ -19,7 +19,6 @@ rolled back together and every waiting request gets the error).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 
@@ -30,6 +29,7 @@ from vault.audit.entry import AuditEvent
 from vault.audit.errors import AuditUnavailable
 from vault.audit.log import guarded
 from vault.core import raw_pg, raw_sqlite
+from vault.core.batching import Batcher
 
 __all__ = ("GroupCommitter",)
 
@@ -55,13 +55,14 @@ class GroupCommitter:
         max_rows: int = MAX_ROWS,
         sqlite_writes: asyncio.Lock | None = None,
     ) -> None:
-        if max_rows < 1:
-            raise ValueError("max_rows must be positive")
         self._sessions = sessions
         self._committed = committed
-        self._max_rows = max_rows
-        self._waiting: list[tuple[AuditEvent, asyncio.Future[int]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batches: Batcher[AuditEvent, int] = Batcher(
+            self._carry,
+            max_items=max_rows,
+            name="audit-group-commit",
+            abandoned=lambda: AuditUnavailable("audit append abandoned at shutdown"),
+        )
         self._sqlite_writes = sqlite_writes or asyncio.Lock()
         engine = sessions.kw.get("bind")
         self._raw = raw_pg.RawPool(engine, max_size=1) if engine is not None and raw_pg.usable(engine) else None
@@ -72,41 +73,24 @@ class GroupCommitter:
         )
 
     async def append(self, event: AuditEvent) -> int:
-        """Queue `event` and return its queue id once the transaction that carried it committed.
+        """Queue `event` and return its queue id once the transaction that carried it committed (a request that
+        goes away does not cancel the transaction carrying other requests' rows).
 
         Raises:
             AuditUnavailable: when that transaction failed (nothing of it was committed).
         """
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="audit-group-commit")
-        # shielded: a request that goes away does not cancel the transaction carrying other requests' rows
-        return await asyncio.shield(future)
+        return await self._batches.submit(event)
 
-    async def _write(self) -> None:
-        batch: list[tuple[AuditEvent, asyncio.Future[int]]] = []
+    async def _carry(self, events: list[AuditEvent]) -> list[int]:
+        """One transaction with every row waiting."""
         try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[: self._max_rows], self._waiting[self._max_rows :]
-                try:
-                    ids = await self.insert([event for event, _ in batch])
-                except Exception as exc:
-                    failure = exc if isinstance(exc, AuditUnavailable) else AuditUnavailable("audit append failed")
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(failure)
-                    continue
-                self._committed()
-                for (_, future), queue_id in zip(batch, ids, strict=True):
-                    if not future.done():
-                        future.set_result(queue_id)
-        finally:
-            self._writer = None
-            for _, future in batch + self._waiting:  # only when cancelled (shutdown): nobody writes these any more
-                if not future.done():
-                    future.set_exception(AuditUnavailable("audit append abandoned at shutdown"))
-            self._waiting = []
+            ids = await self.insert(events)
+        except AuditUnavailable:
+            raise
+        except Exception as exc:
+            raise AuditUnavailable("audit append failed") from exc
+        self._committed()
+        return ids
 
     async def _commit(self, events: list[AuditEvent]) -> list[int]:
         async def work() -> list[int]:
@@ -137,10 +121,7 @@ class GroupCommitter:
 
     async def close(self) -> None:
         """Let the writer finish what is waiting, then close the committer's own connection (call at shutdown)."""
-        writer = self._writer
-        if writer is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+        await self._batches.close()
         if self._raw is not None:
             await self._raw.close()
         if self._sqlite is not None:

@@ -17,8 +17,6 @@ with the column types' own conversions, on:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -34,6 +32,7 @@ from sqlalchemy.orm import aliased
 
 from vault.accounts.models import Account
 from vault.core import raw_pg
+from vault.core.batching import Batcher
 from vault.documents.models import Document, DocumentVersion
 
 __all__ = ("BATCH_SIZE", "POOL_SIZE", "READ_ERRORS", "Found", "OwnerReader")
@@ -133,8 +132,12 @@ class OwnerReader:
         self._convert = [kind.result_processor(dialect, None) for kind in kinds]
         self._sqlite: sqlite3.Connection | None = None
         self._pool = raw_pg.RawPool(engine, POOL_SIZE)
-        self._asked: list[tuple[uuid.UUID, asyncio.Future[Found | None]]] = []  # waiting for the next batch
-        self._batcher: asyncio.Task[None] | None = None
+        self._batches: Batcher[uuid.UUID, Found | None] = Batcher(
+            self._read_batch,
+            max_items=BATCH_SIZE,
+            name="owner-read-batches",
+            abandoned=lambda: OSError("the owner read lane closed"),
+        )
 
     async def row(self, document_id: uuid.UUID) -> Found | None:
         """The document's row, or None when there is no such document.
@@ -148,39 +151,16 @@ class OwnerReader:
                 found = (await connection.execute(OWNER_READ, {"document_id": document_id})).first()
             return None if found is None else Found._make(found)
         if self.kind == "asyncpg":
-            future: asyncio.Future[Found | None] = asyncio.get_running_loop().create_future()
-            self._asked.append((document_id, future))
-            if self._batcher is None:
-                self._batcher = asyncio.create_task(self._read_batches(), name="owner-read-batches")
-            return await future
+            return await self._batches.submit(document_id)
         raw = self._sqlite_connection().execute(self._sql, self._with_ids(document_id)).fetchone()
         return None if raw is None else Found._make(self._converted(raw))
 
-    async def _read_batches(self) -> None:
-        """Reads what is asked, one batch at a time, until nothing is waiting; each request gets its row, None,
-        or the error of the query that carried it."""
-        batch: list[tuple[uuid.UUID, asyncio.Future[Found | None]]] = []
-        try:
-            while self._asked:
-                batch, self._asked = self._asked[:BATCH_SIZE], self._asked[BATCH_SIZE:]
-                try:
-                    pool = await self._pool.get()
-                    rows = await pool.fetch(self._sql, *self._with_ids([ident for ident, _ in batch]))
-                except Exception as exc:  # every waiting request gets it (READ_ERRORS: the app answers)
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                found = {values[0]: Found._make(values[1:]) for values in map(self._converted, rows)}
-                for ident, future in batch:
-                    if not future.done():  # not a request that went away meanwhile
-                        future.set_result(found.get(ident))
-        finally:
-            self._batcher = None
-            for _, future in batch + self._asked:  # only when cancelled (shutdown): nobody reads these any more
-                if not future.done():
-                    future.set_exception(OSError("the owner read lane closed"))
-            self._asked = []
+    async def _read_batch(self, ids: list[uuid.UUID]) -> list[Found | None]:
+        """The rows of documents asked for together, in order (None for a missing document)."""
+        pool = await self._pool.get()
+        rows = await pool.fetch(self._sql, *self._with_ids(ids))
+        found = {values[0]: Found._make(values[1:]) for values in map(self._converted, rows)}
+        return [found.get(ident) for ident in ids]
 
     def _with_ids(self, ids: object) -> list[Any]:
         params = list(self._params)
@@ -199,11 +179,7 @@ class OwnerReader:
 
     async def close(self) -> None:
         """Close the reader's own connections (the app's shutdown)."""
-        batcher = self._batcher
-        if batcher is not None:
-            batcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await batcher
+        await self._batches.close(cancel=True)
         sqlite_connection, self._sqlite = self._sqlite, None
         if sqlite_connection is not None:
             sqlite_connection.close()
