@@ -84,7 +84,7 @@ async def test_closing_waits_for_the_work_or_abandons_it() -> None:
     assert await waited == 6
     work.gate.clear()
     abandoned = asyncio.create_task(batches.submit(4))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # submitted: the batch's task is created, and has not run yet
     await batches.close(cancel=True)
     with pytest.raises(RuntimeError, match="abandoned"):
         await abandoned

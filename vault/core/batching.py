@@ -82,9 +82,14 @@ class Batcher(Generic[T, R]):
     async def close(self, *, cancel: bool = False) -> None:
         """Let the task finish what is waiting, or with `cancel` abandon it (call at shutdown)."""
         task = self._task
-        if task is None:
-            return
-        if cancel:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            if cancel:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # a task cancelled before it first ran never reached its `finally`: abandon what it would have
+        self._task = None
+        for _, future in self._waiting:
+            if not future.done():
+                future.set_exception(self._abandoned())
+        self._waiting = []
