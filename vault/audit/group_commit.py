@@ -19,7 +19,6 @@ rolled back together and every waiting request gets the error).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,7 +33,6 @@ from vault.core.batching import Batcher
 __all__ = ("GroupCommitter",)
 
 MAX_ROWS = 500
-_RAW_ERRORS: tuple[type[Exception], ...] = (*raw_pg.ERRORS, OSError, TimeoutError)
 
 
 class GroupCommitter:
@@ -106,18 +104,12 @@ class GroupCommitter:
 
     async def _insert_raw(self, events: list[AuditEvent]) -> list[int]:
         assert self._raw is not None
-        try:
-            return await queue.enqueue_many_raw(await self._raw.get(), events)
-        except _RAW_ERRORS as exc:
-            raise AuditUnavailable("audit append failed") from exc
+        return await queue.enqueue_many_raw(await self._raw.get(), events)  # `_carry` translates its errors
 
     async def _insert_sqlite(self, events: list[AuditEvent]) -> list[int]:
         assert self._sqlite is not None
-        try:
-            async with self._sqlite_writes:
-                return await self._sqlite.run(queue.enqueue_many_sqlite(events))
-        except (sqlite3.Error, OSError) as exc:
-            raise AuditUnavailable("audit append failed") from exc
+        async with self._sqlite_writes:
+            return await self._sqlite.run(queue.enqueue_many_sqlite(events))  # `_carry` translates its errors
 
     async def close(self) -> None:
         """Let the writer finish what is waiting, then close the committer's own connection (call at shutdown)."""

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from vault.accounts.models import Account
-from vault.core import raw_pg
+from vault.core import raw_pg, raw_sqlite
 from vault.core.batching import Batcher
 from vault.documents.models import Document, DocumentVersion
 
@@ -187,8 +187,7 @@ class OwnerReader:
 
 
 def _kind(engine: AsyncEngine) -> str:
-    database = engine.url.database or ""
-    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+    if raw_sqlite.usable(engine):
         return "sqlite"
     if raw_pg.usable(engine):
         return "asyncpg"
