@@ -20,13 +20,14 @@ from anyio import to_thread
 from storage._errors import ObjectNotFound, StorageUnavailable
 from storage._store import (
     BLOCK_SIZE,
-    READ_SIZE,
     ObjectInfo,
     Piece,
+    Transform,
     batched,
     finish_or_undo,
     probe_write,
     read_ahead,
+    read_sizes,
     validate_key,
     validate_prefix,
 )
@@ -70,19 +71,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-async def _pieces(handle: BinaryIO, offset: int, length: int | None) -> AsyncGenerator[bytes, None]:
-    """Read ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces; close ``handle``."""
+async def _pieces(
+    handle: BinaryIO, offset: int, length: int | None, transform: Transform | None
+) -> AsyncGenerator[bytes, None]:
+    """Read ``[offset, offset + length)`` (to the end when ``length`` is None), each piece through ``transform`` in
+    the thread that read it; close ``handle``."""
+
+    def read(size: int) -> tuple[int, bytes]:
+        data = handle.read(size)
+        return len(data), data if transform is None or not data else transform(data)
+
     try:
         remaining = length
         await _io(handle.seek, offset)
-        while remaining is None or remaining > 0:
-            size = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
-            data = await _io(handle.read, size)
-            if not data:
+        for size in read_sizes():
+            read_size, piece = await _io(read, size if remaining is None else min(size, remaining))
+            if not read_size:
                 return
             if remaining is not None:
-                remaining -= len(data)
-            yield data
+                remaining -= read_size
+            yield piece
+            if remaining == 0:
+                return
     finally:
         handle.close()
 
@@ -144,8 +154,11 @@ class FilesystemStore:
         handle.close()
         tmp.unlink(missing_ok=True)
 
-    async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None) in READ_SIZE pieces.
+    async def get(
+        self, key: str, offset: int = 0, length: int | None = None, transform: Transform | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield bytes ``[offset, offset + length)`` (to the end when ``length`` is None), each piece through
+        ``transform`` if given, in the thread that read it.
 
         Raises:
             ObjectNotFound: If there is no such object.
@@ -158,7 +171,7 @@ class FilesystemStore:
             raise ObjectNotFound() from exc
         except OSError as exc:
             raise StorageUnavailable() from exc
-        async with contextlib.aclosing(read_ahead(_pieces(handle, offset, length))) as pieces:
+        async with contextlib.aclosing(read_ahead(_pieces(handle, offset, length, transform))) as pieces:
             async for piece in pieces:
                 yield piece
 

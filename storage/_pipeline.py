@@ -23,7 +23,7 @@ from storage._format import (
     encrypted_size,
     sealed_chunk_size,
 )
-from storage._store import BLOCK_SIZE, ObjectStore, read_ahead, settle
+from storage._store import BLOCK_SIZE, ObjectStore, settle
 
 __all__ = ("StoredObject", "decrypt_from_store", "encrypt_to_store")
 
@@ -167,56 +167,70 @@ async def _read_exact(store: ObjectStore, key: str, offset: int, length: int) ->
 class _ChunkOpener:
     """Opens consecutive sealed chunks from chunk ``index`` on, each verified before its plaintext is returned.
 
-    Whole chunks are decrypted straight out of the store's pieces; only a chunk split across two pieces is
-    copied (into a carry buffer of at most one sealed chunk), so the ciphertext is not gathered into a second
-    buffer on its way through.
+    It is the store's ``transform``: it runs in the worker thread that read each piece, so reading a piece and
+    opening its chunks cost one thread round trip, not two. Whole chunks are decrypted straight out of the store's
+    pieces; only a chunk split across two pieces is copied (into a carry buffer of at most one sealed chunk).
+    Without a ``header``, the stream starts at the object's first byte and its first 64 bytes are the header: it is
+    checked (format and key commitment) before any chunk is opened.
     """
 
-    def __init__(self, decryptor: ObjectDecryptor, plaintext_size: int, index: int) -> None:
-        self._decryptor = decryptor
-        self._plaintext_size = plaintext_size
+    def __init__(self, dek: bytes, context: bytes, plaintext_size: int, index: int, header: bytes | None) -> None:
+        self._key = (dek, context)
+        self._decryptor = None if header is None else ObjectDecryptor(header, dek, context)
+        self._header = bytearray()  # the start of a header read from the stream
         self._final = chunk_count(plaintext_size) - 1
+        self._final_size = sealed_chunk_size(plaintext_size, self._final)
         self.index = index
         self.carry = bytearray()  # the start of a chunk whose end is in the next piece
         self._target = bytearray()  # reused: unverified plaintext never leaves it
 
     def _sizes(self, available: int) -> list[int]:
         """Sealed sizes of the chunks that ``available`` bytes (carry included) complete."""
-        sizes: list[int] = []
-        total = 0
-        while self.index + len(sizes) <= self._final:
-            size = sealed_chunk_size(self._plaintext_size, self.index + len(sizes))
-            if available - total < size:
-                break
-            sizes.append(size)
-            total += size
+        whole = max(0, min(available // SEALED_CHUNK_SIZE, self._final - self.index))  # chunks before the final
+        sizes = [SEALED_CHUNK_SIZE] * whole
+        if self.index + whole == self._final and available - whole * SEALED_CHUNK_SIZE >= self._final_size:
+            sizes.append(self._final_size)
         return sizes
 
-    def _open(self, sealed: bytearray | memoryview, target: memoryview) -> int:
-        written = self._decryptor.decrypt_chunk_into(self.index, sealed, self.index == self._final, target)
-        self.index += 1
-        return written
+    def _opened_header(self, view: memoryview) -> tuple[ObjectDecryptor | None, memoryview]:
+        """The decryptor once the header is complete (checked), and what of ``view`` follows the header."""
+        need = HEADER_SIZE - len(self._header)
+        self._header += view[:need]
+        if len(self._header) == HEADER_SIZE:
+            dek, context = self._key
+            self._decryptor = ObjectDecryptor(bytes(self._header), dek, context)
+        return self._decryptor, view[need:]
 
     def open(self, piece: bytes) -> bytes:
         """Open every chunk that the carry and ``piece`` complete; keep the rest for the next piece."""
-        sizes = self._sizes(len(self.carry) + len(piece))
-        plain_size = sum(sizes) - TAG_SIZE * len(sizes)
-        if len(self._target) < plain_size:
-            self._target = bytearray(plain_size)
-        pos = written = 0
-        with memoryview(piece) as view, memoryview(self._target) as target:
-            if sizes and self.carry:
-                size = sizes.pop(0)
-                pos = size - len(self.carry)
-                self.carry += view[:pos]
-                written = self._open(self.carry, target[: size - TAG_SIZE])
-                self.carry.clear()
-            for size in sizes:
-                written += self._open(view[pos : pos + size], target[written : written + size - TAG_SIZE])
-                pos += size
-            self.carry += view[pos:]
-            # One copy out of the reused buffer: the caller owns what it is given.
-            return bytes(target[:written])
+        with memoryview(piece) as whole:
+            decryptor, view = (self._decryptor, whole) if self._decryptor else self._opened_header(whole)
+            if decryptor is None:
+                return b""
+            sizes = self._sizes(len(self.carry) + len(view))
+            plain_size = sum(sizes) - TAG_SIZE * len(sizes)
+            if len(self._target) < plain_size:
+                self._target = bytearray(plain_size)
+            decrypt, final, index, carry = decryptor.decrypt_chunk_into, self._final, self.index, self.carry
+            pos = written = 0
+            with memoryview(self._target) as target:
+                for size in sizes:
+                    if carry:  # the chunk that began in the previous piece
+                        pos = size - len(carry)
+                        carry += view[:pos]
+                        written += decrypt(index, carry, index == final, target[: size - TAG_SIZE])
+                        carry.clear()
+                    else:
+                        plain = size - TAG_SIZE
+                        written += decrypt(
+                            index, view[pos : pos + size], index == final, target[written : written + plain]
+                        )
+                        pos += size
+                    index += 1
+                self.index = index
+                carry += view[pos:]
+                # One copy out of the reused buffer: the caller owns what it is given.
+                return bytes(target[:written])
 
 
 def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
@@ -225,7 +239,7 @@ def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
     return start // CHUNK_SIZE, last
 
 
-async def decrypt_from_store(
+def decrypt_from_store(
     store: ObjectStore,
     key: str,
     dek: bytes,
@@ -237,10 +251,12 @@ async def decrypt_from_store(
     """Yield plaintext bytes ``[start, end)`` of an object written by :func:`encrypt_to_store`.
 
     The object's size and header commitment are checked before anything is yielded; then only the chunks the
-    range needs are read (in 2 MiB pieces), and each chunk's tag is verified before any of its bytes are released.
-    The pipeline runs ahead of the caller: while the caller handles (sends) one piece, the next is decrypted in a
-    worker thread and the one after it is read, so the store, the CPU and the caller's network all stay busy.
-    Reading to the end of the plaintext always includes (and verifies) the final chunk.
+    range needs are read, and each chunk's tag is verified before any of its bytes are released. Reads start small
+    and grow to 4 MiB pieces; each piece is opened in the worker thread that read it, and the next one is read and
+    opened while the caller handles (sends) the current one, so the store, the CPU and the caller's network all
+    stay busy. A range that starts in the first chunk (every whole download) takes the header from the same read
+    as its chunks, beside one size request; a later range reads the header first. Reading to the end of the
+    plaintext always includes (and verifies) the final chunk.
 
     Args:
         store: Where the object is.
@@ -257,10 +273,7 @@ async def decrypt_from_store(
         ObjectNotFound: If there is no such object.
         StorageUnavailable: If the store fails or cannot be reached.
     """
-    pieces = _decrypted_pieces(store, key, dek, context, plaintext_size, start, end)
-    async with contextlib.aclosing(read_ahead(pieces)) as ahead:
-        async for piece in ahead:
-            yield piece
+    return _decrypted_pieces(store, key, dek, context, plaintext_size, start, end)
 
 
 async def _decrypted_pieces(
@@ -269,21 +282,52 @@ async def _decrypted_pieces(
     end = plaintext_size if end is None else end
     if not 0 <= start <= end <= plaintext_size:
         raise ValueError("range outside the plaintext")
-    # The size, the header and the first piece of the range are asked for at once (three round trips to the
-    # store overlap instead of following each other); they are still checked in that order, and no chunk is
-    # opened before the size and the header's key commitment are.
     empty = start == end < plaintext_size
     first, last = (0, 0) if empty else _chunk_span(plaintext_size, start, end)
+    opened = await _opened(store, key, dek, context, plaintext_size, first, last, empty)
+    if opened is None:
+        return
+    opener, body, upcoming = opened
+    position = first * CHUNK_SIZE  # plaintext offset of the next piece's first byte
+    async with contextlib.aclosing(body) as pieces:
+        plaintext = await upcoming if upcoming is not None else await anext(pieces, None)
+        while plaintext is not None:
+            lo, hi = max(start - position, 0), min(end - position, len(plaintext))
+            position += len(plaintext)
+            if lo < hi:
+                yield plaintext[lo:hi]  # a full slice of bytes is the same bytes: nothing is copied
+            plaintext = await anext(pieces, None)
+    if opener.index <= last or opener.carry:
+        raise IntegrityError("object is shorter than expected")
+
+
+Opened = tuple[_ChunkOpener, AsyncGenerator[bytes, None], "asyncio.Future[bytes | None] | None"]
+
+
+async def _opened(
+    store: ObjectStore, key: str, dek: bytes, context: bytes, plaintext_size: int, first: int, last: int, empty: bool
+) -> Opened | None:
+    """The opener and the read of chunks ``first..last``, once the object's size and header are checked.
+
+    The size and the first piece are asked for at once (their round trips to the store overlap); nothing is
+    released before the size is checked, and no chunk is opened before the header's key commitment is. None for
+    an empty range: there is nothing to read once both are checked.
+    """
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
     sizing = asyncio.ensure_future(store.stat(key))
-    heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
-    body = None if empty else store.get(key, offset, length)
-    upcoming = None if body is None else asyncio.ensure_future(anext(body, None))
+    opener = body = upcoming = heading = None
+    if first == 0 and not empty:  # the header is the first 64 bytes of the same read
+        opener = _ChunkOpener(dek, context, plaintext_size, first, None)
+        body = store.get(key, 0, offset + length, transform=opener.open)
+        upcoming = asyncio.ensure_future(anext(body, None))
+    else:
+        heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
     try:
         if await sizing != encrypted_size(plaintext_size):
             raise IntegrityError("object size does not match its recorded size")
-        opener = _ChunkOpener(ObjectDecryptor(await heading, dek, context), plaintext_size, first)
+        if heading is not None:
+            opener = _ChunkOpener(dek, context, plaintext_size, first, await heading)
     except BaseException:
         for task in (sizing, heading, upcoming):  # let them finish (a cancelled open could leak its file)
             if task is not None:
@@ -291,17 +335,8 @@ async def _decrypted_pieces(
         if body is not None:
             await body.aclose()
         raise
-    if body is None or upcoming is None:
-        return
-    position = first * CHUNK_SIZE  # plaintext offset of the next chunk to open
-    async with contextlib.aclosing(body) as pieces:
-        piece = await upcoming
-        while piece is not None:
-            plaintext = await to_thread.run_sync(opener.open, piece)
-            lo, hi = max(start - position, 0), min(end - position, len(plaintext))
-            position += len(plaintext)
-            if lo < hi:
-                yield plaintext[lo:hi]
-            piece = await anext(pieces, None)
-    if opener.index <= last or opener.carry:
-        raise IntegrityError("object is shorter than expected")
+    if empty or opener is None:
+        return None
+    if body is None:
+        body = store.get(key, offset, length, transform=opener.open)
+    return opener, body, upcoming

@@ -20,13 +20,14 @@ from storage._errors import ObjectNotFound, StorageAccessDenied, StorageError, S
 from storage._s3client import UNSIGNED_PAYLOAD, ObjectClient, http_pool, payload_signing_needed
 from storage._s3upload import MultipartUpload, part_buffer
 from storage._store import (
-    READ_SIZE,
     ObjectInfo,
     Piece,
+    Transform,
     counted,
     finish_or_undo,
     probe_write,
     read_ahead,
+    read_sizes,
     validate_key,
     validate_prefix,
 )
@@ -244,8 +245,11 @@ class S3Store:
             await upload.abort()
             raise
 
-    async def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        """Yield bytes ``[offset, offset + length)`` in READ_SIZE pieces; closing the generator frees the connection.
+    async def get(
+        self, key: str, offset: int = 0, length: int | None = None, transform: Transform | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield bytes ``[offset, offset + length)`` (each piece through ``transform`` if given, in the thread that
+        read it); closing the generator frees the connection.
 
         Raises:
             ObjectNotFound: If there is no such object.
@@ -262,15 +266,24 @@ class S3Store:
             if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
                 return  # offset at or past the end: nothing to read, as on the filesystem
             raise
-        async with contextlib.aclosing(read_ahead(self._pieces(response))) as pieces:
+        async with contextlib.aclosing(read_ahead(self._pieces(response, transform))) as pieces:
             async for piece in pieces:
                 yield piece
 
-    async def _pieces(self, response: BaseHTTPResponse) -> AsyncGenerator[bytes, None]:
-        try:
+    async def _pieces(self, response: BaseHTTPResponse, transform: Transform | None) -> AsyncGenerator[bytes, None]:
+        def read(size: int) -> bytes | None:
             # decode_content=False: objects are stored as they are, so urllib3's decoding buffer is skipped
-            while data := await self._call(response.read, READ_SIZE, decode_content=False):
-                yield data
+            data = response.read(size, decode_content=False)
+            if not data:
+                return None
+            return data if transform is None else transform(data)
+
+        try:
+            for size in read_sizes():
+                piece = await self._call(read, size)
+                if piece is None:
+                    return
+                yield piece
         finally:
             response.close()
             response.release_conn()

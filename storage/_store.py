@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -17,26 +17,34 @@ from storage._errors import StorageError, StorageUnavailable
 
 __all__ = (
     "BLOCK_SIZE",
+    "FIRST_READ_SIZE",
     "PROBE_PREFIX",
     "READ_SIZE",
     "ObjectInfo",
     "ObjectStore",
     "Piece",
+    "Transform",
     "batched",
     "counted",
     "finish_or_undo",
     "probe_write",
     "read_ahead",
+    "read_sizes",
     "settle",
     "validate_key",
     "validate_prefix",
 )
 
 BLOCK_SIZE = 1024 * 1024  # uploads are handled in blocks of this size
-# Reads come in pieces of this size: each piece costs a worker-thread round trip for the read and another for
-# its decryption (~0.25 ms of CPU each on a loaded machine), so 2 MiB pieces halve that overhead against 1 MiB
-# (measured: 3.5 -> 2.75 CPU-s per GiB downloaded from SeaweedFS) for ~2 MiB more memory per download.
-READ_SIZE = 2 * 1024 * 1024
+# Reads come in pieces of up to this size. Each piece costs a worker-thread round trip and a pass through the
+# event loop, the framework and the server (~0.25 ms of CPU on a loaded machine), and a fresh buffer or two. From
+# 2 MiB to 4 MiB the vault's own CPU per GiB downloaded from SeaweedFS fell from ~0.9 to ~0.75 s and the download
+# rose from ~0.76x to ~0.82x a raw minio get (bench/RESULTS.md); a download holds ~4 pieces (16 MiB) meanwhile.
+READ_SIZE = 4 * 1024 * 1024
+# A stream's first read is this size and each next one doubles, up to READ_SIZE: the first bytes are in the
+# caller's hands after a short read instead of a whole piece, and the pieces that follow are full-sized.
+FIRST_READ_SIZE = 256 * 1024
+Transform = Callable[[bytes], bytes]  # see ObjectStore.get
 PROBE_PREFIX = "write-probe"  # reserved: the write probe's objects live here, never documents
 Piece = bytes | bytearray | memoryview  # what put() accepts; see ObjectStore.put
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -55,10 +63,15 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
+    def get(
+        self, key: str, offset: int = 0, length: int | None = None, transform: Transform | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Yield the object's bytes ``[offset, offset + length)`` in pieces of up to :data:`READ_SIZE` bytes.
 
-        Each piece is the caller's to keep. Close the generator to release its connection or file.
+        Each piece is the caller's to keep. Close the generator to release its connection or file. ``transform``,
+        when given, is called on each piece, in order, in the worker thread that read it, and what it returns is
+        yielded instead: work on the bytes (decryption) rides along with the read rather than costing a thread
+        round trip of its own. What it raises propagates unchanged.
         """
         ...
 
@@ -194,6 +207,14 @@ async def batched(
                 filled = 0
     if filled:
         yield memoryview(staging)[:filled]
+
+
+def read_sizes() -> Iterator[int]:
+    """Sizes of a stream's successive reads: :data:`FIRST_READ_SIZE`, doubling up to :data:`READ_SIZE`."""
+    size = min(FIRST_READ_SIZE, READ_SIZE)
+    while True:
+        yield size
+        size = min(2 * size, READ_SIZE)
 
 
 async def read_ahead(pieces: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:

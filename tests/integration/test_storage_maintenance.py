@@ -23,6 +23,7 @@ from storage import (
     encrypt_to_store,
     generate_key,
 )
+from storage._store import Transform
 from tests.integration.test_storage_support import STORE_KINDS, new_key, open_store, pieces, read_all
 from tests.services.seaweedfs import S3Server
 
@@ -135,8 +136,10 @@ class VanishingStore:
     async def stat(self, key: str) -> int:
         return self.size
 
-    def get(self, key: str, offset: int = 0, length: int | None = None) -> AsyncGenerator[bytes, None]:
-        return self.inner.get(key, offset, length)
+    def get(
+        self, key: str, offset: int = 0, length: int | None = None, transform: Transform | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        return self.inner.get(key, offset, length, transform)
 
 
 async def test_object_deleted_before_its_read_is_not_found(store: FilesystemStore | S3Store) -> None:

@@ -24,7 +24,7 @@ from storage import (
     StorageUnavailable,
     store_from_url,
 )
-from storage._store import READ_SIZE
+from storage._store import FIRST_READ_SIZE, READ_SIZE, read_sizes
 from tests.integration.test_storage_support import (
     PART,
     STORE_KINDS,
@@ -54,6 +54,47 @@ async def test_put_get_stat_round_trip(store: ObjectStore) -> None:
         got = [piece async for piece in stream]
     assert b"".join(got) == data
     assert max(map(len, got)) <= READ_SIZE, "reads come in bounded pieces"
+
+
+async def test_reads_start_small_and_grow_to_full_pieces(store: ObjectStore) -> None:
+    key, data = new_key(), os.urandom(3 * READ_SIZE + 17)
+    await store.put(key, pieces(data))
+    async with aclosing(store.get(key, 5)) as stream:
+        sizes = [len(piece) async for piece in stream]
+    planned = [size for size, _ in zip(read_sizes(), range(len(sizes)), strict=False)]
+    assert sizes[:-1] == planned[:-1], "the first byte comes after a short read; later pieces are full"
+    assert sizes[0] == FIRST_READ_SIZE < READ_SIZE == max(sizes)
+    assert sum(sizes) == len(data) - 5
+
+
+async def test_a_transform_runs_in_the_reading_thread_on_each_piece_in_order(store: ObjectStore) -> None:
+    key, data = new_key(), os.urandom(3 * MiB + 5)
+    await store.put(key, pieces(data))
+    threads: set[int] = set()
+
+    def reverse(piece: bytes) -> bytes:
+        threads.add(threading.get_ident())
+        return piece[::-1]
+
+    async with aclosing(store.get(key, 1, len(data) - 2, transform=reverse)) as stream:
+        got = [piece async for piece in stream]
+    assert b"".join(piece[::-1] for piece in got) == data[1:-1], "each piece transformed once, in order"
+    assert threading.get_ident() not in threads, "the transform ran in a worker thread, not on the event loop"
+
+
+async def test_what_a_transform_raises_comes_out_of_the_read_unchanged(store: ObjectStore) -> None:
+    key = new_key()
+    await store.put(key, pieces(os.urandom(MiB)))
+
+    class Refused(Exception):
+        pass
+
+    def refuse(piece: bytes) -> bytes:
+        raise Refused()
+
+    with pytest.raises(Refused):
+        async with aclosing(store.get(key, transform=refuse)) as stream:
+            _ = [piece async for piece in stream]
 
 
 async def test_empty_object(store: ObjectStore) -> None:
@@ -261,7 +302,7 @@ async def test_closing_a_partial_read_releases_its_connection(s3_server: S3Serve
     before = connections_to(port)
     for _ in range(20):
         async with aclosing(store.get(key)) as stream:
-            assert len(await anext(stream)) == READ_SIZE
+            assert len(await anext(stream)) == FIRST_READ_SIZE
     assert connections_to(port) - before <= 2, "each abandoned read must give its connection back"
     await store.close()
 

@@ -74,7 +74,7 @@ async def stream_archive(documents: DocumentService, caller: Caller) -> AsyncGen
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.file_size = content.size  # tells zipfile whether the entry needs ZIP64
                     with archive.open(info, "w") as entry:
-                        async for piece in content.chunks:  # the store's reads: up to 2 MiB each
+                        async for piece in content.chunks:  # the store's reads: up to 4 MiB each
                             view = memoryview(piece)
                             for start in range(0, len(view), _SLICE):  # sent on in small pieces
                                 entry.write(view[start : start + _SLICE])
