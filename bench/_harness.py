@@ -51,12 +51,16 @@ class S3Endpoint:
 
 @contextlib.contextmanager
 def seaweedfs(directory: Path, bucket: str = "vault") -> Iterator[S3Endpoint]:
-    """SeaweedFS (the test launcher: loopback ports, `-volume.max=0`, SigV4 identities), killed on exit."""
+    """SeaweedFS (the test launcher: loopback ports, `-volume.max=0`, SigV4 identities), killed on exit.
+
+    Volumes of 1 GiB, not the tests' 100 MB: with small volumes SeaweedFS grows new ones every few hundred MB
+    written, at moments that land in some rounds and not others, and the paired ratios scatter more.
+    """
     from tests.services.seaweedfs import _launch
 
     if str(BIN) not in os.environ.get("PATH", "").split(os.pathsep):  # the launcher looks `weed` up on PATH
         os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    server = _launch(directory)
+    server = _launch(directory, volume_size_limit_mb=1024)
     try:
         yield S3Endpoint(server.endpoint, server.access_key, server.secret_key, server.url(bucket))
     finally:

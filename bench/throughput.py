@@ -269,7 +269,7 @@ def run(size_mib: int, rounds: int, library: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256, help="file size in MiB (default 256)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are printed (default 5)")
     parser.add_argument("--no-library", action="store_true", help="skip the library-level rounds")
     args = parser.parse_args()
     if args.rounds < 1 or args.size_mib < 1:

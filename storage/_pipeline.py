@@ -255,8 +255,8 @@ def decrypt_from_store(
     and grow to 4 MiB pieces; each piece is opened in the worker thread that read it, and the next one is read and
     opened while the caller handles (sends) the current one, so the store, the CPU and the caller's network all
     stay busy. A range that starts in the first chunk (every whole download) takes the header from the same read
-    as its chunks, beside one size request; a later range reads the header first. Reading to the end of the
-    plaintext always includes (and verifies) the final chunk.
+    as its chunks, beside one size request; a later range reads the header beside them. Reading to the end of
+    the plaintext always includes (and verifies) the final chunk.
 
     Args:
         store: Where the object is.
@@ -287,21 +287,23 @@ async def _decrypted_pieces(
     opened = await _opened(store, key, dek, context, plaintext_size, first, last, empty)
     if opened is None:
         return
-    opener, body, upcoming = opened
+    opener, body, upcoming, by_store = opened
     position = first * CHUNK_SIZE  # plaintext offset of the next piece's first byte
     async with contextlib.aclosing(body) as pieces:
-        plaintext = await upcoming if upcoming is not None else await anext(pieces, None)
-        while plaintext is not None:
+        piece = await upcoming
+        while piece is not None:
+            plaintext = piece if by_store else await to_thread.run_sync(opener.open, piece)
             lo, hi = max(start - position, 0), min(end - position, len(plaintext))
             position += len(plaintext)
             if lo < hi:
                 yield plaintext[lo:hi]  # a full slice of bytes is the same bytes: nothing is copied
-            plaintext = await anext(pieces, None)
+            piece = await anext(pieces, None)
     if opener.index <= last or opener.carry:
         raise IntegrityError("object is shorter than expected")
 
 
-Opened = tuple[_ChunkOpener, AsyncGenerator[bytes, None], "asyncio.Future[bytes | None] | None"]
+# the opener, the read, its first piece (asked for already), and whether the store opens the pieces it reads
+Opened = tuple[_ChunkOpener, AsyncGenerator[bytes, None], "asyncio.Future[bytes | None]", bool]
 
 
 async def _opened(
@@ -309,20 +311,24 @@ async def _opened(
 ) -> Opened | None:
     """The opener and the read of chunks ``first..last``, once the object's size and header are checked.
 
-    The size and the first piece are asked for at once (their round trips to the store overlap); nothing is
-    released before the size is checked, and no chunk is opened before the header's key commitment is. None for
-    an empty range: there is nothing to read once both are checked.
+    The size, the header and the first piece are asked for at once (their round trips to the store overlap);
+    nothing is released before the size is checked, and no chunk is opened before the header's key commitment
+    is. A range from the first chunk (every whole download) reads the header and the chunks in one request, and
+    the store opens each piece in the thread that read it. A later range reads the header on its own; its first
+    piece arrives before the opener exists, so its pieces are opened in a thread hop of their own. None for an
+    empty range: there is nothing to read once the size and the header are checked.
     """
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
     sizing = asyncio.ensure_future(store.stat(key))
-    opener = body = upcoming = heading = None
+    opener, heading, body = None, None, None
     if first == 0 and not empty:  # the header is the first 64 bytes of the same read
         opener = _ChunkOpener(dek, context, plaintext_size, first, None)
         body = store.get(key, 0, offset + length, transform=opener.open)
-        upcoming = asyncio.ensure_future(anext(body, None))
     else:
         heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
+        body = None if empty else store.get(key, offset, length)
+    upcoming = None if body is None else asyncio.ensure_future(anext(body, None))
     try:
         if await sizing != encrypted_size(plaintext_size):
             raise IntegrityError("object size does not match its recorded size")
@@ -335,8 +341,6 @@ async def _opened(
         if body is not None:
             await body.aclose()
         raise
-    if empty or opener is None:
+    if opener is None or body is None or upcoming is None:
         return None
-    if body is None:
-        body = store.get(key, offset, length, transform=opener.open)
-    return opener, body, upcoming
+    return opener, body, upcoming, heading is None

@@ -72,11 +72,11 @@ async def decrypt_all(store: object, key: str, dek: bytes, context: bytes, size:
         return b"".join([piece async for piece in stream])
 
 
-async def decrypt_until_error(store: object, key: str, dek: bytes, size: int) -> tuple[bytes, Exception]:
+async def decrypt_until_error(store: object, key: str, dek: bytes, size: int, *rng: int) -> tuple[bytes, Exception]:
     """Everything released before the failure, and the failure."""
     released = bytearray()
     try:
-        async with aclosing(decrypt_from_store(store, key, dek, CONTEXT, size)) as stream:  # type: ignore[arg-type]
+        async with aclosing(decrypt_from_store(store, key, dek, CONTEXT, size, *rng)) as stream:  # type: ignore[arg-type]
             async for piece in stream:
                 released += piece
     except Exception as exc:
@@ -136,7 +136,7 @@ async def test_ranges_read_only_the_chunks_they_need(store: FilesystemStore | S3
     if first == 0:
         assert recorder.reads == [(0, sum(chunks))], "one read: the header and the chunks after it"
     else:
-        assert recorder.reads == [(0, 64), chunks], "the header is read and checked first"
+        assert recorder.reads == [(0, 64), chunks], "the header, and beside it only the chunks the range needs"
 
 
 async def test_range_of_an_exact_multiple_verifies_the_empty_final_chunk(store: FilesystemStore | S3Store) -> None:
@@ -194,6 +194,20 @@ async def test_tampered_header_fails_before_anything_is_released(
     released, error = await decrypt_until_error(store, key, dek, P)
     assert isinstance(error, IntegrityError)
     assert released == b""
+
+
+@pytest.mark.parametrize(("position", "released_at_most"), [(8, 0), (64 + 3 * SEALED + 7, CHUNK_SIZE - 5)])
+async def test_tampering_is_caught_in_a_range_that_starts_after_the_first_chunk(
+    store: FilesystemStore | S3Store, position: int, released_at_most: int
+) -> None:
+    """Such a range reads the header beside its chunks and opens them once the header is checked."""
+    data = os.urandom(P)
+    key, dek = await stored(store, data)
+    await tamper(store, key, position)
+    released, error = await decrypt_until_error(store, key, dek, P, 2 * CHUNK_SIZE + 5, P)
+    assert isinstance(error, IntegrityError)
+    assert data[2 * CHUNK_SIZE + 5 :].startswith(released)
+    assert len(released) <= released_at_most
 
 
 @pytest.mark.parametrize("change", ["truncate", "append", "drop-final-chunk"])

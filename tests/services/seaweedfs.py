@@ -31,8 +31,9 @@ _READY_TIMEOUT = 60.0
 class _WeedProcess:
     """Owns the ``weed server`` process of one S3Server: its argv, log and lifecycle."""
 
-    def __init__(self, workdir: Path, access_key: str, secret_key: str) -> None:
+    def __init__(self, workdir: Path, access_key: str, secret_key: str, volume_size_limit_mb: int = 100) -> None:
         self.workdir = workdir
+        self.volume_size_limit_mb = volume_size_limit_mb
         self.ports = {name: free_port() for name in _PORTS}
         self.access_key, self.secret_key = access_key, secret_key
         self.service: ServiceProcess | None = None
@@ -53,7 +54,7 @@ class _WeedProcess:
         p = self.ports
         return [
             weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.workdir / 'data'}",
-            "-master.telemetry=false", "-volume.max=0", "-master.volumeSizeLimitMB=100", f"-debug.port={p['debug']}",
+            "-master.telemetry=false", "-volume.max=0", f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}", f"-debug.port={p['debug']}",
             f"-master.port={p['master']}", f"-master.port.grpc={p['master_grpc']}",
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume_grpc']}",
             f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
@@ -158,9 +159,10 @@ class S3Server:
         return self._process.workdir / f"seaweedfs-{self._process.ports['s3']}.log"
 
 
-def _launch(workdir: Path) -> S3Server:
+def _launch(workdir: Path, volume_size_limit_mb: int = 100) -> S3Server:
+    """Start SeaweedFS in ``workdir``; small volumes (100 MB) keep the tests' disk use low."""
     access_key, secret_key = f"AK{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24)
-    process = _WeedProcess(workdir, access_key, secret_key)
+    process = _WeedProcess(workdir, access_key, secret_key, volume_size_limit_mb)
     process.start()
     return S3Server(f"127.0.0.1:{process.ports['s3']}", access_key, secret_key, process)
 
