@@ -54,7 +54,8 @@ class _WeedProcess:
         p = self.ports
         return [
             weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.workdir / 'data'}",
-            "-master.telemetry=false", "-volume.max=0", f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}", f"-debug.port={p['debug']}",
+            "-master.telemetry=false", "-volume.max=0", f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
+            f"-debug.port={p['debug']}",
             f"-master.port={p['master']}", f"-master.port.grpc={p['master_grpc']}",
             f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume_grpc']}",
             f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
