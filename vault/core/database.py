@@ -74,24 +74,13 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
             if dbapi_connection.driver_connection.in_transaction:  # sqlite3's flag, read without a thread hop
                 dbapi_connection.rollback()
 
-        dialect_commit = engine.sync_engine.dialect.do_commit
-
-        def _commit_if_open(dbapi_connection: Any) -> None:
-            # a transaction that only read began none (sqlite3 begins one before the first write): its COMMIT
-            # would be a thread hop to do nothing, like sqlite3's own commit() outside a transaction
-            if dbapi_connection.driver_connection.in_transaction:
-                dialect_commit(dbapi_connection)
-
-        engine.sync_engine.dialect.do_commit = _commit_if_open  # type: ignore[method-assign]
-        dialect_rollback = engine.sync_engine.dialect.do_rollback
-
-        def _rollback_if_began(dbapi_connection: Any) -> None:
-            # the same for the ROLLBACK that ends every read-only connection or session (SQLAlchemy ends what
-            # it began, whether or not the database began anything)
-            if dbapi_connection.driver_connection.in_transaction:
-                dialect_rollback(dbapi_connection)
-
-        engine.sync_engine.dialect.do_rollback = _rollback_if_began  # type: ignore[method-assign]
+        # A transaction that only read began none (sqlite3 begins one before the first write): its COMMIT would be
+        # a thread hop to do nothing, like sqlite3's own commit() outside a transaction. The same for the ROLLBACK
+        # that ends every read-only connection or session (SQLAlchemy ends what it began, whether or not the
+        # database began anything).
+        dialect = engine.sync_engine.dialect
+        dialect.do_commit = _only_if_begun(dialect.do_commit)  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = _only_if_begun(dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,6 +95,17 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 5.0, *
     if not kwargs.get("pool_pre_ping"):
         _ping_idle_connections(engine)
     return engine
+
+
+def _only_if_begun(end: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A dialect's COMMIT or ROLLBACK, sent only when the sqlite3 connection has a transaction open (its flag is
+    read without a thread hop)."""
+
+    def ended(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection.in_transaction:
+            end(dbapi_connection)
+
+    return ended
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
