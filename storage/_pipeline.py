@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
@@ -170,19 +171,59 @@ class _ChunkOpener:
     It is the store's ``transform``: it runs in the worker thread that read each piece, so reading a piece and
     opening its chunks cost one thread round trip, not two. Whole chunks are decrypted straight out of the store's
     pieces; only a chunk split across two pieces is copied (into a carry buffer of at most one sealed chunk).
-    Without a ``header``, the stream starts at the object's first byte and its first 64 bytes are the header: it is
-    checked (format and key commitment) before any chunk is opened.
+
+    No chunk is opened before the object's header is checked (format and key commitment). The header comes in
+    one of two ways: with ``header_in_stream`` the stream starts at the object's first byte and its first 64
+    bytes are the header; otherwise the caller reads it apart and gives it to :meth:`accept_header`, and the
+    pieces that arrive before it are held (a later range reads its header and its chunks at once) and opened
+    with the next piece, or by :meth:`open_held`.
     """
 
-    def __init__(self, dek: bytes, context: bytes, plaintext_size: int, index: int, header: bytes | None) -> None:
+    def __init__(self, dek: bytes, context: bytes, plaintext_size: int, index: int, header_in_stream: bool) -> None:
         self._key = (dek, context)
-        self._decryptor = None if header is None else ObjectDecryptor(header, dek, context)
+        self._decryptor: ObjectDecryptor | None = None
+        self._in_stream = header_in_stream
         self._header = bytearray()  # the start of a header read from the stream
+        self._held = bytearray()  # what arrived before a header read apart
+        self._lock = threading.Lock()  # the header may be accepted while a worker thread opens a piece
         self._final = chunk_count(plaintext_size) - 1
         self._final_size = sealed_chunk_size(plaintext_size, self._final)
         self.index = index
         self.carry = bytearray()  # the start of a chunk whose end is in the next piece
         self._target = bytearray()  # reused: unverified plaintext never leaves it
+
+    @property
+    def holding(self) -> bool:
+        """Whether pieces that arrived before the header wait to be opened."""
+        return bool(self._held)
+
+    def accept_header(self, header: bytes) -> None:
+        """Check the header read apart from the stream; from now on pieces are opened (the held ones first).
+
+        Raises:
+            IntegrityError: The header is malformed or not committed to this key and context.
+        """
+        dek, context = self._key
+        decryptor = ObjectDecryptor(header, dek, context)
+        with self._lock:
+            self._decryptor = decryptor
+
+    def open_held(self) -> bytes:
+        """Open what was held for the header when no piece follows it."""
+        return self.open(b"")
+
+    def open(self, piece: bytes) -> bytes:
+        """Open every chunk that the carry and ``piece`` complete; keep the rest for the next piece."""
+        with self._lock:
+            if self._decryptor is None and not self._in_stream:
+                self._held += piece
+                return b""
+            data: bytes | bytearray = piece
+            if self._held:
+                self._held += piece
+                data, self._held = self._held, bytearray()
+            with memoryview(data) as whole:
+                return self._opened(whole)
 
     def _sizes(self, available: int) -> list[int]:
         """Sealed sizes of the chunks that ``available`` bytes (carry included) complete."""
@@ -192,45 +233,43 @@ class _ChunkOpener:
             sizes.append(self._final_size)
         return sizes
 
-    def _opened_header(self, view: memoryview) -> tuple[ObjectDecryptor | None, memoryview]:
-        """The decryptor once the header is complete (checked), and what of ``view`` follows the header."""
+    def _header_read(self, view: memoryview) -> memoryview:
+        """Take the header's bytes from the stream (checking it once complete); return what follows them."""
         need = HEADER_SIZE - len(self._header)
         self._header += view[:need]
         if len(self._header) == HEADER_SIZE:
             dek, context = self._key
             self._decryptor = ObjectDecryptor(bytes(self._header), dek, context)
-        return self._decryptor, view[need:]
+        return view[need:]
 
-    def open(self, piece: bytes) -> bytes:
-        """Open every chunk that the carry and ``piece`` complete; keep the rest for the next piece."""
-        with memoryview(piece) as whole:
-            decryptor, view = (self._decryptor, whole) if self._decryptor else self._opened_header(whole)
-            if decryptor is None:
-                return b""
-            sizes = self._sizes(len(self.carry) + len(view))
-            plain_size = sum(sizes) - TAG_SIZE * len(sizes)
-            if len(self._target) < plain_size:
-                self._target = bytearray(plain_size)
-            decrypt, final, index, carry = decryptor.decrypt_chunk_into, self._final, self.index, self.carry
-            pos = written = 0
-            with memoryview(self._target) as target:
-                for size in sizes:
-                    if carry:  # the chunk that began in the previous piece
-                        pos = size - len(carry)
-                        carry += view[:pos]
-                        written += decrypt(index, carry, index == final, target[: size - TAG_SIZE])
-                        carry.clear()
-                    else:
-                        plain = size - TAG_SIZE
-                        written += decrypt(
-                            index, view[pos : pos + size], index == final, target[written : written + plain]
-                        )
-                        pos += size
-                    index += 1
-                self.index = index
-                carry += view[pos:]
-                # One copy out of the reused buffer: the caller owns what it is given.
-                return bytes(target[:written])
+    def _opened(self, view: memoryview) -> bytes:
+        if self._decryptor is None:
+            view = self._header_read(view)
+        decryptor = self._decryptor
+        if decryptor is None:
+            return b""
+        sizes = self._sizes(len(self.carry) + len(view))
+        plain_size = sum(sizes) - TAG_SIZE * len(sizes)
+        if len(self._target) < plain_size:
+            self._target = bytearray(plain_size)
+        decrypt, final, index, carry = decryptor.decrypt_chunk_into, self._final, self.index, self.carry
+        pos = written = 0
+        with memoryview(self._target) as target:
+            for size in sizes:
+                if carry:  # the chunk that began in the previous piece
+                    pos = size - len(carry)
+                    carry += view[:pos]
+                    written += decrypt(index, carry, index == final, target[: size - TAG_SIZE])
+                    carry.clear()
+                else:
+                    plain = size - TAG_SIZE
+                    written += decrypt(index, view[pos : pos + size], index == final, target[written : written + plain])
+                    pos += size
+                index += 1
+            self.index = index
+            carry += view[pos:]
+            # One copy out of the reused buffer: the caller owns what it is given.
+            return bytes(target[:written])
 
 
 def _chunk_span(plaintext_size: int, start: int, end: int) -> tuple[int, int]:
@@ -287,23 +326,24 @@ async def _decrypted_pieces(
     opened = await _opened(store, key, dek, context, plaintext_size, first, last, empty)
     if opened is None:
         return
-    opener, body, upcoming, by_store = opened
+    opener, body, upcoming = opened
     position = first * CHUNK_SIZE  # plaintext offset of the next piece's first byte
     async with contextlib.aclosing(body) as pieces:
-        piece = await upcoming
-        while piece is not None:
-            plaintext = piece if by_store else await to_thread.run_sync(opener.open, piece)
+        plaintext = await upcoming
+        while plaintext is not None:
             lo, hi = max(start - position, 0), min(end - position, len(plaintext))
             position += len(plaintext)
             if lo < hi:
                 yield plaintext[lo:hi]  # a full slice of bytes is the same bytes: nothing is copied
-            piece = await anext(pieces, None)
+            plaintext = await anext(pieces, None)
+            if plaintext is None and opener.holding:  # every piece came before the header
+                plaintext = await to_thread.run_sync(opener.open_held)
     if opener.index <= last or opener.carry:
         raise IntegrityError("object is shorter than expected")
 
 
-# the opener, the read, its first piece (asked for already), and whether the store opens the pieces it reads
-Opened = tuple[_ChunkOpener, AsyncGenerator[bytes, None], "asyncio.Future[bytes | None]", bool]
+# the opener, the read (each piece opened by the store's worker thread), and its first piece (asked for already)
+Opened = tuple[_ChunkOpener, AsyncGenerator[bytes, None], "asyncio.Future[bytes | None]"]
 
 
 async def _opened(
@@ -313,27 +353,25 @@ async def _opened(
 
     The size, the header and the first piece are asked for at once (their round trips to the store overlap);
     nothing is released before the size is checked, and no chunk is opened before the header's key commitment
-    is. A range from the first chunk (every whole download) reads the header and the chunks in one request, and
-    the store opens each piece in the thread that read it. A later range reads the header on its own; its first
-    piece arrives before the opener exists, so its pieces are opened in a thread hop of their own. None for an
-    empty range: there is nothing to read once the size and the header are checked.
+    is. A range from the first chunk (every whole download) reads the header and the chunks in one request; a
+    later range reads the header apart, and the opener holds the pieces that arrive before it. Either way the
+    store opens each piece in the thread that read it. None for an empty range: there is nothing to read once
+    the size and the header are checked.
     """
     offset = chunk_offset(first)
     length = chunk_offset(last) + sealed_chunk_size(plaintext_size, last) - offset
+    in_stream = first == 0 and not empty  # the header is the first 64 bytes of the same read
+    opener = _ChunkOpener(dek, context, plaintext_size, first, in_stream)
     sizing = asyncio.ensure_future(store.stat(key))
-    opener, heading, body = None, None, None
-    if first == 0 and not empty:  # the header is the first 64 bytes of the same read
-        opener = _ChunkOpener(dek, context, plaintext_size, first, None)
-        body = store.get(key, 0, offset + length, transform=opener.open)
-    else:
-        heading = asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
-        body = None if empty else store.get(key, offset, length)
+    heading = None if in_stream else asyncio.ensure_future(_read_exact(store, key, 0, HEADER_SIZE))
+    read_from = 0 if in_stream else offset
+    body = None if empty else store.get(key, read_from, offset + length - read_from, transform=opener.open)
     upcoming = None if body is None else asyncio.ensure_future(anext(body, None))
     try:
         if await sizing != encrypted_size(plaintext_size):
             raise IntegrityError("object size does not match its recorded size")
         if heading is not None:
-            opener = _ChunkOpener(dek, context, plaintext_size, first, await heading)
+            opener.accept_header(await heading)
     except BaseException:
         for task in (sizing, heading, upcoming):  # let them finish (a cancelled open could leak its file)
             if task is not None:
@@ -341,6 +379,6 @@ async def _opened(
         if body is not None:
             await body.aclose()
         raise
-    if opener is None or body is None or upcoming is None:
+    if body is None or upcoming is None:
         return None
-    return opener, body, upcoming, heading is None
+    return opener, body, upcoming
