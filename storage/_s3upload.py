@@ -31,8 +31,17 @@ class _Call(Protocol):
 
 
 def part_buffer(size: int) -> mmap.mmap:
-    """A writable part buffer; anonymous memory is only committed as it is written (small objects stay small)."""
-    return mmap.mmap(-1, max(size, 1))
+    """A writable part buffer; anonymous memory is only committed as it is written (small objects stay small).
+
+    Private, not shared (``mmap``'s default for anonymous memory is a shared mapping, which the kernel backs with
+    shmem pages and faults in 4 KiB at a time), and marked for transparent huge pages where the kernel offers
+    them: filling an 8 MiB part then costs a few faults instead of 2,048.
+    """
+    buffer = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        with contextlib.suppress(OSError):  # no THP in this kernel: 4 KiB pages, as before
+            buffer.madvise(mmap.MADV_HUGEPAGE)
+    return buffer
 
 
 class MultipartUpload:
