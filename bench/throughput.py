@@ -160,12 +160,23 @@ def urllib3_download(http: urllib3.PoolManager, client: httpx.Client, document_i
     return time.perf_counter() - started, digest.hexdigest(), received
 
 
-def one_round(client: httpx.Client, raw: Minio, bucket: str, size: int) -> dict[str, float]:
-    """MiB/s of each path for one file of `size` bytes, in interleaved order; fails if any hash differs."""
+def one_round(client: httpx.Client, raw: Minio, bucket: str, size: int, index: int = 0) -> dict[str, float]:
+    """MiB/s of each path for one file of `size` bytes; fails if any hash differs.
+
+    Each raw figure is measured right beside its API figure, and which of the two goes first alternates from
+    round to round (`index`), so that neither side always runs on a store that has just written or just read.
+    """
+    api_first = index % 2 == 1
+    if api_first:
+        up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
     put_s, put_hash = raw_put(raw, bucket, size)
-    up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
+    if not api_first:
+        up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
+    if api_first:
+        down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
     get_s, get_hash = raw_get(raw, bucket)
-    down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
+    if not api_first:
+        down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
     httpx_s, httpx_hash, httpx_received = api_download(client, str(doc["id"]))
     client.delete(f"/api/v1/documents/{doc['id']}").raise_for_status()
     raw.remove_object(bucket, RAW_KEY)
@@ -252,7 +263,7 @@ def run(size_mib: int, rounds: int, library: bool) -> None:
         raw = minio_client(s3)
         with vault_process(tmp, s3.store_url) as vault, vault.client(vault.token("alice")) as client:
             warm_up(client, raw, bucket)
-            results = [one_round(client, raw, bucket, size) for _ in range(rounds)]
+            results = [one_round(client, raw, bucket, size, index) for index in range(rounds)]
         series = {key: [result[key] for result in results] for key in results[0]}
         print(f"size: {size_mib} MiB through SeaweedFS, median of {rounds} interleaved round(s) "
               "(raw minio put/get into the same bucket as the vault)")  # fmt: skip
