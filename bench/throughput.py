@@ -164,14 +164,17 @@ def one_round(client: httpx.Client, raw: Minio, bucket: str, size: int, index: i
     """MiB/s of each path for one file of `size` bytes; fails if any hash differs.
 
     Each raw figure is measured right beside its API figure, and which of the two goes first alternates from
-    round to round (`index`), so that neither side always runs on a store that has just written or just read.
+    round to round (`index`), so that neither side always runs on a store that has just written or just read;
+    what was written is synced to disk before the reads, and before the next round.
     """
     api_first = index % 2 == 1
+    os.sync()  # nothing from the previous round is still being written back
     if api_first:
         up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
     put_s, put_hash = raw_put(raw, bucket, size)
     if not api_first:
         up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
+    os.sync()  # the writes' dirty pages go to disk now, not in the middle of the reads that follow
     if api_first:
         down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
     get_s, get_hash = raw_get(raw, bucket)
