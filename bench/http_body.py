@@ -13,17 +13,18 @@ Usage: .venv/bin/python -m bench.http_body [--size-mib 1024] [--rounds 5]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import statistics
-import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench._harness import MIB, REPO
-from tests.services._proc import free_port
+from bench._harness import MIB, REPO, workdir
+from tests.services._proc import ServiceProcess, free_port, wait_for_port
 
 PIECE = MIB
 
@@ -68,42 +69,39 @@ def post(port: int, size: int, piece: bytes) -> None:
         raise SystemExit(f"the server answered {answer[:80]!r}")
 
 
-def start(protocol: str) -> tuple[subprocess.Popen[bytes], int]:
+def start(protocol: str, directory: Path) -> tuple[ServiceProcess, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.http_body", "--serve", protocol, str(port)], cwd=REPO)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the {protocol} server did not start") from None
-            time.sleep(0.05)
+    argv = [sys.executable, "-m", "bench.http_body", "--serve", protocol, str(port)]
+    server = ServiceProcess(f"http-body-{protocol}", argv, directory, cwd=REPO)
+    try:
+        wait_for_port(port, proc=server.proc)
+    except (RuntimeError, TimeoutError) as exc:
+        server.stop()
+        raise SystemExit(f"the {protocol} server did not start: {exc}\n{server.log_tail()}") from exc
+    return server, port
 
 
 def run(size_mib: int, rounds: int) -> None:
     size, piece = size_mib * MIB, bytes(range(256)) * (PIECE // 256)
-    servers = {name: start(name) for name in ("stock", "vault")}
-    try:
+    with workdir("http-body") as directory, contextlib.ExitStack() as stack:
+        servers: dict[str, tuple[ServiceProcess, int]] = {}
+        for name in ("stock", "vault"):
+            servers[name] = start(name, directory)
+            stack.callback(servers[name][0].stop)
         cpu: dict[str, list[float]] = {name: [] for name in servers}
         speed: dict[str, list[float]] = {name: [] for name in servers}
         for _, port in servers.values():
             post(port, 16 * MIB, piece)  # warm-up
         for index in range(rounds):
             for name in ("stock", "vault") if index % 2 == 0 else ("vault", "stock"):
-                proc, port = servers[name]
-                process = psutil.Process(proc.pid)
+                server, port = servers[name]
+                process = psutil.Process(server.proc.pid)
                 before = sum(process.cpu_times()[:2])
                 started = time.perf_counter()
                 post(port, size, piece)
                 elapsed = time.perf_counter() - started
                 cpu[name].append((sum(process.cpu_times()[:2]) - before) / (size / 1024 / MIB))
                 speed[name].append(size / MIB / elapsed)
-    finally:
-        for proc, _ in servers.values():
-            proc.kill()
-            proc.wait()
     cpu_m = {name: statistics.median(values) for name, values in cpu.items()}
     speed_m = {name: statistics.median(values) for name, values in speed.items()}
     print(f"request body: {size_mib} MiB per request, median of {rounds} interleaved round(s)")

@@ -29,7 +29,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import BinaryIO, TypeVar, cast
 
 import httpx
 import urllib3
@@ -51,6 +51,8 @@ from bench._harness import (
 )
 
 CHUNK = 64 * 1024
+R = TypeVar("R")
+A = TypeVar("A")
 RAW_KEY = "bench-raw-object"
 
 
@@ -167,19 +169,22 @@ def one_round(client: httpx.Client, raw: Minio, bucket: str, size: int, index: i
     round to round (`index`), so that neither side always runs on a store that has just written or just read;
     what was written is synced to disk before the reads, and before the next round.
     """
-    api_first = index % 2 == 1
+
+    def paired(raw_step: Callable[[], R], api_step: Callable[[], A]) -> tuple[R, A]:
+        if index % 2 == 1:  # the API side first
+            api_result = api_step()
+            return raw_step(), api_result
+        raw_result = raw_step()
+        return raw_result, api_step()
+
     os.sync()  # nothing from the previous round is still being written back
-    if api_first:
-        up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
-    put_s, put_hash = raw_put(raw, bucket, size)
-    if not api_first:
-        up_s, up_hash, doc = api_upload(client, size, f"bench {size // MIB} MiB")
+    (put_s, put_hash), (up_s, up_hash, doc) = paired(
+        lambda: raw_put(raw, bucket, size), lambda: api_upload(client, size, f"bench {size // MIB} MiB")
+    )
     os.sync()  # the writes' dirty pages go to disk now, not in the middle of the reads that follow
-    if api_first:
-        down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
-    get_s, get_hash = raw_get(raw, bucket)
-    if not api_first:
-        down_s, down_hash, received = urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
+    (get_s, get_hash), (down_s, down_hash, received) = paired(
+        lambda: raw_get(raw, bucket), lambda: urllib3_download(urllib3.PoolManager(), client, str(doc["id"]))
+    )
     httpx_s, httpx_hash, httpx_received = api_download(client, str(doc["id"]))
     client.delete(f"/api/v1/documents/{doc['id']}").raise_for_status()
     raw.remove_object(bucket, RAW_KEY)

@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 import hashlib
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 import uvicorn
 
 from tests.services._proc import free_port
+from tests.support.vault_app import uvicorn_in_thread
 from vault.serving import ServeLimits, uvicorn_options
 
 Scope = dict[str, Any]
@@ -24,23 +23,23 @@ Scope = dict[str, Any]
 
 class BodyEcho:
     """Reads the whole body (sleeping before each receive when asked, so that pieces pile up) and answers with its
-    SHA-256, its length and how many messages it came in."""
+    SHA-256 and its length."""
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         slow = scope["path"] == "/slow"
-        digest, size, messages = hashlib.sha256(), 0, 0
+        digest, size = hashlib.sha256(), 0
         while True:
             if slow:
                 await asyncio.sleep(0.01)
             message = await receive()
             body = message.get("body", b"")
             digest.update(body)
-            size, messages = size + len(body), messages + 1
+            size += len(body)
             if not message.get("more_body", False):
                 break
-        answer = f"{digest.hexdigest()} {size} {messages}".encode()
+        answer = f"{digest.hexdigest()} {size}".encode()
         await send(
             {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(answer))]}
         )
@@ -49,32 +48,21 @@ class BodyEcho:
 
 @pytest.fixture(scope="module")
 def echo() -> Iterator[int]:
-    app, port = BodyEcho(), free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+    port = free_port()
+    config = uvicorn.Config(BodyEcho(), host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                             **uvicorn_options(ServeLimits()))  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(config):
+        yield port
 
 
-def post(port: int, path: str, pieces: list[bytes], *, chunked: bool = False, pause: float = 0.0) -> tuple[str, int]:
-    """POST `pieces` over one connection (each sent on its own, `pause` seconds apart); the echo's digest and size."""
+def post(port: int, path: str, pieces: list[bytes], *, chunked: bool = False) -> tuple[str, int]:
+    """POST `pieces` over one connection, each sent on its own; the echo's digest and size."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
         size = sum(len(piece) for piece in pieces)
         framing = b"transfer-encoding: chunked" if chunked else b"content-length: %d" % size
         conn.sendall(b"POST %s HTTP/1.1\r\nhost: t\r\n%s\r\nconnection: close\r\n\r\n" % (path.encode(), framing))
         for piece in pieces:
             conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
-            if pause:
-                time.sleep(pause)
         if chunked:
             conn.sendall(b"0\r\n\r\n")
         answer = b""
@@ -83,7 +71,7 @@ def post(port: int, path: str, pieces: list[bytes], *, chunked: bool = False, pa
                 answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), head
-    digest, length, _ = body.decode().split()
+    digest, length = body.decode().split()
     return digest, int(length)
 
 

@@ -141,15 +141,9 @@ async def _awaited(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextlib.contextmanager
-def running_server(settings: Settings, port: int | None = None) -> Iterator[LiveServer]:
-    """Migrate, start uvicorn on `port` (default: a free one), wait until /health answers, stop on exit."""
-    migrate(settings)
-    port = port or free_port()
-    if not settings.public_url:
-        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    app = create_app(settings)
-    options = uvicorn_options(settings.serve_limits)  # the limits `vault serve` runs with
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
+def uvicorn_in_thread(config: uvicorn.Config) -> Iterator[tuple[uvicorn.Server, asyncio.AbstractEventLoop]]:
+    """Serve `config` in a daemon thread of this process; yield once uvicorn has started (with its event loop);
+    stop it on exit."""
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
 
@@ -165,12 +159,26 @@ def running_server(settings: Settings, port: int | None = None) -> Iterator[Live
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        live = LiveServer(f"http://127.0.0.1:{port}", app, server, loops[0])
+        yield server, loops[0]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def running_server(settings: Settings, port: int | None = None) -> Iterator[LiveServer]:
+    """Migrate, start uvicorn on `port` (default: a free one), wait until /health answers, stop on exit."""
+    migrate(settings)
+    port = port or free_port()
+    if not settings.public_url:
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(settings)
+    options = uvicorn_options(settings.serve_limits)  # the limits `vault serve` runs with
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
+    with uvicorn_in_thread(config) as (server, loop):
+        live = LiveServer(f"http://127.0.0.1:{port}", app, server, loop)
         dev = services_of(app).dev_idp
         if dev is not None:
             with live.client() as client:
                 sign_in_demo_users(client, dev)
         yield live
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
