@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, sync_playwright
 
 from tests.services.oidc_provider import OidcProvider
 from tests.support.vault_app import LiveServer, make_settings, running_server
@@ -73,6 +73,17 @@ def new_context(browser: Browser, **kwargs: Any) -> BrowserContext:
     context = browser.new_context(**kwargs)
     context.set_default_timeout(30_000)
     return context
+
+
+def activate(control: Locator) -> None:
+    """Press a button (or follow a link) from the keyboard: focus, then Enter.
+
+    For controls on a page with a PDF preview. Chromium's PDF viewer is an out-of-process frame, and right after
+    Playwright scrolls a control into view the browser can still route a mouse click by the frame's old place on
+    screen: the click never reaches the page (under load, no mousedown arrived at the document at all). Keys go to
+    the focused element, with no hit-testing.
+    """
+    control.press("Enter")
 
 
 @dataclass

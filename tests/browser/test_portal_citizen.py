@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import Auditor, new_context
+from tests.browser.conftest import Auditor, activate, new_context
 from tests.support.vault_app import LiveServer
 
 MINIMAL = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
@@ -51,7 +51,7 @@ def test_citizen_uploads_shares_and_reads_the_access_log(browser: Browser, porta
     audit(page, "document page")
 
     page.get_by_label("Downloads allowed").fill("2")
-    page.get_by_role("button", name="Create the link").click()
+    activate(page.get_by_role("button", name="Create the link"))  # below the PDF preview
     link = page.get_by_label("Share link").input_value()
     assert "/s/" in link
     audit(page, "document page with a new link")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Auditor, new_context, screenshot_dir
+from tests.browser.conftest import Auditor, activate, new_context, screenshot_dir
 from tests.support.vault_app import LiveServer
 
 MINIMAL = (Path(__file__).resolve().parents[1] / "data" / "pdf" / "minimal.pdf").read_bytes()
@@ -97,9 +97,7 @@ def test_citizen_searches_previews_signs_shares_erases(browser: Browser, portal:
     expect(page.get_by_role("heading", name="Signatures")).to_be_visible()
     pdf_viewer_settles(page, "pdf-preview")
     audit(page, "pdf document page")
-    check = page.get_by_role("button", name="Check the signatures")
-    check.focus()  # by keyboard: a click right after the PDF viewer drew is taken by the viewer's frame
-    page.keyboard.press("Enter")
+    activate(page.get_by_role("button", name="Check the signatures"))
     expect(page.get_by_text("This PDF has no signatures")).to_be_visible(timeout=30_000)
     audit(page, "pdf signatures unsigned")
     page.get_by_role("link", name="Back to the document").click()
@@ -119,9 +117,7 @@ def test_citizen_searches_previews_signs_shares_erases(browser: Browser, portal:
     audit(page, "pdf document page signed")
 
     # share it with the tax office, picked from the directory
-    share = page.get_by_role("button", name="Share with an agency or a person")
-    share.focus()  # by keyboard: a click right after the PDF viewer drew is taken by the viewer's frame
-    page.keyboard.press("Enter")
+    activate(page.get_by_role("button", name="Share with an agency or a person"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Share with an agency or a person")
     audit(page, "share page")
     page.get_by_label("Find an agency or a person").fill("tax")
@@ -136,7 +132,7 @@ def test_citizen_searches_previews_signs_shares_erases(browser: Browser, portal:
     expect(grants).to_contain_text("Agency: tax-office")
     expect(grants).to_contain_text("Active")
     audit(page, "pdf document page shared")
-    grants.get_by_role("button", name="Withdraw").click()
+    activate(grants.get_by_role("button", name="Withdraw"))  # below the PDF preview
     expect(page.locator("#grants + table")).to_contain_text("Withdrawn")
 
     # the account: everything as one zip, then erasure with a typed confirmation
